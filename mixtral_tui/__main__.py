@@ -1,0 +1,5 @@
+"""Allows `python -m mixtral_tui`."""
+
+from mixtral_tui.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,84 @@
+"""Command line: the TUI by default, plus `list`, `export` and `ask` for scripts.
+
+Only argparse and the standard library load at start-up; Textual and
+llama_cpp are imported inside the commands that need them, so `--help`
+answers at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from mixtral_tui import __version__
+
+
+def _positive_ctx(text: str) -> int:
+    value = int(text)
+    if value < 256 or value % 256:
+        raise argparse.ArgumentTypeError(f"{text} is not a multiple of 256 (llama.cpp needs one), e.g. 4096")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="mixtral-tui",
+        description="Chat with Mixtral 8x7B (or any GGUF model) in the terminal, locally.",
+        epilog="Files live under $MIXTRAL_TUI_HOME when set. Run without a command to open the TUI.",
+    )
+    parser.add_argument("--version", action="version", version=f"mixtral-tui {__version__}")
+    parser.add_argument("--model", metavar="PATH", help="GGUF model file (default: model.path in the config)")
+    parser.add_argument("--ctx", type=_positive_ctx, metavar="N", help="context size in tokens (multiple of 256)")
+    parser.add_argument("--gpu-layers", type=int, metavar="N", help="layers to offload to the GPU (-1 = all)")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    commands.add_parser("list", help="list saved conversations (id, updated, messages, title; tab-separated)")
+
+    export = commands.add_parser("export", help="write a conversation as Markdown")
+    export.add_argument("id", nargs="?", type=int, help="conversation id (see `list`)")
+    export.add_argument("-o", "--output", metavar="FILE", help="file to write (default: stdout); a folder with --all")
+    export.add_argument("--all", action="store_true", help="export every conversation, one file each, into -o DIR")
+
+    ask = commands.add_parser("ask", help="stream one reply to stdout (figures go to stderr)")
+    ask.add_argument("prompt", help="the message; '-' reads it from stdin")
+    ask.add_argument("--model", dest="ask_model", metavar="PATH", help="GGUF model file")
+    ask.add_argument("--ctx", dest="ask_ctx", type=_positive_ctx, metavar="N", help="context size")
+    ask.add_argument("--gpu-layers", dest="ask_gpu_layers", type=int, metavar="N", help="GPU layers")
+    ask.add_argument("--max-tokens", type=int, metavar="N", help="longest reply, in tokens")
+    ask.add_argument("--continue", dest="continue_id", type=int, metavar="ID", help="add to conversation ID")
+    ask.add_argument("--no-save", action="store_true", help="do not save the exchange")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    from mixtral_tui.errors import UserError
+
+    try:
+        if args.command == "list":
+            from mixtral_tui.commands import list_conversations
+
+            return list_conversations()
+        if args.command == "export":
+            if args.all == (args.id is not None):
+                parser.error("export needs a conversation ID, or --all -o DIR")
+            if args.all and not args.output:
+                parser.error("export --all needs -o DIR")
+            from mixtral_tui.commands import export_command
+
+            return export_command(args.id, Path(args.output) if args.output else None)
+        if args.command == "ask":
+            from mixtral_tui.commands import ask_command
+
+            return ask_command(args)
+        from mixtral_tui.commands import run_tui
+
+        return run_tui(args)
+    except UserError as exc:
+        print(f"mixtral-tui: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("mixtral-tui: interrupted", file=sys.stderr)
+        return 130

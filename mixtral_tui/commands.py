@@ -1,0 +1,127 @@
+"""The work behind each CLI command (parsing lives in cli.py)."""
+
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+from mixtral_tui.config import Config, load_config
+from mixtral_tui.engine.base import LoadSpec
+from mixtral_tui.errors import UserError
+from mixtral_tui.paths import app_paths
+from mixtral_tui.store.history import History
+
+
+def open_history() -> History:
+    paths = app_paths()
+    paths.ensure()
+    return History(paths.database)
+
+
+def load_settings(model: str | None, ctx: int | None, gpu_layers: int | None) -> tuple[Config, LoadSpec]:
+    """The config file with command-line overrides on top."""
+    config = load_config(app_paths().config_file)
+    settings = config.model
+    spec = LoadSpec(
+        model_path=model or settings.path,
+        context_size=ctx or settings.context_size,
+        gpu_layers=settings.gpu_layers if gpu_layers is None else gpu_layers,
+        chat_template=settings.chat_template,
+    )
+    return config, spec
+
+
+def list_conversations() -> int:
+    history = open_history()
+    for c in history.conversations():
+        updated = time.strftime("%Y-%m-%d %H:%M", time.localtime(c.updated_at))
+        title = " ".join(c.title.split())
+        print(f"{c.id}\t{updated}\t{c.message_count}\t{title}")
+    return 0
+
+
+def export_command(conversation_id: int | None, output: Path | None) -> int:
+    from mixtral_tui.export import export_all, export_conversation
+
+    history = open_history()
+    if conversation_id is None:
+        assert output is not None
+        for path in export_all(history, output):
+            print(path)
+        return 0
+    text = export_conversation(history, conversation_id)
+    if output is None:
+        sys.stdout.write(text)
+    else:
+        try:
+            output.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise UserError(f"cannot write {output}: {exc.strerror or exc}") from None
+    return 0
+
+
+def _read_prompt(prompt: str) -> str:
+    text = sys.stdin.read() if prompt == "-" else prompt
+    if not text.strip():
+        raise UserError("the prompt is empty; pass some text, or '-' to read it from stdin.")
+    return text
+
+
+def ask_command(args) -> int:
+    from mixtral_tui.engine import create_engine
+    from mixtral_tui.engine.base import CancelToken
+    from mixtral_tui.logs import LogRouter
+    from mixtral_tui.reply import ReplyRun, title_from
+
+    config, spec = load_settings(args.ask_model or args.model, args.ask_ctx or args.ctx, args.ask_gpu_layers if args.ask_gpu_layers is not None else args.gpu_layers)
+    if not spec.model_path:
+        raise UserError("no model given: pass --model PATH.gguf or set model.path in the config.")
+    prompt = _read_prompt(args.prompt)
+    sampling = config.sampling if args.max_tokens is None else replace(config.sampling, max_tokens=args.max_tokens)
+    history = History(":memory:") if args.no_save else open_history()
+    if args.continue_id is not None:
+        conversation = history.conversation(args.continue_id)
+        if conversation is None:
+            raise UserError(f"no conversation with id {args.continue_id}; `mixtral-tui list` shows the ids.")
+    else:
+        conversation = history.create_conversation(title_from(prompt))
+    system_prompt = conversation.system_prompt if conversation.system_prompt is not None else config.chat.system_prompt
+    sampling = sampling.merged(conversation.sampling)
+
+    paths = app_paths()
+    paths.ensure()
+    router = LogRouter(paths.llama_log)
+    engine = create_engine(log_sink=router.write)
+    engine.load(spec)
+    history.add_message(conversation.id, "user", prompt)
+    run = ReplyRun(engine, history, conversation.id, sampling, system_prompt, CancelToken())
+
+    def show(chunk) -> None:
+        sys.stdout.write(chunk.text)
+        sys.stdout.flush()
+
+    try:
+        message = run.run(on_chunk=show)
+    except KeyboardInterrupt:
+        run.cancel.cancel()
+        raise
+    finally:
+        engine.unload()
+    sys.stdout.write("\n")
+    from mixtral_tui.figures import reply_figures
+
+    print(reply_figures(run.stats), file=sys.stderr)
+    if not args.no_save:
+        print(f"saved as conversation {conversation.id}", file=sys.stderr)
+    return 0 if message.status == "done" else 1
+
+
+def run_tui(args) -> int:
+    config, spec = load_settings(args.model, args.ctx, args.gpu_layers)
+    from mixtral_tui.ui.app import MixtralApp
+
+    app = MixtralApp(config=config, load_spec=spec)
+    app.run()
+    return app.return_code or 0

@@ -1,0 +1,156 @@
+"""Typed settings, read from and written to a TOML file.
+
+Errors name the file, the key and what was expected, with a "did you mean"
+for near-miss keys, so a typo is fixed in seconds and never reaches the TUI.
+"""
+
+from __future__ import annotations
+
+import difflib
+import tomllib
+from dataclasses import asdict, dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+import tomli_w
+
+from mixtral_tui.errors import ConfigError
+
+CHAT_TEMPLATES = ("auto", "gguf", "chatml", "mistral", "gemma", "llama3", "llama2", "zephyr")
+
+
+@dataclass(frozen=True)
+class Sampling:
+    """How the next token is picked. Stored with every reply."""
+
+    temperature: float = 0.7
+    top_p: float = 0.95
+    top_k: int = 40
+    min_p: float = 0.05
+    repeat_penalty: float = 1.1
+    max_tokens: int = 2048
+    seed: int = -1
+
+    def merged(self, overrides: dict[str, Any] | None) -> "Sampling":
+        """This sampling with a conversation's overrides on top (unknown keys ignored)."""
+        if not overrides:
+            return self
+        known = {f.name for f in fields(self)}
+        return replace(self, **{k: v for k, v in overrides.items() if k in known and v is not None})
+
+
+@dataclass(frozen=True)
+class ModelSettings:
+    path: str = ""
+    context_size: int = 4096
+    gpu_layers: int = -1
+    chat_template: str = "auto"
+
+
+@dataclass(frozen=True)
+class ChatSettings:
+    system_prompt: str = "You are a helpful assistant."
+
+
+@dataclass(frozen=True)
+class Config:
+    model: ModelSettings = field(default_factory=ModelSettings)
+    chat: ChatSettings = field(default_factory=ChatSettings)
+    sampling: Sampling = field(default_factory=Sampling)
+
+
+_SECTIONS: dict[str, type] = {"model": ModelSettings, "chat": ChatSettings, "sampling": Sampling}
+
+# Range checks: (low, high) inclusive; None = open.
+_RANGES: dict[str, tuple[float | None, float | None]] = {
+    "model.context_size": (256, 1 << 20),
+    "model.gpu_layers": (-1, None),
+    "sampling.temperature": (0.0, 5.0),
+    "sampling.top_p": (0.0, 1.0),
+    "sampling.top_k": (0, None),
+    "sampling.min_p": (0.0, 1.0),
+    "sampling.repeat_penalty": (0.0, 5.0),
+    "sampling.max_tokens": (1, None),
+    "sampling.seed": (-1, None),
+}
+
+
+def _type_name(kind: type) -> str:
+    return {int: "an integer", float: "a number", str: "a string"}[kind]
+
+
+def _did_you_mean(key: str, choices: list[str]) -> str:
+    close = difflib.get_close_matches(key, choices, n=1, cutoff=0.6)
+    return f" Did you mean '{close[0]}'?" if close else ""
+
+
+def validate_value(section: str, key: str, value: Any, where: str) -> Any:
+    """Check one setting's type and range; return it (ints widen to floats)."""
+    cls = _SECTIONS[section]
+    kind = {f.name: f.type for f in fields(cls)}[key]
+    kind = {"int": int, "float": float, "str": str}.get(kind, kind)
+    name = f"{section}.{key}"
+    if kind is float and isinstance(value, int) and not isinstance(value, bool):
+        value = float(value)
+    if not isinstance(value, kind) or isinstance(value, bool):
+        raise ConfigError(f"{where}: '{name}' must be {_type_name(kind)}, got {value!r}.")
+    low, high = _RANGES.get(name, (None, None))
+    if (low is not None and value < low) or (high is not None and value > high):
+        bounds = f"between {low} and {high}" if high is not None else f"at least {low}"
+        raise ConfigError(f"{where}: '{name}' must be {bounds}, got {value!r}.")
+    if name == "model.context_size" and value % 256:
+        nearest = max(256, round(value / 256) * 256)
+        raise ConfigError(
+            f"{where}: '{name}' must be a multiple of 256 (llama.cpp needs it); try {nearest}."
+        )
+    if name == "model.chat_template" and value not in CHAT_TEMPLATES:
+        raise ConfigError(
+            f"{where}: '{name}' must be one of {', '.join(CHAT_TEMPLATES)}; got {value!r}."
+            + _did_you_mean(value, list(CHAT_TEMPLATES))
+        )
+    return value
+
+
+def parse_config(data: dict[str, Any], where: str) -> Config:
+    """Turn a parsed TOML document into a Config, or raise ConfigError naming the problem."""
+    sections: dict[str, Any] = {}
+    for section, body in data.items():
+        if section not in _SECTIONS:
+            raise ConfigError(
+                f"{where}: unknown section [{section}]; expected one of "
+                f"{', '.join('[' + s + ']' for s in _SECTIONS)}.{_did_you_mean(section, list(_SECTIONS))}"
+            )
+        if not isinstance(body, dict):
+            raise ConfigError(f"{where}: '{section}' must be a table ([{section}]).")
+        cls = _SECTIONS[section]
+        known = [f.name for f in fields(cls)]
+        values = {}
+        for key, value in body.items():
+            if key not in known:
+                everything = [f"{s}.{f.name}" for s, c in _SECTIONS.items() for f in fields(c)]
+                hint = _did_you_mean(key, known) or _did_you_mean(f"{section}.{key}", everything)
+                raise ConfigError(f"{where}: unknown key '{section}.{key}'.{hint}")
+            values[key] = validate_value(section, key, value, where)
+        sections[section] = cls(**values)
+    return Config(**sections)
+
+
+def load_config(path: Path) -> Config:
+    """Read the config file; a missing file means defaults."""
+    if not path.exists():
+        return Config()
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML ({exc}). Fix the line or delete the file to start over.") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot be read ({exc}).") from None
+    return parse_config(data, str(path))
+
+
+def save_config(config: Config, path: Path) -> None:
+    """Write the whole config atomically (a crash never leaves half a file)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".toml.tmp")
+    tmp.write_text(tomli_w.dumps(asdict(config)), encoding="utf-8")
+    tmp.replace(path)

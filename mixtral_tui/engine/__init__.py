@@ -1,0 +1,16 @@
+"""The engine seam: the app talks to models only through `Engine`.
+
+Only `mixtral_tui.engine.llama` imports llama_cpp, and only when a model is
+actually loaded, so start-up and `--help` stay fast.
+"""
+
+from mixtral_tui.engine.base import Engine, LoadSpec, ReplyStats, Turn
+
+__all__ = ["Engine", "LoadSpec", "ReplyStats", "Turn", "create_engine"]
+
+
+def create_engine(log_sink=None) -> Engine:
+    """The real engine. Imported lazily: llama_cpp takes a while to import."""
+    from mixtral_tui.engine.llama import LlamaEngine
+
+    return LlamaEngine(log_sink=log_sink)

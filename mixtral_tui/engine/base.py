@@ -1,0 +1,137 @@
+"""The Engine protocol and the values that cross it.
+
+Modelled on harlequin's adapter seam: the UI and the CLI drive an Engine and
+never see llama_cpp. A scripted fake engine implements the same protocol for
+deterministic UI tests.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
+from typing import Protocol
+
+from mixtral_tui.config import Sampling
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One message as the model sees it."""
+
+    role: str  # system | user | assistant
+    content: str
+
+
+@dataclass(frozen=True)
+class LoadSpec:
+    model_path: str
+    context_size: int = 4096
+    gpu_layers: int = -1
+    chat_template: str = "auto"
+
+
+@dataclass
+class ModelInfo:
+    """What the loaded model is, for the status bar and per-reply records."""
+
+    path: str
+    name: str
+    architecture: str = "unknown"
+    quant: str | None = None
+    context_size: int = 0
+    train_context: int = 0
+    template: str = "gguf"
+    gpu_layers: int = 0
+
+
+@dataclass
+class ReplyStats:
+    """Figures for one reply. `prompt_tokens` = evaluated + reused."""
+
+    prompt_tokens: int = 0
+    prompt_evaluated: int = 0
+    prompt_reused: int = 0
+    prompt_seconds: float = 0.0
+    completion_tokens: int = 0
+    decode_seconds: float = 0.0
+    ttft_seconds: float = 0.0
+    context_used: int = 0
+    context_size: int = 0
+    dropped_turns: int = 0
+    finish_reason: str = "stop"  # stop | length | cancelled | error
+
+    @property
+    def prompt_tps(self) -> float:
+        return self.prompt_evaluated / self.prompt_seconds if self.prompt_seconds > 0 else 0.0
+
+    @property
+    def decode_tps(self) -> float:
+        """Tokens after the first, over the time since the first (the first comes from the prompt pass)."""
+        if self.decode_seconds <= 0 or self.completion_tokens < 2:
+            return 0.0
+        return (self.completion_tokens - 1) / self.decode_seconds
+
+    def to_dict(self) -> dict:
+        data = asdict(self)
+        data["prompt_tps"] = round(self.prompt_tps, 2)
+        data["decode_tps"] = round(self.decode_tps, 2)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "ReplyStats":
+        known = cls.__dataclass_fields__
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+
+@dataclass
+class Chunk:
+    """Text produced since the last chunk, with running figures for the status bar."""
+
+    text: str
+    completion_tokens: int
+    decode_tps: float
+
+
+class CancelToken:
+    """Set from any thread; the engine checks it before every token."""
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+
+    def cancel(self) -> None:
+        self._event.set()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._event.is_set()
+
+
+LogSink = Callable[[str], None]
+
+
+class Engine(Protocol):
+    info: ModelInfo | None
+
+    def load(self, spec: LoadSpec) -> ModelInfo:
+        """Load a model (blocking; run it in a worker). Raises ModelLoadError."""
+
+    def count_tokens(self, turns: list[Turn]) -> int:
+        """Tokens the chat-formatted prompt for `turns` takes."""
+
+    def stream_reply(
+        self, turns: list[Turn], sampling: Sampling, cancel: CancelToken, stats: ReplyStats
+    ) -> Iterator[Chunk]:
+        """Yield the reply as it is produced; fill `stats` as it goes."""
+
+    def unload(self) -> None:
+        """Free the model."""
+
+
+@dataclass
+class ReplyPlan:
+    """The turns that will be sent, after fitting them into the context."""
+
+    turns: list[Turn] = field(default_factory=list)
+    dropped_turns: int = 0
+    prompt_tokens: int = 0

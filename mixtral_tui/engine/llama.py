@@ -1,0 +1,239 @@
+"""The llama.cpp engine: the only module that imports llama_cpp.
+
+It installs a log callback before anything else touches llama.cpp, so native
+logs go to the LogRouter and never onto the terminal, and loads models with
+`verbose=True` (verbose=False would dup2 fds 1 and 2 to /dev/null during the
+load, blanking the TUI).
+"""
+
+from __future__ import annotations
+
+import codecs
+import contextlib
+import ctypes
+import io
+import os
+import threading
+import time
+from collections.abc import Iterator
+
+import llama_cpp
+
+from mixtral_tui.config import Sampling
+from mixtral_tui.engine.base import CancelToken, Chunk, LoadSpec, LogSink, ModelInfo, ReplyStats, Turn
+from mixtral_tui.engine.templates import ChatTemplate, StopScanner, choose_template
+from mixtral_tui.errors import ModelLoadError, PromptTooLongError
+from mixtral_tui.models.gguf_info import explain_load_failure, read_info
+
+_sinks: list[LogSink] = []
+_sinks_lock = threading.Lock()
+
+
+@llama_cpp.llama_log_callback
+def _native_log(level: int, text: bytes, user_data: ctypes.c_void_p) -> None:
+    line = text.decode("utf-8", errors="replace")
+    with _sinks_lock:
+        sinks = list(_sinks)
+    for sink in sinks:
+        sink(line)
+
+
+# Before any other call into llama.cpp (a CUDA build logs on its very first call).
+llama_cpp.llama_log_set(_native_log, ctypes.c_void_p(0))
+
+
+class _SinkWriter(io.TextIOBase):
+    """A file-like object for redirect_stderr: llama-cpp-python's own prints go to the log too."""
+
+    def __init__(self, sink: LogSink) -> None:
+        self._sink = sink
+
+    def write(self, text: str) -> int:
+        self._sink(text)
+        return len(text)
+
+
+def default_threads() -> int:
+    cores = os.cpu_count() or 1
+    return cores if cores <= 4 else cores // 2  # past 4, assume SMT pairs
+
+
+class LlamaEngine:
+    """Loads one GGUF model and streams replies from it."""
+
+    def __init__(self, log_sink: LogSink | None = None) -> None:
+        self.info: ModelInfo | None = None
+        self._llm = None
+        self._template: ChatTemplate | None = None
+        self._log_sink = log_sink
+        self._load_log: list[str] = []
+        if log_sink is not None:
+            with _sinks_lock:
+                _sinks.append(log_sink)
+
+    # -- loading -----------------------------------------------------------
+    def load(self, spec: LoadSpec) -> ModelInfo:
+        self.unload()
+        path = spec.model_path
+        if not path or not os.path.isfile(path):
+            raise ModelLoadError(explain_load_failure(path or "(none)"))
+        try:
+            header = read_info(path)
+        except (ValueError, OSError):
+            raise ModelLoadError(explain_load_failure(path)) from None
+        if header.old_expert_layout or header.truncated:
+            raise ModelLoadError(explain_load_failure(path))
+
+        captured: list[str] = []
+        with _sinks_lock:
+            _sinks.append(captured.append)
+        writer = _SinkWriter(self._log_sink or (lambda text: None))
+        try:
+            with contextlib.redirect_stderr(writer), contextlib.redirect_stdout(writer):
+                llm = llama_cpp.Llama(
+                    model_path=path,
+                    n_ctx=spec.context_size,
+                    n_gpu_layers=spec.gpu_layers,
+                    n_threads=default_threads(),
+                    n_batch=512,
+                    verbose=True,
+                )
+        except (ValueError, RuntimeError, OSError) as exc:
+            log = "".join(captured)
+            reason = explain_load_failure(path, log)
+            if "llama_context" in str(exc):
+                reason = (
+                    f"llama.cpp could not create a {spec.context_size:,}-token context for {os.path.basename(path)} "
+                    "(not enough memory?); try a smaller --ctx or fewer --gpu-layers."
+                )
+            raise ModelLoadError(reason) from None
+        finally:
+            with _sinks_lock:
+                _sinks.remove(captured.append)
+        llm.verbose = False  # the load is done; stop llama-cpp-python's per-call prints
+
+        self._llm = llm
+        bos = self._piece(llm.token_bos()) if llm.token_bos() >= 0 else ""
+        eos = self._piece(llm.token_eos()) if llm.token_eos() >= 0 else ""
+        self._template = choose_template(
+            spec.chat_template, header.chat_template, header.name, header.architecture, bos, eos
+        )
+        self.info = ModelInfo(
+            path=path,
+            name=header.name or os.path.basename(path),
+            architecture=header.architecture,
+            quant=header.quant,
+            context_size=llm.n_ctx(),
+            train_context=header.train_context,
+            template=self._template.name,
+            gpu_layers=spec.gpu_layers if llama_cpp.llama_supports_gpu_offload() else 0,
+        )
+        return self.info
+
+    def unload(self) -> None:
+        if self._llm is not None:
+            self._llm.close()
+            self._llm = None
+        self.info = None
+
+    # -- tokens ------------------------------------------------------------
+    def _piece(self, token: int, special: bool = True) -> str:
+        return self._piece_bytes(token, special).decode("utf-8", errors="replace")
+
+    def _piece_bytes(self, token: int, special: bool = False) -> bytes:
+        vocab = self._llm._model.vocab
+        buffer = ctypes.create_string_buffer(64)
+        n = llama_cpp.llama_token_to_piece(vocab, token, buffer, 64, 0, special)
+        if n < 0:
+            buffer = ctypes.create_string_buffer(-n)
+            n = llama_cpp.llama_token_to_piece(vocab, token, buffer, -n, 0, special)
+        return buffer.raw[:n]
+
+    def _prompt_tokens(self, turns: list[Turn]) -> list[int]:
+        text = self._template.render(turns)
+        bos = self._template.bos_token
+        add_bos = not (bos and text.startswith(bos))
+        return self._llm.tokenize(text.encode("utf-8"), add_bos=add_bos, special=True)
+
+    def count_tokens(self, turns: list[Turn]) -> int:
+        return len(self._prompt_tokens(turns))
+
+    # -- generation --------------------------------------------------------
+    def stream_reply(
+        self, turns: list[Turn], sampling: Sampling, cancel: CancelToken, stats: ReplyStats
+    ) -> Iterator[Chunk]:
+        llm = self._llm
+        if llm is None:
+            raise ModelLoadError("no model is loaded; pick one with --model PATH.gguf or in Settings.")
+        tokens = self._prompt_tokens(turns)
+        n_ctx = llm.n_ctx()
+        if len(tokens) >= n_ctx - 1:
+            raise PromptTooLongError(
+                f"the prompt needs {len(tokens):,} tokens but the context holds {n_ctx:,}; "
+                "shorten it or start with a larger --ctx."
+            )
+        cached = llm._input_ids
+        reused = 0
+        for a, b in zip(cached, tokens):
+            if a != b:
+                break
+            reused += 1
+        reused = min(reused, len(tokens) - 1)
+        stats.prompt_tokens = len(tokens)
+        stats.prompt_reused = reused
+        stats.prompt_evaluated = len(tokens) - reused
+        stats.context_size = n_ctx
+        budget = min(sampling.max_tokens, n_ctx - len(tokens))
+        llm.set_seed(sampling.seed if sampling.seed >= 0 else int.from_bytes(os.urandom(4), "little"))
+
+        vocab = llm._model.vocab
+        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        scanner = StopScanner(self._template.stops)
+        started = time.perf_counter()
+        first_at = last_at = started
+        count = 0
+        leading = True
+        stats.finish_reason = "length" if budget == sampling.max_tokens else "context"
+        generator = llm.generate(
+            tokens,
+            top_k=sampling.top_k,
+            top_p=sampling.top_p,
+            min_p=sampling.min_p,
+            temp=sampling.temperature,
+            repeat_penalty=sampling.repeat_penalty,
+        )
+        try:
+            for token in generator:
+                now = time.perf_counter()
+                if count == 0:
+                    first_at = last_at = now
+                    stats.ttft_seconds = now - started
+                    stats.prompt_seconds = now - started
+                if cancel.cancelled:
+                    stats.finish_reason = "cancelled"
+                    break
+                if llama_cpp.llama_vocab_is_eog(vocab, token):
+                    stats.finish_reason = "stop"
+                    break
+                count += 1
+                last_at = now
+                text = scanner.feed(decoder.decode(self._piece_bytes(token)))
+                if leading and text:  # SentencePiece models start replies with a space
+                    text = text.lstrip(" ")
+                    leading = not text
+                stats.completion_tokens = count
+                stats.decode_seconds = last_at - first_at
+                yield Chunk(text, count, stats.decode_tps)
+                if scanner.stopped:
+                    stats.finish_reason = "stop"
+                    break
+                if count >= budget:
+                    break
+        finally:
+            generator.close()
+            stats.completion_tokens = count
+            stats.decode_seconds = last_at - first_at
+            stats.context_used = len(tokens) + count
+        tail = scanner.flush() + decoder.decode(b"", final=True) if not scanner.stopped else ""
+        if tail:
+            yield Chunk(tail, count, stats.decode_tps)

@@ -1,0 +1,183 @@
+"""Chat templates: turning turns into the prompt text a model was trained on.
+
+The GGUF's own `tokenizer.chat_template` comes first. Models without one get a
+fallback picked by name and architecture, and the config can force any of
+them. A template that rejects or silently drops the system turn (Mistral and
+Mixtral instruct do both) gets the system prompt folded into the first user
+turn instead, so it is never lost.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from mixtral_tui.engine.base import Turn
+
+BUILTIN = {
+    "chatml": (
+        "{% for m in messages %}<|im_start|>{{ m.role }}\n{{ m.content }}<|im_end|>\n{% endfor %}"
+        "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}",
+        ("<|im_end|>",),
+    ),
+    "mistral": (
+        "{{ bos_token }}{% for m in messages %}{% if m.role == 'user' %}[INST] {{ m.content }} [/INST]"
+        "{% elif m.role == 'assistant' %} {{ m.content }}{{ eos_token }}{% endif %}{% endfor %}",
+        ("</s>", "[INST]"),
+    ),
+    "gemma": (
+        "{{ bos_token }}{% for m in messages if m.role != 'system' %}<start_of_turn>"
+        "{{ 'model' if m.role == 'assistant' else 'user' }}\n{{ m.content }}<end_of_turn>\n{% endfor %}"
+        "{% if add_generation_prompt %}<start_of_turn>model\n{% endif %}",
+        ("<end_of_turn>",),
+    ),
+    "llama3": (
+        "{{ bos_token }}{% for m in messages %}<|start_header_id|>{{ m.role }}<|end_header_id|>\n\n"
+        "{{ m.content }}<|eot_id|>{% endfor %}"
+        "{% if add_generation_prompt %}<|start_header_id|>assistant<|end_header_id|>\n\n{% endif %}",
+        ("<|eot_id|>",),
+    ),
+    "llama2": (
+        "{% for m in messages %}{% if m.role == 'system' %}{% set sys = m.content %}"
+        "{% elif m.role == 'user' %}{{ bos_token }}[INST] {% if loop.index0 == 1 and messages[0].role == 'system' %}"
+        "<<SYS>>\n{{ messages[0].content }}\n<</SYS>>\n\n{% endif %}{{ m.content }} [/INST]"
+        "{% else %} {{ m.content }} {{ eos_token }}{% endif %}{% endfor %}",
+        ("</s>",),
+    ),
+    "zephyr": (
+        "{% for m in messages %}<|{{ m.role }}|>\n{{ m.content }}{{ eos_token }}\n{% endfor %}"
+        "{% if add_generation_prompt %}<|assistant|>\n{% endif %}",
+        ("</s>",),
+    ),
+}
+
+# Stop strings that templates found in GGUF files use, for models whose
+# end-of-turn marker is plain text rather than a special token.
+KNOWN_STOPS = ("<|im_end|>", "<end_of_turn>", "<|eot_id|>", "<|end|>", "</s>")
+
+
+def fallback_for(name: str, architecture: str) -> str:
+    """A template for a GGUF that carries none, from its name and architecture."""
+    text = f"{name} {architecture}".lower()
+    if "mistral" in text or "mixtral" in text:
+        return "mistral"
+    if "gemma" in text:
+        return "gemma"
+    if "llama-3" in text or "llama3" in text:
+        return "llama3"
+    if "llama-2" in text or "llama2" in text:
+        return "llama2"
+    if "zephyr" in text:
+        return "zephyr"
+    return "chatml"
+
+
+@dataclass
+class ChatTemplate:
+    """A compiled template plus what it needs to render and stop."""
+
+    name: str  # "gguf" or a BUILTIN key
+    source: str
+    bos_token: str = ""
+    eos_token: str = ""
+    stops: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        from jinja2 import TemplateError
+        from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+        def raise_exception(message: str) -> None:
+            raise TemplateError(message)
+
+        env = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True)
+        env.globals["raise_exception"] = raise_exception
+        env.globals["strftime_now"] = lambda fmt: datetime.now().strftime(fmt)
+        self._compiled = env.from_string(self.source)
+        self.folds_system = False
+
+    def _render(self, turns: list[Turn]) -> str:
+        return self._compiled.render(
+            messages=[{"role": t.role, "content": t.content} for t in turns],
+            add_generation_prompt=True,
+            bos_token=self.bos_token,
+            eos_token=self.eos_token,
+        )
+
+    def render(self, turns: list[Turn]) -> str:
+        """The prompt text; a system turn the template cannot carry is folded into the first user turn."""
+        from jinja2 import TemplateError
+
+        system = [t for t in turns if t.role == "system" and t.content.strip()]
+        rest = [t for t in turns if t.role != "system"]
+        if not system:
+            return self._render(rest)
+        if not self.folds_system:
+            try:
+                text = self._render(system[:1] + rest)
+                if system[0].content in text:
+                    return text
+            except TemplateError:
+                pass
+            self.folds_system = True  # learnt once per template
+        return self._render(fold_system(system[0].content, rest))
+
+
+def fold_system(system: str, turns: list[Turn]) -> list[Turn]:
+    """Put the system prompt at the head of the first user turn (Mistral's documented practice)."""
+    out = list(turns)
+    for index, turn in enumerate(out):
+        if turn.role == "user":
+            out[index] = Turn("user", f"{system}\n\n{turn.content}")
+            return out
+    return [Turn("user", system)] + out
+
+
+def choose_template(
+    wanted: str, gguf_template: str | None, name: str, architecture: str, bos: str, eos: str
+) -> ChatTemplate:
+    """Pick the template: config choice, else the GGUF's own, else a fallback by name."""
+    if wanted == "gguf" or (wanted == "auto" and gguf_template):
+        if not gguf_template:
+            from mixtral_tui.errors import ModelLoadError
+
+            raise ModelLoadError(
+                "this GGUF has no chat template; set model.chat_template to one of "
+                f"{', '.join(BUILTIN)} (or 'auto') in the config."
+            )
+        stops = tuple(s for s in KNOWN_STOPS if s in gguf_template)
+        return ChatTemplate("gguf", gguf_template, bos, eos, stops)
+    key = fallback_for(name, architecture) if wanted == "auto" else wanted
+    source, stops = BUILTIN[key]
+    return ChatTemplate(key, source, bos, eos, stops)
+
+
+class StopScanner:
+    """Holds back text that might be the start of a stop string, so none leaks onto the screen."""
+
+    def __init__(self, stops: tuple[str, ...]) -> None:
+        self.stops = tuple(s for s in stops if s)
+        self.pending = ""
+        self.stopped = False
+
+    def feed(self, text: str) -> str:
+        """Return the text that is safe to show now."""
+        self.pending += text
+        for stop in self.stops:
+            at = self.pending.find(stop)
+            if at >= 0:
+                self.stopped = True
+                out, self.pending = self.pending[:at], ""
+                return out
+        keep = 0
+        for stop in self.stops:
+            for size in range(min(len(stop) - 1, len(self.pending)), 0, -1):
+                if self.pending.endswith(stop[:size]):
+                    keep = max(keep, size)
+                    break
+        cut = len(self.pending) - keep
+        out, self.pending = self.pending[:cut], self.pending[cut:]
+        return out
+
+    def flush(self) -> str:
+        out, self.pending = self.pending, ""
+        return out

@@ -1,0 +1,25 @@
+"""Errors a user can cause and fix.
+
+Anything raised as a `UserError` is shown as one clear line (in the CLI on
+stderr, in the TUI as a notification) and never as a traceback.
+"""
+
+
+class UserError(Exception):
+    """A problem the user can fix; the message says how."""
+
+
+class ConfigError(UserError):
+    """The config file is missing a value, has a wrong type, or is not TOML."""
+
+
+class ModelLoadError(UserError):
+    """A model file could not be loaded; the message names the reason."""
+
+
+class PromptTooLongError(UserError):
+    """The newest message alone does not fit in the context window."""
+
+
+class StoreError(UserError):
+    """The history database cannot be opened or written."""

@@ -1,0 +1,1 @@
+"""Model files: reading GGUF headers (and, later, catalog, Hub and planner)."""

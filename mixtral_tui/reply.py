@@ -1,0 +1,115 @@
+"""One assistant reply, from history to history.
+
+Shared by the TUI's worker thread and the `ask` command: it fits the
+conversation into the context, streams from the engine, and checkpoints the
+growing reply to the database at least once a second, so a kill -9 loses at
+most that second.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import asdict
+
+from mixtral_tui.config import Sampling
+from mixtral_tui.context_window import fit_turns
+from mixtral_tui.engine.base import CancelToken, Chunk, Engine, ReplyStats, Turn
+from mixtral_tui.store.history import History, Message
+
+CHECKPOINT_SECONDS = 1.0
+CONTEXT_ROLES = ("user", "assistant")
+
+
+def turns_for(messages: list[Message], system_prompt: str) -> list[Turn]:
+    """What the model sees: the system prompt, then user and assistant turns (notes are for people)."""
+    turns = [Turn("system", system_prompt)] if system_prompt.strip() else []
+    turns += [Turn(m.role, m.content) for m in messages if m.role in CONTEXT_ROLES and m.content]
+    return turns
+
+
+def title_from(prompt: str) -> str:
+    line = " ".join(prompt.split())
+    return (line[:48] + "…") if len(line) > 48 else (line or "New chat")
+
+
+class ReplyRun:
+    """Generates and records one reply. Create it on the thread that will call `run`."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        history: History,
+        conversation_id: int,
+        sampling: Sampling,
+        system_prompt: str,
+        cancel: CancelToken | None = None,
+    ) -> None:
+        self.engine = engine
+        self.history = history
+        self.conversation_id = conversation_id
+        self.sampling = sampling
+        self.system_prompt = system_prompt
+        self.cancel = cancel or CancelToken()
+        self.stats = ReplyStats()
+        self.message: Message | None = None
+        self.notice: Message | None = None
+        self.text = ""
+
+    def run(self, on_chunk: Callable[[Chunk], None] | None = None, on_start: Callable[[Message], None] | None = None) -> Message:
+        """Stream the reply; returns the finished (or stopped, or failed) message."""
+        info = self.engine.info
+        messages = self.history.messages(self.conversation_id)
+        turns = turns_for(messages, self.system_prompt)
+        context_size = info.context_size if info else 0
+        plan = fit_turns(turns, self.engine.count_tokens, context_size, self.sampling.max_tokens)
+        self.stats.dropped_turns = plan.dropped_turns
+        if plan.dropped_turns and plan.dropped_turns != _last_dropped(messages):
+            self.notice = self.history.add_message(
+                self.conversation_id,
+                "notice",
+                f"The conversation no longer fits in the {context_size:,}-token context: the oldest "
+                f"{plan.dropped_turns} message(s) are left out of what the model sees (the system prompt "
+                "is kept). Start a new conversation or raise the context size to keep them.",
+            )
+        self.message = self.history.add_message(
+            self.conversation_id,
+            "assistant",
+            "",
+            status="streaming",
+            model=info.name if info else None,
+            quant=info.quant if info else None,
+            sampling=asdict(self.sampling),
+        )
+        if on_start:
+            on_start(self.message)
+        status = "done"
+        last_checkpoint = time.monotonic()
+        try:
+            for chunk in self.engine.stream_reply(plan.turns, self.sampling, self.cancel, self.stats):
+                self.text += chunk.text
+                if on_chunk:
+                    on_chunk(chunk)
+                now = time.monotonic()
+                if now - last_checkpoint >= CHECKPOINT_SECONDS:
+                    self.history.update_message(self.message.id, self.text, "streaming")
+                    last_checkpoint = now
+            if self.stats.finish_reason == "cancelled":
+                status = "stopped"
+        except Exception:
+            self.stats.finish_reason = "error"
+            status = "error"
+            raise
+        finally:
+            self.message.content = self.text
+            self.message.status = status
+            self.message.stats = self.stats.to_dict()
+            self.history.update_message(self.message.id, self.text, status, self.message.stats)
+        return self.message
+
+
+def _last_dropped(messages: list[Message]) -> int:
+    for message in reversed(messages):
+        if message.role == "assistant" and message.stats:
+            return int(message.stats.get("dropped_turns", 0))
+    return 0

@@ -1,0 +1,246 @@
+"""Conversations and messages, stored in SQLite.
+
+WAL mode lets a second running instance read and write the same file; each
+thread gets its own connection so the generation worker can checkpoint a
+streaming reply without touching the UI thread.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mixtral_tui.errors import StoreError
+from mixtral_tui.store.migrations import migrate
+
+MEMORY = ":memory:"
+
+
+@dataclass
+class Conversation:
+    id: int
+    title: str
+    created_at: float
+    updated_at: float
+    message_count: int = 0
+    system_prompt: str | None = None
+    sampling: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Message:
+    id: int
+    conversation_id: int
+    role: str  # system | user | assistant | notice
+    content: str
+    created_at: float
+    status: str = "done"  # done | streaming | stopped | interrupted | error
+    model: str | None = None
+    quant: str | None = None
+    sampling: dict[str, Any] = field(default_factory=dict)
+    stats: dict[str, Any] = field(default_factory=dict)
+
+
+def _loads(text: str | None) -> dict[str, Any]:
+    return json.loads(text) if text else {}
+
+
+def _dumps(value: dict[str, Any] | None) -> str | None:
+    return json.dumps(value, sort_keys=True) if value else None
+
+
+class History:
+    """All reads and writes of the history database."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = str(path)
+        self._local = threading.local()
+        self._shared_memory_db: sqlite3.Connection | None = None
+        if self.path == MEMORY:
+            self._shared_memory_db = self._open()
+        else:
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        self._guard(lambda: migrate(self._db))
+
+    # -- connections -------------------------------------------------------
+    def _open(self) -> sqlite3.Connection:
+        db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=10)
+        db.row_factory = sqlite3.Row
+        db.execute("PRAGMA busy_timeout = 10000")
+        db.execute("PRAGMA foreign_keys = ON")
+        if self.path != MEMORY:
+            db.execute("PRAGMA journal_mode = WAL")
+            db.execute("PRAGMA synchronous = NORMAL")
+        return db
+
+    @property
+    def _db(self) -> sqlite3.Connection:
+        if self._shared_memory_db is not None:
+            return self._shared_memory_db
+        db = getattr(self._local, "db", None)
+        if db is None:
+            db = self._open()
+            self._local.db = db
+        return db
+
+    def _guard(self, action):
+        """Run a database action; turn SQLite failures into a StoreError that says what to do."""
+        try:
+            return action()
+        except sqlite3.DatabaseError as exc:
+            text = str(exc)
+            if "locked" in text or "busy" in text:
+                hint = "another program holds a long write lock on it; try again in a moment"
+            elif "not a database" in text or "malformed" in text:
+                hint = "the file is damaged: move it aside and restart to begin a new history"
+            else:
+                hint = "check the file's permissions and free disk space"
+            raise StoreError(f"history database {self.path}: {text} ({hint}).") from None
+        except OSError as exc:
+            raise StoreError(f"history database {self.path}: {exc}.") from None
+
+    def _write(self, sql: str, params: tuple = ()) -> sqlite3.Cursor:
+        return self._guard(lambda: self._db.execute(sql, params))
+
+    def close(self) -> None:
+        db = getattr(self._local, "db", None)
+        if db is not None:
+            db.close()
+            self._local.db = None
+
+    # -- conversations -----------------------------------------------------
+    def _conversation(self, row: sqlite3.Row) -> Conversation:
+        return Conversation(
+            id=row["id"],
+            title=row["title"],
+            created_at=row["created_at"],
+            updated_at=row["updated_at"],
+            message_count=row["message_count"],
+            system_prompt=row["system_prompt"],
+            sampling=_loads(row["sampling_json"]),
+        )
+
+    _CONVERSATION_SQL = """
+        SELECT c.*, (SELECT COUNT(*) FROM messages m WHERE m.conversation_id = c.id) AS message_count
+        FROM conversations c
+    """
+
+    def conversations(self) -> list[Conversation]:
+        """All conversations, most recently updated first."""
+        rows = self._guard(
+            lambda: self._db.execute(self._CONVERSATION_SQL + " ORDER BY c.updated_at DESC, c.id DESC").fetchall()
+        )
+        return [self._conversation(r) for r in rows]
+
+    def conversation(self, conversation_id: int) -> Conversation | None:
+        row = self._guard(
+            lambda: self._db.execute(self._CONVERSATION_SQL + " WHERE c.id = ?", (conversation_id,)).fetchone()
+        )
+        return self._conversation(row) if row else None
+
+    def create_conversation(self, title: str = "New chat") -> Conversation:
+        now = time.time()
+        cursor = self._write(
+            "INSERT INTO conversations (title, created_at, updated_at) VALUES (?, ?, ?)", (title, now, now)
+        )
+        return Conversation(cursor.lastrowid, title, now, now)
+
+    def rename_conversation(self, conversation_id: int, title: str) -> None:
+        self._write("UPDATE conversations SET title = ? WHERE id = ?", (title, conversation_id))
+
+    def delete_conversation(self, conversation_id: int) -> None:
+        self._write("DELETE FROM conversations WHERE id = ?", (conversation_id,))
+
+    def set_overrides(
+        self, conversation_id: int, system_prompt: str | None, sampling: dict[str, Any] | None
+    ) -> None:
+        """Per-conversation system prompt and sampling; None falls back to the config."""
+        self._write(
+            "UPDATE conversations SET system_prompt = ?, sampling_json = ? WHERE id = ?",
+            (system_prompt, _dumps(sampling), conversation_id),
+        )
+
+    # -- messages ----------------------------------------------------------
+    def messages(self, conversation_id: int) -> list[Message]:
+        rows = self._guard(
+            lambda: self._db.execute(
+                "SELECT * FROM messages WHERE conversation_id = ? ORDER BY id", (conversation_id,)
+            ).fetchall()
+        )
+        return [
+            Message(
+                id=r["id"],
+                conversation_id=r["conversation_id"],
+                role=r["role"],
+                content=r["content"],
+                created_at=r["created_at"],
+                status=r["status"],
+                model=r["model"],
+                quant=r["quant"],
+                sampling=_loads(r["sampling_json"]),
+                stats=_loads(r["stats_json"]),
+            )
+            for r in rows
+        ]
+
+    def add_message(
+        self,
+        conversation_id: int,
+        role: str,
+        content: str,
+        *,
+        status: str = "done",
+        model: str | None = None,
+        quant: str | None = None,
+        sampling: dict[str, Any] | None = None,
+        stats: dict[str, Any] | None = None,
+    ) -> Message:
+        now = time.time()
+
+        def insert() -> int:
+            with self._transaction() as db:
+                cursor = db.execute(
+                    "INSERT INTO messages (conversation_id, role, content, created_at, status, model, quant,"
+                    " sampling_json, stats_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (conversation_id, role, content, now, status, model, quant, _dumps(sampling), _dumps(stats)),
+                )
+                db.execute("UPDATE conversations SET updated_at = ? WHERE id = ?", (now, conversation_id))
+                return cursor.lastrowid
+
+        message_id = self._guard(insert)
+        return Message(message_id, conversation_id, role, content, now, status, model, quant, sampling or {}, stats or {})
+
+    def update_message(
+        self, message_id: int, content: str, status: str, stats: dict[str, Any] | None = None
+    ) -> None:
+        """Checkpoint or finish a reply: one small write."""
+        self._write(
+            "UPDATE messages SET content = ?, status = ?, stats_json = COALESCE(?, stats_json) WHERE id = ?",
+            (content, status, _dumps(stats), message_id),
+        )
+
+    def mark_interrupted(self) -> int:
+        """Replies left 'streaming' by a killed process become 'interrupted' (their text is kept)."""
+        cursor = self._write(
+            "UPDATE messages SET status = 'interrupted' WHERE status = 'streaming' AND created_at < ?",
+            (time.time() - 5,),
+        )
+        return cursor.rowcount
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        db = self._db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            yield db
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")

@@ -1,0 +1,97 @@
+"""Ordered, named schema migrations, keyed on `PRAGMA user_version`.
+
+Each migration runs once, in order, inside a transaction. Never edit one that
+has shipped: add the next. Tests run them on a blank database and on a
+database left at every older version.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+
+Migration = Callable[[sqlite3.Connection], None]
+MIGRATIONS: list[tuple[str, Migration]] = []
+
+
+def _run(db: sqlite3.Connection, script: str) -> None:
+    """Run statements one by one (executescript would commit our transaction)."""
+    for statement in script.split(";"):
+        if statement.strip():
+            db.execute(statement)
+
+
+def migration(fn: Migration) -> Migration:
+    MIGRATIONS.append((fn.__name__, fn))
+    return fn
+
+
+@migration
+def m001_conversations_and_messages(db: sqlite3.Connection) -> None:
+    _run(
+        db,
+        """
+        CREATE TABLE conversations (
+            id INTEGER PRIMARY KEY,
+            title TEXT NOT NULL,
+            created_at REAL NOT NULL,
+            updated_at REAL NOT NULL
+        );
+        CREATE TABLE messages (
+            id INTEGER PRIMARY KEY,
+            conversation_id INTEGER NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+            role TEXT NOT NULL,
+            content TEXT NOT NULL,
+            created_at REAL NOT NULL
+        );
+        """
+    )
+
+
+@migration
+def m002_reply_details(db: sqlite3.Connection) -> None:
+    """Per-reply state and figures, and per-conversation overrides."""
+    _run(
+        db,
+        """
+        ALTER TABLE messages ADD COLUMN status TEXT NOT NULL DEFAULT 'done';
+        ALTER TABLE messages ADD COLUMN model TEXT;
+        ALTER TABLE messages ADD COLUMN quant TEXT;
+        ALTER TABLE messages ADD COLUMN sampling_json TEXT;
+        ALTER TABLE messages ADD COLUMN stats_json TEXT;
+        ALTER TABLE conversations ADD COLUMN system_prompt TEXT;
+        ALTER TABLE conversations ADD COLUMN sampling_json TEXT;
+        CREATE INDEX messages_by_conversation ON messages(conversation_id, id);
+        CREATE INDEX conversations_by_update ON conversations(updated_at);
+        """
+    )
+
+
+def schema_version(db: sqlite3.Connection) -> int:
+    return db.execute("PRAGMA user_version").fetchone()[0]
+
+
+def migrate(db: sqlite3.Connection, upto: int | None = None) -> int:
+    """Apply pending migrations (up to `upto`, for tests); return the new version."""
+    target = len(MIGRATIONS) if upto is None else upto
+    current = schema_version(db)
+    if current > len(MIGRATIONS):
+        from mixtral_tui.errors import StoreError
+
+        raise StoreError(
+            f"the history database is from a newer mixtral-tui (schema {current}); upgrade mixtral-tui."
+        )
+    for index in range(current, target):
+        name, fn = MIGRATIONS[index]
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            if schema_version(db) > index:  # another instance migrated meanwhile
+                db.execute("ROLLBACK")
+                continue
+            fn(db)
+            db.execute(f"PRAGMA user_version = {index + 1}")
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+    return schema_version(db)
