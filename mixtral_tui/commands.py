@@ -120,8 +120,15 @@ def ask_command(args) -> int:
 
 def run_tui(args) -> int:
     config, spec = load_settings(args.model, args.ctx, args.gpu_layers)
+    from mixtral_tui.errors import StoreError
     from mixtral_tui.ui.app import MixtralApp
 
-    app = MixtralApp(config=config, load_spec=spec)
+    warning = None
+    try:
+        history = open_history()
+    except StoreError as exc:
+        history = History(":memory:")
+        warning = f"{exc} This session's chats are kept in memory only."
+    app = MixtralApp(config=config, load_spec=spec, history=history, startup_warning=warning)
     app.run()
     return app.return_code or 0

@@ -127,8 +127,8 @@ def parse_config(data: dict[str, Any], where: str) -> Config:
         values = {}
         for key, value in body.items():
             if key not in known:
-                everything = [f"{s}.{f.name}" for s, c in _SECTIONS.items() for f in fields(c)]
-                hint = _did_you_mean(key, known) or _did_you_mean(f"{section}.{key}", everything)
+                elsewhere = [f"{s}.{key}" for s, c in _SECTIONS.items() if key in {f.name for f in fields(c)}]
+                hint = f" Did you mean '{elsewhere[0]}'?" if elsewhere else _did_you_mean(key, known)
                 raise ConfigError(f"{where}: unknown key '{section}.{key}'.{hint}")
             values[key] = validate_value(section, key, value, where)
         sections[section] = cls(**values)

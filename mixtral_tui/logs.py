@@ -24,6 +24,7 @@ class LogRouter:
         self._listeners: list[Listener] = []
         self._lock = threading.Lock()
         self._partial = ""
+        self.total = 0  # lines ever written, so a viewer can ask for the new ones
         self._file = None
         if path is not None:
             try:
@@ -50,6 +51,7 @@ class LogRouter:
             listeners = list(self._listeners)
             for line in lines:
                 self.recent.append(line)
+                self.total += 1
                 if self._file is not None:
                     try:
                         self._file.write(line + "\n")

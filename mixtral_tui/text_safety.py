@@ -1,0 +1,29 @@
+"""Model output is data: make it safe to put on a terminal.
+
+Control characters (ESC and the rest of C0 and C1) would let a model move the
+cursor, change colours or retitle the window. They are shown as their Unicode
+"control picture" instead, so the user still sees that they were there.
+Textual's Markdown and `markup=False` widgets already keep `[tags]` literal.
+"""
+
+from __future__ import annotations
+
+import re
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def _picture(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    if code == 0x0D:
+        return ""  # a carriage return adds nothing a reader needs
+    if code < 0x20:
+        return chr(0x2400 + code)
+    if code == 0x7F:
+        return "\u2421"
+    return "\ufffd"
+
+
+def displayable(text: str) -> str:
+    """The text with every terminal control character made visible and harmless."""
+    return _CONTROL.sub(_picture, text)

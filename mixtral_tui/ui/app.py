@@ -1,0 +1,252 @@
+"""The mixtral-tui application: layout, model loading and reply generation.
+
+Loading and generation run in thread workers; results come back as messages
+(see ui/messages.py), so the UI thread never waits on llama.cpp.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from textual import work
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.widgets import Footer, TabbedContent
+
+from mixtral_tui.config import Config
+from mixtral_tui.engine.base import CancelToken, Engine, LoadSpec, ModelInfo, ReplyStats
+from mixtral_tui.errors import UserError
+from mixtral_tui.figures import reply_figures
+from mixtral_tui.logs import LogRouter
+from mixtral_tui.paths import AppPaths, app_paths
+from mixtral_tui.reply import ReplyRun, title_from
+from mixtral_tui.store.history import History
+from mixtral_tui.ui.commands import AppCommands
+from mixtral_tui.ui.conversations import ConversationActions
+from mixtral_tui.ui.keys import APP_KEYS
+from mixtral_tui.ui.messages import ModelLoaded, ModelLoadFailed, ReplyChunk, ReplyFinished, ReplyStarted
+from mixtral_tui.ui.widgets.chat_view import ChatView
+from mixtral_tui.ui.widgets.composer import Composer
+from mixtral_tui.ui.widgets.sidebar import Sidebar
+from mixtral_tui.ui.widgets.status_bar import StatusBar
+
+
+@dataclass
+class Generation:
+    """The one reply being written right now."""
+
+    conversation_id: int
+    cancel: CancelToken
+    text: str = ""
+    message_id: int | None = None
+    message: object | None = None
+
+
+class MixtralApp(ConversationActions, App):
+    TITLE = "mixtral-tui"
+    CSS_PATH = "app.tcss"
+    COMMANDS = App.COMMANDS | {AppCommands}
+    BINDINGS = [Binding(k.keys, k.action, k.description, show=k.show) for k in APP_KEYS] + [
+        Binding("question_mark", "help", "Help", show=False),
+    ]
+
+    def __init__(
+        self,
+        config: Config,
+        load_spec: LoadSpec,
+        *,
+        history: History | None = None,
+        engine: Engine | None = None,
+        paths: AppPaths | None = None,
+        startup_warning: str | None = None,
+    ) -> None:
+        super().__init__()
+        self.config = config
+        self.load_spec = load_spec
+        self.paths = paths or app_paths()
+        self.log_router = LogRouter(self.paths.llama_log)
+        self.history = history or History(self.paths.database)
+        self._engine = engine
+        self.model_info: ModelInfo | None = None
+        self.loading = False
+        self.generation: Generation | None = None
+        self.startup_warning = startup_warning
+
+    # -- layout ------------------------------------------------------------
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="main"):
+            yield Sidebar(id="sidebar")
+            yield TabbedContent(id="tabs")
+        yield StatusBar(id="status")
+        yield Footer()
+
+    @property
+    def status(self) -> StatusBar:
+        return self.query_one(StatusBar)
+
+    async def on_mount(self) -> None:
+        self.theme = "textual-dark"
+        if self.startup_warning:
+            self.notify(self.startup_warning, severity="warning", timeout=15)
+        interrupted = self._guard(self.history.mark_interrupted)
+        if interrupted:
+            self.notify(f"{interrupted} reply(ies) were cut off when the app last closed; their text is kept.")
+        conversations = self._guard(self.history.conversations) or []
+        if conversations:
+            await self.open_conversation(conversations[0].id)
+        else:
+            await self.action_new_conversation()
+        await self.refresh_sidebar()
+        self.start_model_load()
+
+    def _guard(self, action, *args):
+        """Run a store action; a UserError becomes a notification and None."""
+        try:
+            return action(*args)
+        except UserError as exc:
+            self.notify(str(exc), severity="error", timeout=12)
+            return None
+
+    # -- model -------------------------------------------------------------
+    def start_model_load(self) -> None:
+        if not self.load_spec.model_path:
+            self.status.model_text = "No model"
+            self.status.state_text = "set one with --model PATH.gguf or in Settings (F3)"
+            return
+        self.loading = True
+        self.status.model_text = f"Loading {self.load_spec.model_path}…"
+        self.status.state_text = ""
+        self._load_model(self.load_spec)
+
+    @work(thread=True, group="model", exclusive=True, exit_on_error=False)
+    def _load_model(self, spec: LoadSpec) -> None:
+        try:
+            if self._engine is None:
+                from mixtral_tui.engine import create_engine
+
+                self._engine = create_engine(log_sink=self.log_router.write)
+            info = self._engine.load(spec)
+        except UserError as exc:
+            self.post_message(ModelLoadFailed(str(exc)))
+        except Exception as exc:  # never let a native surprise take the TUI down
+            self.post_message(ModelLoadFailed(f"could not load the model: {exc}"))
+        else:
+            self.post_message(ModelLoaded(info))
+
+    def on_model_loaded(self, event: ModelLoaded) -> None:
+        self.loading = False
+        self.model_info = info = event.info
+        quant = f" {info.quant}" if info.quant else ""
+        self.status.model_text = f"{info.name}{quant} · ctx {info.context_size:,} · template {info.template}"
+        self.status.state_text = "Ready"
+
+    def on_model_load_failed(self, event: ModelLoadFailed) -> None:
+        self.loading = False
+        self.model_info = None
+        self.status.model_text = "No model"
+        self.status.state_text = "load failed: see the message; F3 to pick another file"
+        self.notify(event.reason, title="Model not loaded", severity="error", timeout=30)
+
+    # -- sending and generating -------------------------------------------
+    async def on_composer_submitted(self, event: Composer.Submitted) -> None:
+        view = event.composer.parent
+        assert isinstance(view, ChatView)
+        if self.generation is not None:
+            title = self._title_of(self.generation.conversation_id)
+            self.notify(
+                f"A reply is being written in “{title}”. Wait for it, or press Esc to stop it, then send again.",
+                severity="warning",
+            )
+            return
+        if self.model_info is None:
+            why = "the model is still loading; send again in a moment" if self.loading else (
+                "no model is loaded: press F3 to set the model file, or restart with --model PATH.gguf"
+            )
+            self.notify(f"Not sent: {why}. Your text is kept.", severity="warning")
+            return
+        conversation = self._guard(self.history.conversation, view.conversation_id)
+        if conversation is None:
+            return
+        user_message = self._guard(self.history.add_message, conversation.id, "user", event.text)
+        if user_message is None:
+            return
+        event.composer.clear()
+        await view.add_message(user_message)
+        if conversation.title == "New chat":
+            await self.rename(conversation.id, title_from(event.text))
+        system_prompt = conversation.system_prompt if conversation.system_prompt is not None else self.config.chat.system_prompt
+        sampling = self.config.sampling.merged(conversation.sampling)
+        self.generation = Generation(conversation.id, CancelToken())
+        self.status.state_text = "Reading the prompt…"
+        self._generate(conversation.id, sampling, system_prompt, self.generation.cancel)
+        await self.refresh_sidebar()
+
+    @work(thread=True, group="generate", exit_on_error=False)
+    def _generate(self, conversation_id: int, sampling, system_prompt: str, cancel: CancelToken) -> None:
+        run = ReplyRun(self._engine, self.history, conversation_id, sampling, system_prompt, cancel)
+        try:
+            message = run.run(
+                on_chunk=lambda chunk: self.post_message(ReplyChunk(conversation_id, chunk)),
+                on_start=lambda m: self.post_message(ReplyStarted(conversation_id, m, run.notice)),
+            )
+        except UserError as exc:
+            self.post_message(ReplyFinished(conversation_id, run.message, str(exc)))
+        except Exception as exc:
+            self.post_message(ReplyFinished(conversation_id, run.message, f"the reply failed: {exc}"))
+        else:
+            self.post_message(ReplyFinished(conversation_id, message))
+        finally:
+            self.history.close()  # this thread's connection
+
+    async def on_reply_started(self, event: ReplyStarted) -> None:
+        if self.generation is None:
+            return
+        self.generation.message = event.message
+        view = self.chat_view(event.conversation_id)
+        if view is not None:
+            if event.notice is not None:
+                await view.add_message(event.notice)
+            await view.begin_reply(event.message)
+        self.status.state_text = "Writing…"
+
+    async def on_reply_chunk(self, event: ReplyChunk) -> None:
+        generation = self.generation
+        if generation is None:
+            return
+        generation.text += event.chunk.text
+        view = self.chat_view(event.conversation_id)
+        if view is not None:
+            await view.append(event.chunk.text)
+        self.status.state_text = (
+            f"Writing: {event.chunk.completion_tokens:,} tok · {event.chunk.decode_tps:,.1f} tok/s (Esc stops)"
+        )
+
+    async def on_reply_finished(self, event: ReplyFinished) -> None:
+        self.generation = None
+        view = self.chat_view(event.conversation_id)
+        if event.message is not None:
+            if view is not None:
+                if view.live is None:  # the reply failed before it started
+                    await view.add_message(event.message)
+                else:
+                    await view.end_reply(event.message)
+            stats = ReplyStats.from_dict(event.message.stats) if event.message.stats else None
+            self.status.figures_text = reply_figures(stats) if stats else ""
+        self.status.state_text = "Ready" if self.model_info else "No model"
+        if event.error:
+            self.notify(event.error, title="Reply not finished", severity="error", timeout=15)
+        await self.refresh_sidebar()
+
+    def action_stop(self) -> None:
+        if self.generation is not None:
+            self.generation.cancel.cancel()
+            self.status.state_text = "Stopping…"
+
+    async def action_quit(self) -> None:
+        if self.generation is not None:
+            self.generation.cancel.cancel()
+            for worker in self.workers:
+                if worker.group == "generate":
+                    await worker.wait()
+        self.exit()

@@ -1,0 +1,60 @@
+"""Every key the app answers to, in one list: the bindings and the help screen both read it.
+
+Only keys that every terminal sends through SSH and tmux are used (Enter, Esc,
+Tab, Ctrl+letter, F-keys); a few extras (Ctrl+PgUp/PgDn) are alternatives.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Key:
+    keys: str  # Textual key names, comma-separated
+    action: str
+    description: str
+    show: bool = True  # in the footer
+
+
+APP_KEYS = [
+    Key("ctrl+n", "new_conversation", "New chat"),
+    Key("f2", "rename_conversation", "Rename"),
+    Key("f8", "delete_conversation", "Delete"),
+    Key("ctrl+e", "export_conversation", "Export"),
+    Key("ctrl+w", "close_tab", "Close tab", show=False),
+    Key("f6,ctrl+pagedown", "next_tab", "Next tab", show=False),
+    Key("f5,ctrl+pageup", "previous_tab", "Previous tab", show=False),
+    Key("ctrl+l", "focus_sidebar", "Conversations", show=False),
+    Key("ctrl+b", "toggle_sidebar", "Sidebar", show=False),
+    Key("f3", "settings", "Settings"),
+    Key("f4", "conversation_settings", "Chat settings", show=False),
+    Key("ctrl+y", "copy_reply", "Copy reply", show=False),
+    Key("f12", "show_log", "Log", show=False),
+    Key("f1", "help", "Help"),
+    Key("escape", "stop", "Stop reply", show=False),
+    Key("ctrl+q", "quit", "Quit"),
+]
+
+# Keys handled by widgets rather than the app, listed for the help screen.
+WIDGET_KEYS = [
+    ("Enter", "Send (composer) · open conversation (list)"),
+    ("Ctrl+J", "New line in the composer (also Alt+Enter)"),
+    ("?", "Help, when not typing"),
+    ("Tab / Shift+Tab", "Next / previous area"),
+    ("Del", "Delete the highlighted conversation (list)"),
+    ("Ctrl+P", "Command palette: every action by name"),
+    ("↑ ↓ PgUp PgDn", "Scroll, or move in the list"),
+]
+
+
+_NAMES = {"escape": "Esc", "enter": "Enter", "pageup": "PgUp", "pagedown": "PgDn", "delete": "Del"}
+
+
+def pretty(keys: str) -> str:
+    """`ctrl+pagedown,f6` -> `Ctrl+PgDn / F6`."""
+    out = []
+    for key in keys.split(","):
+        parts = [_NAMES.get(p) or (p.upper() if len(p) == 1 or p[1:].isdigit() else p.capitalize()) for p in key.strip().split("+")]
+        out.append("+".join(parts))
+    return " / ".join(out)

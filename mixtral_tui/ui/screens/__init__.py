@@ -1,0 +1,1 @@
+"""Modal screens: help, confirmation, text prompts, settings and the log."""

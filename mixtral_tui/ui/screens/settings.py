@@ -1,0 +1,171 @@
+"""F3: app settings (the config file); F4: one conversation's system prompt and sampling.
+
+Values are checked with the same rules as the config file, so the form
+cannot save something the next start would reject.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, fields, replace
+from typing import Any
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.content import Content
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Label, Select, Static, TextArea
+
+from mixtral_tui.config import CHAT_TEMPLATES, ChatSettings, Config, ModelSettings, Sampling, validate_value
+from mixtral_tui.errors import ConfigError
+
+HELP = {
+    "model.path": "GGUF file to load at start",
+    "model.context_size": "tokens; a multiple of 256",
+    "model.gpu_layers": "-1 = all, 0 = CPU only",
+    "model.chat_template": "auto = the GGUF's own, else a fallback",
+    "sampling.temperature": "0 = always the likeliest token",
+    "sampling.max_tokens": "longest reply",
+    "sampling.seed": "-1 = random",
+}
+
+FORM_CSS = """
+{name} {{ align: center middle; }}
+{name} > VerticalScroll {{ width: 90; height: 90%; border: round $primary; background: $surface; padding: 0 1; }}
+{name} .section {{ text-style: bold; margin-top: 1; color: $primary; }}
+{name} .field {{ height: auto; }}
+{name} .field Label {{ width: 22; padding: 1 1 0 0; }}
+{name} .field Input, {name} .field Select {{ width: 1fr; }}
+{name} .hint {{ color: $text-muted; padding: 0 0 0 22; }}
+{name} TextArea {{ height: 6; }}
+{name} #errors {{ color: $text-error; }}
+{name} .buttons {{ height: auto; align-horizontal: right; margin: 1 0; }}
+{name} Button {{ margin-left: 1; }}
+"""
+
+
+def _field(section: str, key: str, value: Any, placeholder: str = "") -> ComposeResult:
+    name = f"{section}.{key}"
+    with Horizontal(classes="field"):
+        yield Label(key.replace("_", " "))
+        if name == "model.chat_template":
+            yield Select([(t, t) for t in CHAT_TEMPLATES], value=value, allow_blank=False, id=name.replace(".", "-"))
+        else:
+            yield Input("" if value is None else str(value), placeholder=placeholder, id=name.replace(".", "-"))
+    if name in HELP:
+        yield Static(HELP[name], classes="hint")
+
+
+def _parse(section: str, key: str, raw: str) -> Any:
+    kind = {f.name: f.type for f in fields({"model": ModelSettings, "sampling": Sampling, "chat": ChatSettings}[section])}[key]
+    text = raw.strip()
+    if kind in ("int", int):
+        try:
+            value: Any = int(text)
+        except ValueError:
+            raise ConfigError(f"'{section}.{key}' must be a whole number, got {text!r}.") from None
+    elif kind in ("float", float):
+        try:
+            value = float(text)
+        except ValueError:
+            raise ConfigError(f"'{section}.{key}' must be a number, got {text!r}.") from None
+    else:
+        value = raw
+    return validate_value(section, key, value, "Settings")
+
+
+class SettingsScreen(ModalScreen[Config | None]):
+    """Edit the whole config; dismisses with the new Config (already validated) or None."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel"), Binding("ctrl+s", "save", "Save")]
+    DEFAULT_CSS = FORM_CSS.format(name="SettingsScreen")
+
+    def __init__(self, config: Config, config_path: str) -> None:
+        super().__init__()
+        self.config = config
+        self.config_path = config_path
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll():
+            yield Static(Content(f"Settings — saved to {self.config_path}"), classes="section")
+            yield Static("Model", classes="section")
+            for key, value in asdict(self.config.model).items():
+                yield from _field("model", key, value)
+            yield Static("Chat", classes="section")
+            yield Label("system prompt (default for new messages)")
+            yield TextArea(self.config.chat.system_prompt, id="chat-system_prompt", soft_wrap=True)
+            yield Static("Sampling", classes="section")
+            for key, value in asdict(self.config.sampling).items():
+                yield from _field("sampling", key, value)
+            yield Static("", id="errors")
+            with Horizontal(classes="buttons"):
+                yield Button("Cancel (Esc)", id="cancel")
+                yield Button("Save (Ctrl+S)", id="save", variant="primary")
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        self.action_save() if event.button.id == "save" else self.action_cancel()
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+    def action_save(self) -> None:
+        try:
+            model = {
+                key: (self.query_one(f"#model-{key}", Select).value if key == "chat_template"
+                      else _parse("model", key, self.query_one(f"#model-{key}", Input).value))
+                for key in asdict(self.config.model)
+            }
+            sampling = {key: _parse("sampling", key, self.query_one(f"#sampling-{key}", Input).value) for key in asdict(self.config.sampling)}
+        except ConfigError as exc:
+            self.query_one("#errors", Static).update(Content(str(exc)))
+            return
+        system_prompt = self.query_one("#chat-system_prompt", TextArea).text
+        self.dismiss(Config(ModelSettings(**model), ChatSettings(system_prompt), Sampling(**sampling)))
+
+
+class ConversationSettingsScreen(ModalScreen[tuple[str | None, dict[str, Any]] | None]):
+    """This conversation's system prompt and sampling; empty fields use the app settings."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel"), Binding("ctrl+s", "save", "Save")]
+    DEFAULT_CSS = FORM_CSS.format(name="ConversationSettingsScreen")
+
+    def __init__(self, title: str, system_prompt: str | None, overrides: dict[str, Any], defaults: Config) -> None:
+        super().__init__()
+        self.heading = title
+        self.system_prompt = system_prompt
+        self.overrides = overrides
+        self.defaults = defaults
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll():
+            yield Static(Content(f"Settings for “{self.heading}” — empty fields use the app settings"), classes="section")
+            yield Label("system prompt (empty: the default)")
+            area = TextArea(self.system_prompt or "", id="chat-system_prompt", soft_wrap=True)
+            area.placeholder = self.defaults.chat.system_prompt
+            yield area
+            yield Static("Sampling", classes="section")
+            for key, default in asdict(self.defaults.sampling).items():
+                yield from _field("sampling", key, self.overrides.get(key), placeholder=f"default {default}")
+            yield Static("", id="errors")
+            with Horizontal(classes="buttons"):
+                yield Button("Cancel (Esc)", id="cancel")
+                yield Button("Save (Ctrl+S)", id="save", variant="primary")
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        self.action_save() if event.button.id == "save" else self.action_cancel()
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+    def action_save(self) -> None:
+        overrides: dict[str, Any] = {}
+        try:
+            for key in asdict(self.defaults.sampling):
+                raw = self.query_one(f"#sampling-{key}", Input).value
+                if raw.strip():
+                    overrides[key] = _parse("sampling", key, raw)
+        except ConfigError as exc:
+            self.query_one("#errors", Static).update(Content(str(exc)))
+            return
+        prompt = self.query_one("#chat-system_prompt", TextArea).text
+        self.dismiss((prompt if prompt.strip() else None, overrides))

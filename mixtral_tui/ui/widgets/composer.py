@@ -1,0 +1,42 @@
+"""The multi-line message box. Enter sends; Ctrl+J (which every terminal sends) adds a line."""
+
+from __future__ import annotations
+
+from textual import events
+from textual.message import Message
+from textual.widgets import TextArea
+
+NEWLINE_KEYS = ("ctrl+j", "shift+enter", "alt+enter", "ctrl+enter")
+
+
+class Composer(TextArea):
+    DEFAULT_CSS = """
+    Composer { height: auto; min-height: 3; max-height: 10; margin: 0 1; }
+    """
+
+    class Submitted(Message):
+        """The user pressed Enter with some text."""
+
+        def __init__(self, composer: "Composer", text: str) -> None:
+            super().__init__()
+            self.composer = composer
+            self.text = text
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(soft_wrap=True, show_line_numbers=False, tab_behavior="focus", **kwargs)
+        self.placeholder = "Message… (Enter sends, Ctrl+J new line, F1 help)"
+
+    async def _on_key(self, event: events.Key) -> None:
+        if event.key == "enter":
+            event.stop()
+            event.prevent_default()
+            if self.text.strip():
+                self.post_message(self.Submitted(self, self.text))
+            return
+        if event.key in NEWLINE_KEYS:
+            event.stop()
+            event.prevent_default()
+            start, end = self.selection
+            self._replace_via_keyboard("\n", start, end)
+            return
+        await super()._on_key(event)

@@ -1,0 +1,77 @@
+from pathlib import Path
+
+import pytest
+
+from mixtral_tui.config import Config, Sampling, load_config, save_config
+from mixtral_tui.errors import ConfigError
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "config.toml"
+    path.write_text(text)
+    return path
+
+
+def test_missing_file_gives_defaults(tmp_path):
+    assert load_config(tmp_path / "nope.toml") == Config()
+
+
+def test_round_trip(tmp_path):
+    config = Config()
+    config = Config(config.model, config.chat, Sampling(temperature=0.2, top_k=7, max_tokens=99))
+    path = tmp_path / "c.toml"
+    save_config(config, path)
+    assert load_config(path) == config
+
+
+def test_integer_accepted_for_float(tmp_path):
+    assert load_config(write(tmp_path, "[sampling]\ntemperature = 1\n")).sampling.temperature == 1.0
+
+
+def test_unknown_key_names_file_key_and_near_miss(tmp_path):
+    path = write(tmp_path, "[sampling]\ntemprature = 0.5\n")
+    with pytest.raises(ConfigError) as err:
+        load_config(path)
+    text = str(err.value)
+    assert str(path) in text and "sampling.temprature" in text and "Did you mean 'temperature'" in text
+
+
+def test_key_in_wrong_section_suggests_the_right_one(tmp_path):
+    with pytest.raises(ConfigError, match="Did you mean 'sampling.top_p'"):
+        load_config(write(tmp_path, "[model]\ntop_p = 0.5\n"))
+
+
+def test_unknown_section(tmp_path):
+    with pytest.raises(ConfigError, match=r"unknown section \[sampeling\].*Did you mean 'sampling'"):
+        load_config(write(tmp_path, "[sampeling]\ntop_p = 0.5\n"))
+
+
+def test_wrong_type_says_what_was_expected(tmp_path):
+    with pytest.raises(ConfigError, match=r"'model.context_size' must be an integer, got 'big'"):
+        load_config(write(tmp_path, '[model]\ncontext_size = "big"\n'))
+
+
+def test_context_size_must_be_multiple_of_256(tmp_path):
+    with pytest.raises(ConfigError, match="multiple of 256.*try 4096"):
+        load_config(write(tmp_path, "[model]\ncontext_size = 4000\n"))
+
+
+def test_out_of_range(tmp_path):
+    with pytest.raises(ConfigError, match="'sampling.top_p' must be between 0.0 and 1.0"):
+        load_config(write(tmp_path, "[sampling]\ntop_p = 3\n"))
+
+
+def test_corrupt_toml(tmp_path):
+    path = write(tmp_path, "[sampling\ntemperature = = 1\n")
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        load_config(path)
+
+
+def test_unknown_template_name(tmp_path):
+    with pytest.raises(ConfigError, match="Did you mean 'chatml'"):
+        load_config(write(tmp_path, '[model]\nchat_template = "chatm"\n'))
+
+
+def test_sampling_overrides_merge():
+    merged = Sampling().merged({"temperature": 0.0, "bogus": 1, "top_k": None})
+    assert merged.temperature == 0.0 and merged.top_k == Sampling().top_k
