@@ -20,6 +20,16 @@ def open_history() -> History:
     return History(paths.database)
 
 
+def open_history_or_memory() -> tuple[History, str | None]:
+    """The TUI keeps running on a broken database: chats then live in memory, and the user is told."""
+    from mixtral_tui.errors import StoreError
+
+    try:
+        return open_history(), None
+    except StoreError as exc:
+        return History(":memory:"), f"{exc} This session's chats are kept in memory only."
+
+
 def load_settings(model: str | None, ctx: int | None, gpu_layers: int | None) -> tuple[Config, LoadSpec]:
     """The config file with command-line overrides on top."""
     config = load_config(app_paths().config_file)
@@ -120,15 +130,9 @@ def ask_command(args) -> int:
 
 def run_tui(args) -> int:
     config, spec = load_settings(args.model, args.ctx, args.gpu_layers)
-    from mixtral_tui.errors import StoreError
     from mixtral_tui.ui.app import MixtralApp
 
-    warning = None
-    try:
-        history = open_history()
-    except StoreError as exc:
-        history = History(":memory:")
-        warning = f"{exc} This session's chats are kept in memory only."
+    history, warning = open_history_or_memory()
     app = MixtralApp(config=config, load_spec=spec, history=history, startup_warning=warning)
     app.run()
     return app.return_code or 0

@@ -6,13 +6,13 @@ Loading and generation run in thread workers; results come back as messages
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from textual import work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
-from textual.widgets import Footer, TabbedContent
+from textual.widgets import Footer
 
 from mixtral_tui.config import Config
 from mixtral_tui.engine.base import CancelToken, Engine, LoadSpec, ModelInfo, ReplyStats
@@ -25,7 +25,8 @@ from mixtral_tui.store.history import History
 from mixtral_tui.ui.commands import AppCommands
 from mixtral_tui.ui.conversations import ConversationActions
 from mixtral_tui.ui.keys import APP_KEYS
-from mixtral_tui.ui.messages import ModelLoaded, ModelLoadFailed, ReplyChunk, ReplyFinished, ReplyStarted
+from mixtral_tui.ui.messages import ChunkMailbox, ModelLoaded, ModelLoadFailed, ReplyChunk, ReplyFinished, ReplyStarted
+from mixtral_tui.ui.widgets.chat_tabs import ChatTabs
 from mixtral_tui.ui.widgets.chat_view import ChatView
 from mixtral_tui.ui.widgets.composer import Composer
 from mixtral_tui.ui.widgets.sidebar import Sidebar
@@ -38,6 +39,7 @@ class Generation:
 
     conversation_id: int
     cancel: CancelToken
+    mailbox: ChunkMailbox = field(default_factory=ChunkMailbox)
     text: str = ""
     message_id: int | None = None
     message: object | None = None
@@ -47,7 +49,7 @@ class MixtralApp(ConversationActions, App):
     TITLE = "mixtral-tui"
     CSS_PATH = "app.tcss"
     COMMANDS = App.COMMANDS | {AppCommands}
-    BINDINGS = [Binding(k.keys, k.action, k.description, show=k.show) for k in APP_KEYS] + [
+    BINDINGS = [Binding(k.keys, k.action, k.description, show=k.show, priority=k.priority) for k in APP_KEYS] + [
         Binding("question_mark", "help", "Help", show=False),
     ]
 
@@ -77,7 +79,7 @@ class MixtralApp(ConversationActions, App):
     def compose(self) -> ComposeResult:
         with Horizontal(id="main"):
             yield Sidebar(id="sidebar")
-            yield TabbedContent(id="tabs")
+            yield ChatTabs(id="tabs")
         yield StatusBar(id="status")
         yield Footer()
 
@@ -179,15 +181,20 @@ class MixtralApp(ConversationActions, App):
         sampling = self.config.sampling.merged(conversation.sampling)
         self.generation = Generation(conversation.id, CancelToken())
         self.status.state_text = "Reading the prompt…"
-        self._generate(conversation.id, sampling, system_prompt, self.generation.cancel)
+        self._generate(conversation.id, sampling, system_prompt, self.generation)
         await self.refresh_sidebar()
 
     @work(thread=True, group="generate", exit_on_error=False)
-    def _generate(self, conversation_id: int, sampling, system_prompt: str, cancel: CancelToken) -> None:
-        run = ReplyRun(self._engine, self.history, conversation_id, sampling, system_prompt, cancel)
+    def _generate(self, conversation_id: int, sampling, system_prompt: str, generation: Generation) -> None:
+        run = ReplyRun(self._engine, self.history, conversation_id, sampling, system_prompt, generation.cancel)
+
+        def deliver(chunk) -> None:
+            if generation.mailbox.put(chunk):
+                self.post_message(ReplyChunk(conversation_id))
+
         try:
             message = run.run(
-                on_chunk=lambda chunk: self.post_message(ReplyChunk(conversation_id, chunk)),
+                on_chunk=deliver,
                 on_start=lambda m: self.post_message(ReplyStarted(conversation_id, m, run.notice)),
             )
         except UserError as exc:
@@ -214,15 +221,25 @@ class MixtralApp(ConversationActions, App):
         generation = self.generation
         if generation is None:
             return
-        generation.text += event.chunk.text
-        view = self.chat_view(event.conversation_id)
+        await self._drain(generation)
+
+    async def _drain(self, generation: Generation) -> None:
+        """Show whatever text the worker has produced since the last look."""
+        text, latest = generation.mailbox.take()
+        if not text and latest is None:
+            return
+        generation.text += text
+        view = self.chat_view(generation.conversation_id)
         if view is not None:
-            await view.append(event.chunk.text)
-        self.status.state_text = (
-            f"Writing: {event.chunk.completion_tokens:,} tok · {event.chunk.decode_tps:,.1f} tok/s (Esc stops)"
-        )
+            await view.append(text)
+        if latest is not None:
+            self.status.state_text = (
+                f"Writing: {latest.completion_tokens:,} tok · {latest.decode_tps:,.1f} tok/s (Esc stops)"
+            )
 
     async def on_reply_finished(self, event: ReplyFinished) -> None:
+        if self.generation is not None:
+            await self._drain(self.generation)  # text that arrived after the last ReplyChunk
         self.generation = None
         view = self.chat_view(event.conversation_id)
         if event.message is not None:

@@ -65,12 +65,16 @@ class ConversationActions:
                 return
             view = ChatView(conversation_id)
             await self.tabs.add_pane(TabPane(Content(conversation.title), view, id=pane_id(conversation_id)))
-            generation = self.generation
-            live = generation if generation and generation.conversation_id == conversation_id else None
-            live_id = getattr(live.message, "id", None) if live else None
+            live = self.generation
+            live_id = getattr(live.message, "id", None) if live and live.conversation_id == conversation_id else None
             await view.show_messages([m for m in messages if m.id != live_id])
-            if live is not None and live.message is not None:
-                await view.begin_reply(live.message, live.text)
+            if live_id is not None:
+                await view.begin_reply(live.message)
+                if self.generation is live:
+                    # Text drained while the view was built went nowhere: show it all now.
+                    await view.append(live.text)
+                else:  # the reply ended meanwhile: show it as stored
+                    await view.show_messages(self._guard(self.history.messages, conversation_id) or [])
             existing = view
         self.tabs.active = pane_id(conversation_id)
         existing.composer.focus()
@@ -80,8 +84,11 @@ class ConversationActions:
             await self.open_conversation(event.item.conversation.id)
 
     def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
-        view = event.pane.query_one(ChatView)
-        view.composer.focus()
+        # Only for the tab that is still active: focusing a stale one would switch back to it.
+        if event.pane.id != self.tabs.active:
+            return
+        for view in event.pane.query(ChatView):  # none while the pane is being removed
+            view.composer.focus()
 
     async def action_new_conversation(self) -> None:
         conversation = self._guard(self.history.create_conversation)
@@ -100,6 +107,8 @@ class ConversationActions:
         panes = [pane.id for pane in self.tabs.query(TabPane)]
         if len(panes) > 1 and self.tabs.active in panes:
             self.tabs.active = panes[(panes.index(self.tabs.active) + step) % len(panes)]
+            # Focus follows, so a focus event still queued for the old tab cannot switch back to it.
+            self.active_view().composer.focus()
 
     def action_next_tab(self) -> None:
         self._cycle(1)

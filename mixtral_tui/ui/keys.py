@@ -2,6 +2,8 @@
 
 Only keys that every terminal sends through SSH and tmux are used (Enter, Esc,
 Tab, Ctrl+letter, F-keys); a few extras (Ctrl+PgUp/PgDn) are alternatives.
+Ctrl+A/E/K/U/W/Y keep their editing meaning in the composer, so no app action
+takes them.
 """
 
 from __future__ import annotations
@@ -15,21 +17,22 @@ class Key:
     action: str
     description: str
     show: bool = True  # in the footer
+    priority: bool = False  # wins over the composer's own keys (F5-F7 select words/lines there)
 
 
 APP_KEYS = [
     Key("ctrl+n", "new_conversation", "New chat"),
     Key("f2", "rename_conversation", "Rename"),
     Key("f8", "delete_conversation", "Delete"),
-    Key("ctrl+e", "export_conversation", "Export"),
-    Key("ctrl+w", "close_tab", "Close tab", show=False),
-    Key("f6,ctrl+pagedown", "next_tab", "Next tab", show=False),
-    Key("f5,ctrl+pageup", "previous_tab", "Previous tab", show=False),
+    Key("f9", "export_conversation", "Export"),
+    Key("f7", "close_tab", "Close tab", show=False, priority=True),
+    Key("f6,ctrl+pagedown", "next_tab", "Next tab", show=False, priority=True),
+    Key("f5,ctrl+pageup", "previous_tab", "Previous tab", show=False, priority=True),
     Key("ctrl+l", "focus_sidebar", "Conversations", show=False),
     Key("ctrl+b", "toggle_sidebar", "Sidebar", show=False),
     Key("f3", "settings", "Settings"),
     Key("f4", "conversation_settings", "Chat settings", show=False),
-    Key("ctrl+y", "copy_reply", "Copy reply", show=False),
+    Key("ctrl+o", "copy_reply", "Copy reply", show=False),
     Key("f12", "show_log", "Log", show=False),
     Key("f1", "help", "Help"),
     Key("escape", "stop", "Stop reply", show=False),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 from textual.message import Message
 
 from mixtral_tui.engine.base import Chunk, ModelInfo
@@ -29,10 +31,43 @@ class ReplyStarted(Message):
 
 
 class ReplyChunk(Message):
-    def __init__(self, conversation_id: int, chunk: Chunk) -> None:
+    """New text is waiting in the generation's mailbox (at most one of these is in flight)."""
+
+    def __init__(self, conversation_id: int) -> None:
         super().__init__()
         self.conversation_id = conversation_id
-        self.chunk = chunk
+
+
+class ChunkMailbox:
+    """Coalesces tokens between the worker and the UI.
+
+    The worker drops text in and posts a ReplyChunk only when none is pending;
+    the UI takes everything at once. However fast the model, the UI's queue
+    never backs up: it handles one message per frame it can draw.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._text: list[str] = []
+        self._latest: Chunk | None = None
+        self._announced = False
+
+    def put(self, chunk: Chunk) -> bool:
+        """Store the chunk; True when the caller should post a ReplyChunk."""
+        with self._lock:
+            self._text.append(chunk.text)
+            self._latest = chunk
+            if self._announced:
+                return False
+            self._announced = True
+            return True
+
+    def take(self) -> tuple[str, Chunk | None]:
+        with self._lock:
+            text = "".join(self._text)
+            self._text.clear()
+            self._announced = False
+            return text, self._latest
 
 
 class ReplyFinished(Message):

@@ -58,11 +58,10 @@ class ChatView(Vertical):
         self.transcript.anchor()
         return view
 
-    async def begin_reply(self, message: Message, text_so_far: str = "") -> None:
+    async def begin_reply(self, message: Message) -> None:
+        """From here on, `append` streams into this message (text before this is the caller's)."""
         self.live = await self.add_message(message)
         self.live.start_stream()
-        if text_so_far:
-            await self.live.append(text_so_far)
 
     async def append(self, text: str) -> None:
         if self.live is not None and text:

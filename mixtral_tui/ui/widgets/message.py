@@ -39,6 +39,7 @@ class MessageView(Vertical):
     def __init__(self, message: Message) -> None:
         super().__init__(classes=f"-{message.role} -{message.status}")
         self.message = message
+        self.body = Markdown(displayable(message.content))
         self._stream: MarkdownStream | None = None
 
     def compose(self) -> ComposeResult:
@@ -46,7 +47,7 @@ class MessageView(Vertical):
         if self.message.role == "assistant" and self.message.model:
             label = f"{label} · {self.message.model}"
         yield Static(Content(label), classes="role")
-        yield Markdown(displayable(self.message.content))
+        yield self.body
         yield Static(Content(self.figures_text()), classes="figures")
 
     def figures_text(self) -> str:
@@ -57,10 +58,6 @@ class MessageView(Vertical):
         if status and not (self.message.status == "stopped" and notes):
             notes.append(status)
         return " · ".join(notes)
-
-    @property
-    def body(self) -> Markdown:
-        return self.query_one(Markdown)
 
     def start_stream(self) -> None:
         self._stream = Markdown.get_stream(self.body)

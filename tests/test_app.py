@@ -1,0 +1,285 @@
+"""The TUI driven headless with Pilot, on the real llama.cpp engine and on a scripted one."""
+
+import pytest
+
+from mixtral_tui.config import Sampling, load_config
+from mixtral_tui.engine.llama import LlamaEngine
+from mixtral_tui.paths import app_paths
+from mixtral_tui.store.history import History
+from mixtral_tui.ui.screens.dialogs import ConfirmScreen, PromptScreen
+from mixtral_tui.ui.screens.help import HelpScreen
+from mixtral_tui.ui.screens.log import LogScreen
+from mixtral_tui.ui.screens.settings import SettingsScreen
+from mixtral_tui.ui.widgets.chat_view import ChatView
+from mixtral_tui.ui.widgets.message import MessageView
+from tests.fixtures.fake_engine import ScriptedEngine
+from tests.pilot_helpers import make_app, notifications, send, wait_for
+
+
+def replies(app):
+    return [v for v in app.query(MessageView) if v.message.role == "assistant"]
+
+
+async def test_real_model_reply_streams_with_figures(tiny_model):
+    app = make_app(LlamaEngine(), tiny_model)
+    async with app.run_test() as pilot:
+        await wait_for(pilot, lambda: app.model_info is not None, what="model load")
+        assert "Mixtral-8x7B-Instruct-tiny" in app.status.model_text and "ctx 512" in app.status.model_text
+        await send(pilot, "hello world")
+        await wait_for(pilot, lambda: app.generation is None and replies(app), what="reply")
+        [view] = replies(app)
+        assert view.message.status == "done"
+        figures = view.figures_text()
+        assert "reply 16 tok" in figures and "tok/s" in figures and "ctx " in figures and "/ 512" in figures
+        assert "prompt" in app.status.figures_text
+        stored = app.history.messages(view.message.conversation_id)
+        assert [m.role for m in stored] == ["user", "assistant"] and stored[1].stats["completion_tokens"] == 16
+
+
+async def test_live_speed_shows_while_streaming():
+    engine = ScriptedEngine([f"w{i} " for i in range(300)], delay=0.01)
+    app = make_app(engine, sampling=Sampling(max_tokens=1000))
+    async with app.run_test() as pilot:
+        await wait_for(pilot, lambda: app.model_info is not None)
+        await send(pilot, "go")
+        await wait_for(pilot, lambda: "tok/s" in app.status.state_text, what="live speed")
+        assert "Writing:" in app.status.state_text
+        app.action_stop()
+        await wait_for(pilot, lambda: app.generation is None)
+
+
+async def test_escape_stops_and_keeps_the_partial_reply():
+    engine = ScriptedEngine([f"p{i} " for i in range(2000)], delay=0.005)
+    app = make_app(engine, sampling=Sampling(max_tokens=5000))
+    async with app.run_test() as pilot:
+        await wait_for(pilot, lambda: app.model_info is not None)
+        await send(pilot, "talk")
+        await wait_for(pilot, lambda: app.generation is not None and len(app.generation.text) > 20)
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: app.generation is None, what="stop")
+        [view] = replies(app)
+        assert view.message.status == "stopped" and "stopped" in view.figures_text()
+        stored = app.history.messages(view.message.conversation_id)[-1]
+        assert stored.status == "stopped" and stored.content == view.message.content
+        assert 0 < len(stored.content.split()) < 2000 and engine.cancel_seen_at is not None
+
+
+async def test_second_send_while_writing_is_refused_with_a_note():
+    engine = ScriptedEngine([f"x{i} " for i in range(1000)], delay=0.01)
+    app = make_app(engine, sampling=Sampling(max_tokens=5000))
+    async with app.run_test() as pilot:
+        await wait_for(pilot, lambda: app.model_info is not None)
+        await send(pilot, "first")
+        await wait_for(pilot, lambda: app.generation is not None)
+        await app.run_action("new_conversation")
+        assert app.active_view().conversation_id != app.generation.conversation_id
+        await send(pilot, "second", type_it=False)
+        assert any("A reply is being written" in n for n in notifications(app))
+        second = app.active_view().conversation_id
+        assert app.history.messages(second) == []
+        assert app.active_view().composer.text == "second"  # the text is kept
+        app.action_stop()
+        await wait_for(pilot, lambda: app.generation is None)
+
+
+async def test_switching_conversations_never_disturbs_a_running_reply():
+    pieces = [f"t{i} " for i in range(500)]
+    engine = ScriptedEngine(pieces, delay=0.01)
+    app = make_app(engine, sampling=Sampling(max_tokens=1000))
+    async with app.run_test() as pilot:
+        await wait_for(pilot, lambda: app.model_info is not None)
+        await send(pilot, "long one")
+        first = app.active_view().conversation_id
+        await wait_for(pilot, lambda: app.generation is not None and app.generation.text)
+        await app.run_action("new_conversation")
+        await app.run_action("previous_tab")
+        assert app.active_view().conversation_id == first
+        await app.run_action("close_tab")  # close the tab of the running reply
+        assert app.generation is not None  # still writing
+        assert app.chat_view(first) is None
+        await app.open_conversation(first)  # reopen it mid-stream
+        await wait_for(pilot, lambda: app.generation is None, what="reply end")
+        stored = app.history.messages(first)[-1]
+        assert stored.content == "".join(pieces) and stored.status == "done"
+        [view] = [v for v in app.chat_view(first).query(MessageView) if v.message.role == "assistant"]
+        assert view.body.source == "".join(pieces)
+
+
+async def test_history_survives_a_restart(tiny_model):
+    app = make_app(LlamaEngine(), tiny_model)
+    async with app.run_test() as pilot:
+        await wait_for(pilot, lambda: app.model_info is not None)
+        await send(pilot, "remember me")
+        await wait_for(pilot, lambda: app.generation is None and replies(app))
+        text = replies(app)[0].message.content
+    again = make_app(ScriptedEngine())
+    async with again.run_test() as pilot:
+        await pilot.pause(0.2)
+        views = list(again.query(MessageView))
+        assert [v.message.role for v in views] == ["user", "assistant"]
+        assert views[0].message.content == "remember me" and views[1].message.content == text
+        assert "remember me" in str(again.tabs.get_tab(again.tabs.active).label)
+
+
+async def test_export_from_the_ui(tmp_path):
+    app = make_app(ScriptedEngine(["Answer ```code```"]))
+    out = tmp_path / "chat.md"
+    async with app.run_test() as pilot:
+        await wait_for(pilot, lambda: app.model_info is not None)
+        await send(pilot, "q")
+        await wait_for(pilot, lambda: app.generation is None and replies(app))
+        await pilot.press("f9")
+        assert isinstance(app.screen, PromptScreen)
+        app.screen.query_one("Input").value = str(out)
+        await pilot.press("enter")
+        await pilot.pause(0.1)
+    assert "Answer ```code```" in out.read_text() and out.read_text().startswith("# q")
+
+
+async def test_export_to_an_unwritable_place_says_so(tmp_path):
+    app = make_app(ScriptedEngine())
+    async with app.run_test() as pilot:
+        await pilot.press("f9")
+        app.screen.query_one("Input").value = str(tmp_path / "missing-folder" / "x.md")
+        await pilot.press("enter")
+        await pilot.pause(0.1)
+        assert any("Not exported" in n for n in notifications(app))
+
+
+@pytest.mark.parametrize("fixture, phrase", [
+    ("old_layout_model", "old layout"),
+    ("not_gguf_file", "not a GGUF file"),
+    ("truncated_model", "truncated"),
+    ("unknown_arch_model", "frobnicator"),
+])
+async def test_bad_model_is_explained_and_the_app_keeps_running(request, fixture, phrase):
+    app = make_app(LlamaEngine(), request.getfixturevalue(fixture))
+    async with app.run_test() as pilot:
+        await wait_for(pilot, lambda: not app.loading, what="load attempt")
+        assert any(phrase in n for n in notifications(app))
+        assert app.model_info is None and app.status.model_text == "No model"
+        await send(pilot, "still here?")
+        assert any("Not sent" in n and "F3" in n for n in notifications(app))
+        await pilot.press("ctrl+n")
+        assert len(list(app.query(ChatView))) == 2
+
+
+async def test_missing_model_path_is_explained(tmp_path):
+    app = make_app(LlamaEngine(), tmp_path / "nowhere.gguf")
+    async with app.run_test() as pilot:
+        await wait_for(pilot, lambda: not app.loading)
+        assert any("model file not found" in n for n in notifications(app))
+
+
+async def test_prompt_longer_than_context_is_explained(tiny_model):
+    app = make_app(LlamaEngine(), tiny_model, context=256)
+    async with app.run_test() as pilot:
+        await wait_for(pilot, lambda: app.model_info is not None)
+        app.active_view().composer.text = "the " * 600
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.generation is None)
+        assert any("shorten it" in n for n in notifications(app))
+
+
+async def test_model_output_is_data_not_markup():
+    hostile = ["[bold red]not bold[/]", " \x1b[2J\x1b]0;pwned\x07", " [link=x]y[/link]"]
+    app = make_app(ScriptedEngine(hostile))
+    async with app.run_test() as pilot:
+        await wait_for(pilot, lambda: app.model_info is not None)
+        await send(pilot, "x")
+        await wait_for(pilot, lambda: app.generation is None and replies(app))
+        source = replies(app)[0].body.source
+        assert "[bold red]not bold[/]" in source and "\x1b" not in source and "␛[2J" in source
+        assert replies(app)[0].message.content == "".join(hostile)  # stored exactly
+
+
+async def test_new_rename_delete_with_keys():
+    app = make_app(ScriptedEngine())
+    async with app.run_test() as pilot:
+        await pilot.press("ctrl+n")
+        assert len(app.history.conversations()) == 2
+        await pilot.press("f2")
+        assert isinstance(app.screen, PromptScreen)
+        app.screen.query_one("Input").value = "Renamed [b]x[/b]"
+        await pilot.press("enter")
+        await pilot.pause(0.1)
+        assert app.history.conversation(app.active_view().conversation_id).title == "Renamed [b]x[/b]"
+        await pilot.press("f8")
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.press("escape")  # cancel keeps it
+        assert len(app.history.conversations()) == 2
+        await pilot.press("f8")
+        await pilot.press("y")
+        await pilot.pause(0.1)
+        assert [c.title for c in app.history.conversations()] == ["New chat"]
+
+
+async def test_help_lists_every_key():
+    app = make_app(ScriptedEngine())
+    async with app.run_test() as pilot:
+        await pilot.press("f1")
+        assert isinstance(app.screen, HelpScreen)
+        table = app.screen.query_one("DataTable")
+        keys = [str(table.get_row_at(i)[0]) for i in range(table.row_count)]
+        assert "Ctrl+N" in keys and "Esc" in keys and "Ctrl+J" in keys and "F6 / Ctrl+PgDn" in keys
+        await pilot.press("escape")
+        assert not isinstance(app.screen, HelpScreen)
+
+
+async def test_settings_are_validated_and_saved():
+    app = make_app(ScriptedEngine())
+    async with app.run_test(size=(120, 60)) as pilot:
+        await pilot.press("f3")
+        assert isinstance(app.screen, SettingsScreen)
+        app.screen.query_one("#sampling-temperature").value = "hot"
+        await pilot.press("ctrl+s")
+        assert isinstance(app.screen, SettingsScreen)
+        assert "must be a number" in str(app.screen.query_one("#errors").render())
+        app.screen.query_one("#sampling-temperature").value = "0.25"
+        await pilot.press("ctrl+s")
+        await pilot.pause(0.1)
+    assert load_config(app_paths().config_file).sampling.temperature == 0.25
+
+
+async def test_conversation_settings_override_the_defaults():
+    engine = ScriptedEngine(["ok"])
+    app = make_app(engine)
+    async with app.run_test(size=(120, 60)) as pilot:
+        await wait_for(pilot, lambda: app.model_info is not None)
+        await pilot.press("f4")
+        app.screen.query_one("#chat-system_prompt").text = "Talk like a pirate."
+        app.screen.query_one("#sampling-max_tokens").value = "1"
+        await pilot.press("ctrl+s")
+        await pilot.pause(0.1)
+        await send(pilot, "hi")
+        await wait_for(pilot, lambda: app.generation is None and replies(app))
+        assert engine.prompts[-1][0].content == "Talk like a pirate."
+        assert replies(app)[0].message.sampling["max_tokens"] == 1
+
+
+async def test_log_view_shows_native_log(tiny_model):
+    app = make_app(None, tiny_model)  # the app makes the engine and routes its log
+    async with app.run_test() as pilot:
+        await wait_for(pilot, lambda: app.model_info is not None)
+        await pilot.press("f12")
+        assert isinstance(app.screen, LogScreen)
+        await pilot.pause(0.1)
+        lines = app.screen.query_one("Log").lines
+        assert any("llama_model_loader" in line for line in lines)
+
+
+async def test_unreadable_database_falls_back_to_memory(home):
+    from mixtral_tui.commands import open_history_or_memory
+
+    paths = app_paths()
+    paths.ensure()
+    paths.database.write_bytes(b"garbage" * 500)
+    history, warning = open_history_or_memory()
+    assert history.path == ":memory:" and "move it aside" in warning
+    app = make_app(ScriptedEngine(), history=history)
+    app.startup_warning = warning
+    async with app.run_test() as pilot:
+        await wait_for(pilot, lambda: app.model_info is not None)
+        assert any("in memory only" in n for n in notifications(app))
+        await send(pilot, "works anyway")
+        await wait_for(pilot, lambda: app.generation is None and replies(app))

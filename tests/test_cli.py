@@ -1,0 +1,115 @@
+"""The command line, run as a user runs it: a real process, real files, the real tiny model."""
+
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+
+from mixtral_tui.store.history import History
+
+
+def run(*args, stdin=None, timeout=120):
+    return subprocess.run([sys.executable, "-m", "mixtral_tui", *args], capture_output=True, text=True,
+                          input=stdin, timeout=timeout, env={**os.environ, "PYTHONPATH": os.getcwd()})
+
+
+def test_help_is_fast():
+    start = time.perf_counter()
+    done = run("--help")
+    assert done.returncode == 0 and "ask" in done.stdout and "export" in done.stdout
+    assert time.perf_counter() - start < 2.0  # generous for CI; benchmarks measure the real figure
+
+
+def test_usage_error_exits_2():
+    assert run("export").returncode == 2
+    assert run("--ctx", "1000").returncode == 2
+
+
+def test_list_and_export(home):
+    history = History(home / "data" / "history.sqlite3")
+    conversation = history.create_conversation("Tabs\tand stuff")
+    history.add_message(conversation.id, "user", "question")
+    history.add_message(conversation.id, "assistant", "answer with ```fence```")
+    listed = run("list")
+    assert listed.returncode == 0
+    fields = listed.stdout.strip().split("\t")
+    assert fields[0] == str(conversation.id) and fields[2] == "2" and fields[3] == "Tabs and stuff"
+
+    exported = run("export", str(conversation.id))
+    assert exported.returncode == 0 and "answer with ```fence```" in exported.stdout
+
+    out = home / "one.md"
+    assert run("export", str(conversation.id), "-o", str(out)).returncode == 0
+    assert out.read_text() == exported.stdout
+
+    folder = home / "all"
+    done = run("export", "--all", "-o", str(folder))
+    assert done.returncode == 0 and len(list(folder.glob("*.md"))) == 1
+
+
+def test_export_unknown_id_is_one_clear_line():
+    done = run("export", "999")
+    assert done.returncode == 1 and done.stderr.count("\n") == 1 and "no conversation with id 999" in done.stderr
+
+
+def test_ask_streams_saves_and_reports_figures(tiny_model, home):
+    done = run("ask", "--model", str(tiny_model), "--max-tokens", "12", "hello world")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip()
+    assert "reply 12 tok" in done.stderr and "tok/s" in done.stderr and "ctx " in done.stderr
+    history = History(home / "data" / "history.sqlite3")
+    [conversation] = history.conversations()
+    messages = history.messages(conversation.id)
+    assert [m.role for m in messages] == ["user", "assistant"]
+    assert messages[1].status == "done" and messages[1].stats["completion_tokens"] == 12
+    assert messages[1].model == "Mixtral-8x7B-Instruct-tiny" and messages[1].quant == "F32"
+
+    again = run("ask", "--model", str(tiny_model), "--max-tokens", "4", "--continue", str(conversation.id), "more")
+    assert again.returncode == 0, again.stderr
+    assert len(history.messages(conversation.id)) == 4
+    assert "reused" in again.stderr
+
+
+def test_ask_reads_stdin_and_no_save_keeps_nothing(tiny_model, home):
+    done = run("ask", "--model", str(tiny_model), "--max-tokens", "3", "--no-save", "-", stdin="from stdin")
+    assert done.returncode == 0, done.stderr
+    assert run("list").stdout == ""
+
+
+@pytest.mark.parametrize("fixture, phrase", [
+    ("old_layout_model", "old layout"),
+    ("not_gguf_file", "not a GGUF file"),
+    ("truncated_model", "truncated"),
+    ("unknown_arch_model", "frobnicator"),
+])
+def test_ask_with_bad_model_is_one_line_exit_1(request, fixture, phrase):
+    done = run("ask", "--model", str(request.getfixturevalue(fixture)), "hi")
+    assert done.returncode == 1
+    assert phrase in done.stderr and "Traceback" not in done.stderr and done.stderr.count("\n") == 1
+
+
+def test_ask_without_model(home):
+    done = run("ask", "hi")
+    assert done.returncode == 1 and "no model given" in done.stderr
+
+
+def test_ask_prompt_longer_than_context(tiny_model):
+    done = run("ask", "--model", str(tiny_model), "--ctx", "256", "the " * 1000)
+    assert done.returncode == 1 and "shorten it" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_corrupt_config_stops_before_the_tui(home):
+    (home / "config").mkdir(parents=True)
+    (home / "config" / "config.toml").write_text("[model]\ncontext_sise = 4096\n")
+    done = run("list")
+    assert done.returncode == 0  # list does not need the config
+    done = run()
+    assert done.returncode == 1 and "Did you mean 'context_size'" in done.stderr and "config.toml" in done.stderr
+
+
+def test_home_variable_moves_every_file(tiny_model, home):
+    run("ask", "--model", str(tiny_model), "--max-tokens", "2", "hi")
+    assert (home / "data" / "history.sqlite3").exists()
+    assert (home / "logs" / "llama.log").read_text().count("llama_model_loader") > 0

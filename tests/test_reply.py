@@ -1,0 +1,102 @@
+"""ReplyRun: context fitting, notices, checkpoints, and what survives kill -9."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from mixtral_tui.config import Sampling
+from mixtral_tui.engine.base import CancelToken
+from mixtral_tui.reply import ReplyRun
+from mixtral_tui.store.history import History
+from tests.fixtures.fake_engine import ScriptedEngine
+
+
+def setup(tmp_path, engine, *user_texts):
+    history = History(tmp_path / "h.sqlite3")
+    engine.load(type("Spec", (), {"model_path": "m.gguf"})())
+    conversation = history.create_conversation()
+    for text in user_texts:
+        history.add_message(conversation.id, "user", text)
+    return history, conversation
+
+
+def test_reply_is_saved_with_figures_and_sampling(tmp_path):
+    engine = ScriptedEngine(["a", "b", "c"])
+    history, conversation = setup(tmp_path, engine, "hi")
+    message = ReplyRun(engine, history, conversation.id, Sampling(temperature=0.3), "sys").run()
+    [_, stored] = history.messages(conversation.id)
+    assert stored.id == message.id and stored.content == "abc" and stored.status == "done"
+    assert stored.stats["completion_tokens"] == 3 and stored.sampling["temperature"] == 0.3
+    assert stored.model == "Scripted" and stored.quant == "Q4_K_M"
+    assert engine.prompts[0][0].role == "system" and engine.prompts[0][0].content == "sys"
+
+
+def test_cancelled_reply_is_kept_and_marked_stopped(tmp_path):
+    engine = ScriptedEngine([str(i) for i in range(100)])
+    history, conversation = setup(tmp_path, engine, "hi")
+    cancel = CancelToken()
+    seen = []
+
+    def on_chunk(chunk):
+        seen.append(chunk.text)
+        if len(seen) == 5:
+            cancel.cancel()
+
+    message = ReplyRun(engine, history, conversation.id, Sampling(), "", cancel).run(on_chunk)
+    assert message.status == "stopped" and message.content == "01234"
+    assert history.messages(conversation.id)[-1].status == "stopped"
+
+
+def test_dropped_turns_are_announced_once(tmp_path):
+    engine = ScriptedEngine(["ok"], context_size=64)
+    history, conversation = setup(tmp_path, engine)
+    for i in range(6):
+        history.add_message(conversation.id, "user", f"question {i} " + "word " * 5)
+        run = ReplyRun(engine, history, conversation.id, Sampling(max_tokens=8), "system")
+        run.run()
+    notices = [m for m in history.messages(conversation.id) if m.role == "notice"]
+    assert notices and "left out" in notices[0].content and "system prompt" in notices[0].content
+    assert engine.prompts[-1][0].content == "system"  # never dropped
+    assert len(engine.prompts[-1]) < 2 * 6
+    assert len(notices) < 6  # only when the number of dropped turns changes
+
+
+CHILD = r"""
+import sys, time
+from mixtral_tui.config import Sampling
+from mixtral_tui.reply import ReplyRun
+from mixtral_tui.store.history import History
+from tests.fixtures.fake_engine import ScriptedEngine
+engine = ScriptedEngine([f"<{i}>" for i in range(100000)], delay=0.01)
+engine.load(type("S", (), {"model_path": "m"})())
+history = History(sys.argv[1])
+c = history.create_conversation()
+history.add_message(c.id, "user", "go")
+def tick(chunk):
+    print(chunk.completion_tokens, time.monotonic(), flush=True)
+ReplyRun(engine, history, c.id, Sampling(max_tokens=100000), "").run(tick)
+"""
+
+
+def test_kill_9_loses_at_most_a_second(tmp_path):
+    db = tmp_path / "h.sqlite3"
+    child = subprocess.Popen([sys.executable, "-c", CHILD, str(db)], stdout=subprocess.PIPE, text=True,
+                             env={**os.environ, "PYTHONPATH": os.getcwd()})
+    produced = []  # (tokens, time)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        line = child.stdout.readline()
+        count, stamp = line.split()
+        produced.append((int(count), float(stamp)))
+        if float(stamp) - produced[0][1] > 2.6:
+            break
+    os.kill(child.pid, signal.SIGKILL)
+    killed_at = time.monotonic()
+    child.wait()
+    [_, reply] = History(db).messages(1)
+    assert reply.status == "streaming"  # as the killed process left it
+    saved_tokens = reply.content.count("<")
+    one_second_before = max(n for n, t in produced if t <= killed_at - 1.0)
+    assert saved_tokens >= one_second_before > 0
