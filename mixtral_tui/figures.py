@@ -21,3 +21,11 @@ def reply_figures(stats: ReplyStats) -> str:
     elif stats.finish_reason == "cancelled":
         parts.append("stopped")
     return " · ".join(parts)
+
+
+def status_figures(stats: ReplyStats) -> str:
+    """The short form for the status bar: last reply's speed and the context in use."""
+    return (
+        f"last reply {stats.completion_tokens:,} tok · {stats.decode_tps:,.1f} tok/s · "
+        f"TTFT {stats.ttft_seconds:.2f} s · ctx {stats.context_used:,}/{stats.context_size:,}"
+    )

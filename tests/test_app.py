@@ -31,7 +31,7 @@ async def test_real_model_reply_streams_with_figures(tiny_model):
         assert view.message.status == "done"
         figures = view.figures_text()
         assert "reply 16 tok" in figures and "tok/s" in figures and "ctx " in figures and "/ 512" in figures
-        assert "prompt" in app.status.figures_text
+        assert "last reply 16 tok" in app.status.figures_text and "ctx " in app.status.figures_text
         stored = app.history.messages(view.message.conversation_id)
         assert [m.role for m in stored] == ["user", "assistant"] and stored[1].stats["completion_tokens"] == 16
 

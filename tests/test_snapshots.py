@@ -1,0 +1,64 @@
+"""Snapshots of the main screens (pytest-textual-snapshot), with a scripted engine for stable text.
+
+Update them after an intended change with: pytest tests/test_snapshots.py --snapshot-update
+"""
+
+import pytest
+
+from mixtral_tui.config import Sampling
+from mixtral_tui.paths import app_paths
+from mixtral_tui.store.history import History
+from tests.fixtures.fake_engine import ScriptedEngine
+from tests.pilot_helpers import make_app, send, wait_for
+
+REPLY = [
+    "Here is a function that adds two numbers:\n\n",
+    "```python\ndef add(a: int, b: int) -> int:\n    return a + b\n```\n\n",
+    "- It takes **two** integers\n- It returns their sum\n\n",
+    "Model text such as [bold]this[/bold] stays literal.",
+]
+SIZE = (110, 34)
+
+
+def scripted_app():
+    history = History(":memory:")
+    app = make_app(ScriptedEngine(REPLY, tps=42.0), history=history, sampling=Sampling(max_tokens=64))
+    return app
+
+
+async def _chat(pilot):
+    app = pilot.app
+    await wait_for(pilot, lambda: app.model_info is not None)
+    await send(pilot, "Write add() in Python")
+    await wait_for(pilot, lambda: app.generation is None and len(app.history.messages(1)) == 2)
+    await pilot.pause()
+
+
+def test_chat_screen(snap_compare):
+    assert snap_compare(scripted_app(), terminal_size=SIZE, run_before=_chat)
+
+
+def test_help_screen(snap_compare):
+    async def before(pilot):
+        await pilot.press("f1")
+
+    assert snap_compare(scripted_app(), terminal_size=SIZE, run_before=before)
+
+
+def test_settings_screen(snap_compare):
+    async def before(pilot):
+        await pilot.press("f3")
+
+    assert snap_compare(scripted_app(), terminal_size=(110, 60), run_before=before)
+
+
+def test_load_error_screen(snap_compare, not_gguf_file):
+    from mixtral_tui.engine.llama import LlamaEngine
+
+    app = make_app(LlamaEngine(), not_gguf_file, history=History(":memory:"))
+
+    async def before(pilot):
+        await wait_for(pilot, lambda: not app.loading)
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=before)
