@@ -20,6 +20,12 @@ REPLY = [
 SIZE = (110, 34)
 
 
+@pytest.fixture(autouse=True)
+def fixed_home(monkeypatch):
+    """Paths show on screen (the settings title): keep them the same on every run."""
+    monkeypatch.setenv("MIXTRAL_TUI_HOME", "/tmp/mixtral-tui-snapshots")
+
+
 def scripted_app():
     history = History(":memory:")
     app = make_app(ScriptedEngine(REPLY, tps=42.0), history=history, sampling=Sampling(max_tokens=64))

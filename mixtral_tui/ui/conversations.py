@@ -77,7 +77,7 @@ class ConversationActions:
                     await view.show_messages(self._guard(self.history.messages, conversation_id) or [])
             existing = view
         self.tabs.active = pane_id(conversation_id)
-        existing.composer.focus()
+        self.set_focus(existing.composer)  # at once: see ChatTabs
 
     async def on_list_view_selected(self, event: ListView.Selected) -> None:
         if isinstance(event.item, ConversationItem):
@@ -88,7 +88,7 @@ class ConversationActions:
         if event.pane.id != self.tabs.active:
             return
         for view in event.pane.query(ChatView):  # none while the pane is being removed
-            view.composer.focus()
+            self.set_focus(view.composer)
 
     async def action_new_conversation(self) -> None:
         conversation = self._guard(self.history.create_conversation)
@@ -108,7 +108,7 @@ class ConversationActions:
         if len(panes) > 1 and self.tabs.active in panes:
             self.tabs.active = panes[(panes.index(self.tabs.active) + step) % len(panes)]
             # Focus follows, so a focus event still queued for the old tab cannot switch back to it.
-            self.active_view().composer.focus()
+            self.set_focus(self.active_view().composer)
 
     def action_next_tab(self) -> None:
         self._cycle(1)
