@@ -53,3 +53,15 @@ def test_stop_scanner_releases_text_that_was_not_a_stop():
 def test_template_renders_unicode_and_markup_verbatim():
     template = ChatTemplate("chatml", "{% for m in messages %}{{ m.content }}{% endfor %}")
     assert template.render([Turn("user", "[bold]x[/bold] ✓ {{ not jinja }}")]) == "[bold]x[/bold] ✓ {{ not jinja }}"
+
+
+def test_a_reply_ends_where_the_model_starts_the_next_turn():
+    template = choose_template("gemma", None, "Gemma", "gemma3", "<bos>", "<eos>")
+    scanner = StopScanner(template.stops)
+    assert scanner.feed("Paris.<start_of_turn>user\nNext question") == "Paris."
+    assert scanner.stopped
+
+
+def test_gguf_template_stops_are_the_markers_it_uses():
+    stops = choose_template("auto", MIXTRAL_TEMPLATE, "x", "llama", "<s>", "</s>").stops
+    assert "[INST]" in stops and "<|im_end|>" not in stops

@@ -217,7 +217,8 @@ class LlamaEngine:
                     break
                 count += 1
                 last_at = now
-                text = scanner.feed(decoder.decode(self._piece_bytes(token)))
+                # special=True: turn markers arrive as text, where the StopScanner ends the reply on them
+                text = scanner.feed(decoder.decode(self._piece_bytes(token, special=True)))
                 if leading and text:  # SentencePiece models start replies with a space
                     text = text.lstrip(" ")
                     leading = not text

@@ -18,7 +18,7 @@ BUILTIN = {
     "chatml": (
         "{% for m in messages %}<|im_start|>{{ m.role }}\n{{ m.content }}<|im_end|>\n{% endfor %}"
         "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}",
-        ("<|im_end|>",),
+        ("<|im_end|>", "<|im_start|>"),
     ),
     "mistral": (
         "{{ bos_token }}{% for m in messages %}{% if m.role == 'user' %}[INST] {{ m.content }} [/INST]"
@@ -29,31 +29,35 @@ BUILTIN = {
         "{{ bos_token }}{% for m in messages if m.role != 'system' %}<start_of_turn>"
         "{{ 'model' if m.role == 'assistant' else 'user' }}\n{{ m.content }}<end_of_turn>\n{% endfor %}"
         "{% if add_generation_prompt %}<start_of_turn>model\n{% endif %}",
-        ("<end_of_turn>",),
+        ("<end_of_turn>", "<start_of_turn>"),
     ),
     "llama3": (
         "{{ bos_token }}{% for m in messages %}<|start_header_id|>{{ m.role }}<|end_header_id|>\n\n"
         "{{ m.content }}<|eot_id|>{% endfor %}"
         "{% if add_generation_prompt %}<|start_header_id|>assistant<|end_header_id|>\n\n{% endif %}",
-        ("<|eot_id|>",),
+        ("<|eot_id|>", "<|start_header_id|>"),
     ),
     "llama2": (
         "{% for m in messages %}{% if m.role == 'system' %}{% set sys = m.content %}"
         "{% elif m.role == 'user' %}{{ bos_token }}[INST] {% if loop.index0 == 1 and messages[0].role == 'system' %}"
         "<<SYS>>\n{{ messages[0].content }}\n<</SYS>>\n\n{% endif %}{{ m.content }} [/INST]"
         "{% else %} {{ m.content }} {{ eos_token }}{% endif %}{% endfor %}",
-        ("</s>",),
+        ("</s>", "[INST]"),
     ),
     "zephyr": (
         "{% for m in messages %}<|{{ m.role }}|>\n{{ m.content }}{{ eos_token }}\n{% endfor %}"
         "{% if add_generation_prompt %}<|assistant|>\n{% endif %}",
-        ("</s>",),
+        ("</s>", "<|user|>"),
     ),
 }
 
-# Stop strings that templates found in GGUF files use, for models whose
-# end-of-turn marker is plain text rather than a special token.
-KNOWN_STOPS = ("<|im_end|>", "<end_of_turn>", "<|eot_id|>", "<|end|>", "</s>")
+# Turn markers: a reply ends where the model writes one. Ends of turns matter for
+# models whose marker is plain text rather than an end-of-generation token;
+# starts of turns catch a model that goes on to write the user's next message.
+KNOWN_STOPS = (
+    "<|im_end|>", "<end_of_turn>", "<|eot_id|>", "<|end|>", "</s>",
+    "<|im_start|>", "<start_of_turn>", "<|start_header_id|>", "[INST]",
+)
 
 
 def fallback_for(name: str, architecture: str) -> str:
