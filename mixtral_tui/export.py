@@ -48,7 +48,7 @@ def _message_section(message: Message) -> str:
 
 def conversation_markdown(conversation: Conversation, messages: list[Message]) -> str:
     replies = [m for m in messages if m.role == "assistant"]
-    models = sorted({m.model for m in replies if m.model})
+    models = sorted({f"{m.model} ({m.model_file})" if m.model_file else m.model for m in replies if m.model})
     quants = sorted({m.quant for m in replies if m.quant})
     samplings = []
     for m in replies:

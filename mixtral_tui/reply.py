@@ -8,6 +8,7 @@ most that second.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from dataclasses import asdict
@@ -80,6 +81,7 @@ class ReplyRun:
             model=info.name if info else None,
             quant=info.quant if info else None,
             sampling=asdict(self.sampling),
+            model_file=os.path.basename(info.path) if info else None,
         )
         if on_start:
             on_start(self.message)

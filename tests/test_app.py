@@ -283,3 +283,20 @@ async def test_unreadable_database_falls_back_to_memory(home):
         assert any("in memory only" in n for n in notifications(app))
         await send(pilot, "works anyway")
         await wait_for(pilot, lambda: app.generation is None and replies(app))
+
+
+def first_palette_hit(app) -> str:
+    lists = app.screen.query("CommandList")
+    if not lists or not lists.first().option_count:
+        return ""
+    return str(lists.first().get_option_at_index(0).prompt)
+
+
+async def test_command_palette_runs_app_actions():
+    app = make_app(ScriptedEngine())
+    async with app.run_test() as pilot:
+        await pilot.press("ctrl+p")
+        await pilot.press(*"new chat")
+        await wait_for(pilot, lambda: "New chat (Ctrl+N)" in first_palette_hit(app), what="palette hit")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: len(app.history.conversations()) == 2, what="new conversation")

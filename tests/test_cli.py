@@ -65,6 +65,7 @@ def test_ask_streams_saves_and_reports_figures(tiny_model, home):
     assert [m.role for m in messages] == ["user", "assistant"]
     assert messages[1].status == "done" and messages[1].stats["completion_tokens"] == 12
     assert messages[1].model == "Mixtral-8x7B-Instruct-tiny" and messages[1].quant == "F32"
+    assert messages[1].model_file == tiny_model.name
 
     again = run("ask", "--model", str(tiny_model), "--max-tokens", "4", "--continue", str(conversation.id), "more")
     assert again.returncode == 0, again.stderr

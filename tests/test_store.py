@@ -35,6 +35,18 @@ def test_old_database_is_migrated_with_its_data(tmp_path):
     assert schema_version(sqlite3.connect(path)) == len(MIGRATIONS)
 
 
+def test_every_older_version_migrates(tmp_path):
+    for version in range(len(MIGRATIONS)):
+        path = tmp_path / f"v{version}.sqlite3"
+        db = sqlite3.connect(path, isolation_level=None)
+        migrate(db, upto=version)
+        db.close()
+        history = History(path)
+        c = history.create_conversation("after upgrade")
+        history.add_message(c.id, "assistant", "x", model="M", model_file="m.gguf", stats={"completion_tokens": 1})
+        assert history.messages(c.id)[0].model_file == "m.gguf"
+
+
 def test_newer_schema_is_refused_with_a_hint(tmp_path):
     path = tmp_path / "new.sqlite3"
     History(path)

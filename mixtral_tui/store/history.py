@@ -46,6 +46,7 @@ class Message:
     quant: str | None = None
     sampling: dict[str, Any] = field(default_factory=dict)
     stats: dict[str, Any] = field(default_factory=dict)
+    model_file: str | None = None
 
 
 def _loads(text: str | None) -> dict[str, Any]:
@@ -186,6 +187,7 @@ class History:
                 quant=r["quant"],
                 sampling=_loads(r["sampling_json"]),
                 stats=_loads(r["stats_json"]),
+                model_file=r["model_file"],
             )
             for r in rows
         ]
@@ -201,6 +203,7 @@ class History:
         quant: str | None = None,
         sampling: dict[str, Any] | None = None,
         stats: dict[str, Any] | None = None,
+        model_file: str | None = None,
     ) -> Message:
         now = time.time()
 
@@ -208,14 +211,17 @@ class History:
             with self._transaction() as db:
                 cursor = db.execute(
                     "INSERT INTO messages (conversation_id, role, content, created_at, status, model, quant,"
-                    " sampling_json, stats_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (conversation_id, role, content, now, status, model, quant, _dumps(sampling), _dumps(stats)),
+                    " sampling_json, stats_json, model_file) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (conversation_id, role, content, now, status, model, quant, _dumps(sampling), _dumps(stats),
+                     model_file),
                 )
                 db.execute("UPDATE conversations SET updated_at = ? WHERE id = ?", (now, conversation_id))
                 return cursor.lastrowid
 
         message_id = self._guard(insert)
-        return Message(message_id, conversation_id, role, content, now, status, model, quant, sampling or {}, stats or {})
+        return Message(
+            message_id, conversation_id, role, content, now, status, model, quant, sampling or {}, stats or {}, model_file
+        )
 
     def update_message(
         self, message_id: int, content: str, status: str, stats: dict[str, Any] | None = None

@@ -67,6 +67,12 @@ def m002_reply_details(db: sqlite3.Connection) -> None:
     )
 
 
+@migration
+def m003_model_file(db: sqlite3.Connection) -> None:
+    """The GGUF file a reply came from (the model's own name can be shared by many quants)."""
+    _run(db, "ALTER TABLE messages ADD COLUMN model_file TEXT")
+
+
 def schema_version(db: sqlite3.Connection) -> int:
     return db.execute("PRAGMA user_version").fetchone()[0]
 
