@@ -6,7 +6,7 @@ cannot save something the next start would reject.
 
 from __future__ import annotations
 
-from dataclasses import asdict, fields, replace
+from dataclasses import asdict, fields
 from typing import Any
 
 from textual.app import ComposeResult
@@ -74,10 +74,29 @@ def _parse(section: str, key: str, raw: str) -> Any:
     return validate_value(section, key, value, "Settings")
 
 
-class SettingsScreen(ModalScreen[Config | None]):
-    """Edit the whole config; dismisses with the new Config (already validated) or None."""
+class FormScreen(ModalScreen):
+    """A form with an error line, Cancel (Esc) and Save (Ctrl+S); subclasses define action_save."""
 
     BINDINGS = [Binding("escape", "cancel", "Cancel"), Binding("ctrl+s", "save", "Save")]
+
+    def footer(self) -> ComposeResult:
+        yield Static("", id="errors")
+        with Horizontal(classes="buttons"):
+            yield Button("Cancel (Esc)", id="cancel")
+            yield Button("Save (Ctrl+S)", id="save", variant="primary")
+
+    def show_error(self, text: str) -> None:
+        self.query_one("#errors", Static).update(Content(text))
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        self.action_save() if event.button.id == "save" else self.action_cancel()
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class SettingsScreen(FormScreen):
+    """Edit the whole config; dismisses with the new Config (already validated) or None."""
     DEFAULT_CSS = FORM_CSS.format(name="SettingsScreen")
 
     def __init__(self, config: Config, config_path: str) -> None:
@@ -97,16 +116,7 @@ class SettingsScreen(ModalScreen[Config | None]):
             yield Static("Sampling", classes="section")
             for key, value in asdict(self.config.sampling).items():
                 yield from _field("sampling", key, value)
-            yield Static("", id="errors")
-            with Horizontal(classes="buttons"):
-                yield Button("Cancel (Esc)", id="cancel")
-                yield Button("Save (Ctrl+S)", id="save", variant="primary")
-
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        self.action_save() if event.button.id == "save" else self.action_cancel()
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
+            yield from self.footer()
 
     def action_save(self) -> None:
         try:
@@ -117,16 +127,14 @@ class SettingsScreen(ModalScreen[Config | None]):
             }
             sampling = {key: _parse("sampling", key, self.query_one(f"#sampling-{key}", Input).value) for key in asdict(self.config.sampling)}
         except ConfigError as exc:
-            self.query_one("#errors", Static).update(Content(str(exc)))
+            self.show_error(str(exc))
             return
         system_prompt = self.query_one("#chat-system_prompt", TextArea).text
         self.dismiss(Config(ModelSettings(**model), ChatSettings(system_prompt), Sampling(**sampling)))
 
 
-class ConversationSettingsScreen(ModalScreen[tuple[str | None, dict[str, Any]] | None]):
+class ConversationSettingsScreen(FormScreen):
     """This conversation's system prompt and sampling; empty fields use the app settings."""
-
-    BINDINGS = [Binding("escape", "cancel", "Cancel"), Binding("ctrl+s", "save", "Save")]
     DEFAULT_CSS = FORM_CSS.format(name="ConversationSettingsScreen")
 
     def __init__(self, title: str, system_prompt: str | None, overrides: dict[str, Any], defaults: Config) -> None:
@@ -146,16 +154,7 @@ class ConversationSettingsScreen(ModalScreen[tuple[str | None, dict[str, Any]] |
             yield Static("Sampling", classes="section")
             for key, default in asdict(self.defaults.sampling).items():
                 yield from _field("sampling", key, self.overrides.get(key), placeholder=f"default {default}")
-            yield Static("", id="errors")
-            with Horizontal(classes="buttons"):
-                yield Button("Cancel (Esc)", id="cancel")
-                yield Button("Save (Ctrl+S)", id="save", variant="primary")
-
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        self.action_save() if event.button.id == "save" else self.action_cancel()
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
+            yield from self.footer()
 
     def action_save(self) -> None:
         overrides: dict[str, Any] = {}
@@ -165,7 +164,7 @@ class ConversationSettingsScreen(ModalScreen[tuple[str | None, dict[str, Any]] |
                 if raw.strip():
                     overrides[key] = _parse("sampling", key, raw)
         except ConfigError as exc:
-            self.query_one("#errors", Static).update(Content(str(exc)))
+            self.show_error(str(exc))
             return
         prompt = self.query_one("#chat-system_prompt", TextArea).text
         self.dismiss((prompt if prompt.strip() else None, overrides))
