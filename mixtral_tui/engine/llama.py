@@ -66,7 +66,7 @@ class LlamaEngine:
         self._llm = None
         self._template: ChatTemplate | None = None
         self._log_sink = log_sink
-        self._load_log: list[str] = []
+        self._piece_buffer = ctypes.create_string_buffer(256)
         if log_sink is not None:
             with _sinks_lock:
                 _sinks.append(log_sink)
@@ -141,12 +141,13 @@ class LlamaEngine:
         return self._piece_bytes(token, special).decode("utf-8", errors="replace")
 
     def _piece_bytes(self, token: int, special: bool = False) -> bytes:
+        """The token's bytes (a piece may be part of a UTF-8 character). One buffer, reused per token."""
         vocab = self._llm._model.vocab
-        buffer = ctypes.create_string_buffer(64)
-        n = llama_cpp.llama_token_to_piece(vocab, token, buffer, 64, 0, special)
-        if n < 0:
-            buffer = ctypes.create_string_buffer(-n)
-            n = llama_cpp.llama_token_to_piece(vocab, token, buffer, -n, 0, special)
+        buffer = self._piece_buffer
+        n = llama_cpp.llama_token_to_piece(vocab, token, buffer, len(buffer), 0, special)
+        if n < 0:  # a piece longer than the buffer: grow it once
+            self._piece_buffer = buffer = ctypes.create_string_buffer(-n)
+            n = llama_cpp.llama_token_to_piece(vocab, token, buffer, len(buffer), 0, special)
         return buffer.raw[:n]
 
     def _prompt_tokens(self, turns: list[Turn]) -> list[int]:

@@ -175,15 +175,16 @@ class MixtralApp(ConversationActions, App):
             return
         event.composer.clear()
         await view.add_message(user_message)
-        if conversation.title == "New chat":
-            await self.rename(conversation.id, title_from(event.text))
         system_prompt = conversation.system_prompt if conversation.system_prompt is not None else self.config.chat.system_prompt
         sampling = self.config.sampling.merged(conversation.sampling)
         self.generation = Generation(conversation.id, CancelToken())
         self.status.state_text = "Reading the prompt…"
         self.status.figures_text = ""  # the live figures take the room while writing
         self._generate(conversation.id, sampling, system_prompt, self.generation)
-        await self.refresh_sidebar()
+        if conversation.title == "New chat":
+            await self.rename(conversation.id, title_from(event.text))  # refreshes the list too
+        else:
+            await self.refresh_sidebar()
 
     @work(thread=True, group="generate", exit_on_error=False)
     def _generate(self, conversation_id: int, sampling, system_prompt: str, generation: Generation) -> None:
