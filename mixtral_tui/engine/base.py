@@ -29,6 +29,7 @@ class LoadSpec:
     context_size: int = 4096
     gpu_layers: int = -1
     chat_template: str = "auto"
+    cpu_moe_layers: int = 0  # keep the experts of the first N layers in RAM (llama.cpp's --n-cpu-moe)
 
 
 @dataclass

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 GGUF_MAGIC = b"GGUF"
+EXPERT_TENSOR = re.compile(r"^blk\.\d+\.ffn_(gate|up|down)(_exps|\.\d+)\.weight$")
 OLD_EXPERT_TENSOR = re.compile(r"^blk\.\d+\.ffn_(gate|up|down)\.\d+\.weight$")
 NEWER_MIXTRAL = "a newer conversion, e.g. mradermacher/Mixtral-8x7B-Instruct-v0.1-GGUF"
 
@@ -31,6 +32,32 @@ class GgufInfo:
     expert_count: int = 0
     old_expert_layout: bool = False
     expected_size: int = 0
+    n_layer: int = 0
+    n_embd: int = 0
+    n_head_kv: int = 0
+    head_dim: int = 0
+    expert_used: int = 0
+    expert_bytes: int = 0  # all expert tensors together
+    params: int = 0
+
+    def shape(self):
+        """The planner's view of this file."""
+        from mixtral_tui.models.catalog import Shape
+
+        weights = max(self.expected_size or self.size, 1)
+        fraction = self.expert_bytes / weights if self.is_moe else 0.0  # of the file; per layer about the same
+        active = self.params * (1 - fraction + fraction * self.expert_used / max(self.expert_count, 1))
+        return Shape(
+            params=float(self.params or weights),
+            n_layer=max(self.n_layer, 1),
+            n_embd=self.n_embd,
+            n_head_kv=self.n_head_kv,
+            head_dim=self.head_dim,
+            n_expert=self.expert_count,
+            n_expert_used=self.expert_used,
+            expert_fraction=min(fraction, 0.99),
+            active_params=active,
+        )
 
     @property
     def is_moe(self) -> bool:
@@ -55,6 +82,8 @@ def quant_name(file_type: int | None) -> str | None:
 
 _SCALAR = {0: "<B", 1: "<b", 2: "<H", 3: "<h", 4: "<I", 5: "<i", 6: "<f", 7: "<?", 10: "<Q", 11: "<q", 12: "<d"}
 _STRING, _ARRAY = 8, 9
+ARCH_KEYS = ("context_length", "expert_count", "expert_used_count", "block_count", "embedding_length",
+             "attention.head_count", "attention.head_count_kv", "attention.key_length")
 WANTED_KEYS = ("general.architecture", "general.name", "general.file_type", "general.alignment", "tokenizer.chat_template")
 
 
@@ -110,7 +139,7 @@ def _parse_header(data) -> tuple[dict, list]:
     for _ in range(n_kv):
         key = cursor.string()
         kind = cursor.scalar("<I")
-        keep = key in WANTED_KEYS or key.endswith((".context_length", ".expert_count"))
+        keep = key in WANTED_KEYS or key.split(".", 1)[-1] in ARCH_KEYS
         value = cursor.value(kind, keep)
         if keep:
             fields[key] = value
@@ -124,14 +153,18 @@ def _parse_header(data) -> tuple[dict, list]:
     return fields, [(name, dims, kind, data_start + offset) for name, dims, kind, offset in tensors]
 
 
+def _count(dims: list[int]) -> int:
+    count = 1
+    for d in dims:
+        count *= d
+    return count
+
+
 def _tensor_bytes(dims: list[int], kind: int) -> int:
     import gguf
 
     block, size = gguf.GGML_QUANT_SIZES[gguf.GGMLQuantizationType(kind)]
-    count = 1
-    for d in dims:
-        count *= d
-    return count // block * size
+    return _count(dims) // block * size
 
 
 def read_info(path: Path | str) -> GgufInfo:
@@ -159,8 +192,18 @@ def read_info(path: Path | str) -> GgufInfo:
         expert_count=int(fields.get(f"{arch}.expert_count") or 0),
     )
     info.old_expert_layout = any(OLD_EXPERT_TENSOR.match(name) for name, *_ in tensors)
+    heads = int(fields.get(f"{arch}.attention.head_count") or 1)
+    info.n_layer = int(fields.get(f"{arch}.block_count") or 0)
+    info.n_embd = int(fields.get(f"{arch}.embedding_length") or 0)
+    info.n_head_kv = int(fields.get(f"{arch}.attention.head_count_kv") or heads)
+    info.head_dim = int(fields.get(f"{arch}.attention.key_length") or (info.n_embd // max(heads, 1)))
+    info.expert_used = int(fields.get(f"{arch}.expert_used_count") or 0)
+    info.params = sum(_count(dims) for _, dims, _, _ in tensors)
     try:
         info.expected_size = max((offset + _tensor_bytes(dims, kind) for _, dims, kind, offset in tensors), default=0)
+        info.expert_bytes = sum(
+            _tensor_bytes(dims, kind) for name, dims, kind, _ in tensors if EXPERT_TENSOR.match(name)
+        )
     except (KeyError, ValueError):
         info.expected_size = 0  # a tensor type this gguf package does not know: skip the size check
     return info

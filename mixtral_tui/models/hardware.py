@@ -1,0 +1,107 @@
+"""What this machine has: RAM, CPU cores and GPUs (as llama.cpp sees them).
+
+GPU facts come from a probe the caller passes in (the llama.cpp engine's
+`backend_devices`), so this module stays free of llama_cpp and testable with
+any machine described as data.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+GIB = 1024**3
+
+
+@dataclass(frozen=True)
+class Gpu:
+    name: str
+    description: str
+    free: int
+    total: int
+
+
+@dataclass(frozen=True)
+class Hardware:
+    ram_total: int
+    ram_available: int
+    cpu_cores: int
+    gpu_offload: bool = False  # whether this llama.cpp build can use a GPU at all
+    gpus: tuple[Gpu, ...] = field(default_factory=tuple)
+
+    @property
+    def vram_free(self) -> int:
+        return sum(g.free for g in self.gpus)
+
+    @property
+    def vram_total(self) -> int:
+        return sum(g.total for g in self.gpus)
+
+
+def _meminfo() -> tuple[int, int]:
+    """(total, available) RAM in bytes, from /proc/meminfo where there is one."""
+    try:
+        values = {}
+        with open("/proc/meminfo", encoding="ascii") as handle:
+            for line in handle:
+                key, _, rest = line.partition(":")
+                values[key] = int(rest.split()[0]) * 1024
+        return values["MemTotal"], values.get("MemAvailable", values.get("MemFree", 0))
+    except (OSError, KeyError, ValueError, IndexError):
+        pages = os.sysconf("SC_PHYS_PAGES") if hasattr(os, "sysconf") else 0
+        size = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 0
+        return pages * size, pages * size // 2
+
+
+def _nvidia_smi_gpus() -> list[Gpu]:
+    """A fallback when the llama.cpp build cannot see GPUs: tells the user what they are missing."""
+    import shutil
+    import subprocess
+
+    if not shutil.which("nvidia-smi"):
+        return []
+    try:
+        out = subprocess.run(
+            ["nvidia-smi", "--query-gpu=name,memory.free,memory.total", "--format=csv,noheader,nounits"],
+            capture_output=True, text=True, timeout=5, check=True,
+        ).stdout
+    except (OSError, subprocess.SubprocessError):
+        return []
+    gpus = []
+    for line in out.strip().splitlines():
+        try:
+            name, free, total = (part.strip() for part in line.split(","))
+            gpus.append(Gpu(name, "seen by nvidia-smi", int(free) * 1024**2, int(total) * 1024**2))
+        except ValueError:
+            continue
+    return gpus
+
+
+DeviceProbe = Callable[[], tuple[bool, list[tuple[str, str, int, int]]]]
+
+
+def detect(probe: DeviceProbe | None = None) -> Hardware:
+    """This machine. `probe` returns (GPU offload supported, [(name, description, free, total)])."""
+    total, available = _meminfo()
+    offload, devices = probe() if probe else (False, [])
+    return Hardware(
+        ram_total=total,
+        ram_available=available,
+        cpu_cores=os.cpu_count() or 1,
+        gpu_offload=offload,
+        gpus=tuple(Gpu(*d) for d in devices),
+    )
+
+
+def missing_gpu_hint(hardware: Hardware) -> str | None:
+    """A CPU-only llama-cpp-python on a machine with an NVIDIA GPU is a common mistake: say how to fix it."""
+    if hardware.gpu_offload:
+        return None
+    gpus = _nvidia_smi_gpus()
+    if not gpus:
+        return None
+    return (
+        f"this machine has {gpus[0].name} but llama-cpp-python was built without GPU support; reinstall with "
+        'CMAKE_ARGS="-DGGML_CUDA=on -DLLAVA_BUILD=OFF" pip install --force-reinstall --no-cache-dir llama-cpp-python'
+    )

@@ -1,0 +1,55 @@
+"""MoE expert offload and the planner's estimates, checked against llama.cpp's own log."""
+
+import re
+
+from mixtral_tui.engine.base import LoadSpec
+from mixtral_tui.engine.llama import LlamaEngine, backend_devices
+from mixtral_tui.models.gguf_info import read_info
+from mixtral_tui.models.hardware import detect
+from mixtral_tui.models.planner import kv_cache_bytes, plan
+
+
+def load_with_log(path, **spec):
+    lines: list[str] = []
+    engine = LlamaEngine(log_sink=lines.append)
+    engine.load(LoadSpec(str(path), **spec))
+    return engine, "".join(lines)
+
+
+def test_experts_of_the_first_layers_stay_on_the_cpu(tiny_model):
+    engine, log = load_with_log(tiny_model, context_size=256, cpu_moe_layers=1)
+    overridden = re.findall(r"tensor (blk\.\d+\.ffn_\w+_exps)\.weight .* buffer type overridden to CPU", log)
+    assert sorted(overridden) == ["blk.0.ffn_down_exps", "blk.0.ffn_gate_exps", "blk.0.ffn_up_exps"]
+    engine.unload()
+
+
+def test_without_the_setting_nothing_is_overridden_and_the_patch_is_undone(tiny_model):
+    import llama_cpp
+
+    original = llama_cpp.llama_cpp.llama_model_default_params
+    load_with_log(tiny_model, context_size=256, cpu_moe_layers=2)[0].unload()
+    assert llama_cpp.llama_cpp.llama_model_default_params is original
+    engine, log = load_with_log(tiny_model, context_size=256)
+    assert "overridden" not in log
+    engine.unload()
+
+
+def test_planner_kv_estimate_matches_llama_cpp(tiny_model):
+    info = read_info(tiny_model)
+    engine, log = load_with_log(tiny_model, context_size=512)
+    reported = float(re.search(r"llama_kv_cache: size = +([\d.]+) MiB", log).group(1))
+    assert abs(kv_cache_bytes(info.shape(), 512) / 1024**2 - reported) < 0.01
+    model_mib = float(re.search(r"model buffer size = +([\d.]+) MiB", log).group(1))
+    assert abs(info.expected_size / 1024**2 - model_mib) < 0.05
+    engine.unload()
+
+
+def test_plan_for_this_machine_loads(tiny_model):
+    info = read_info(tiny_model)
+    hardware = detect(backend_devices)
+    chosen = plan(info.shape(), info.size, 512, hardware)
+    assert chosen.fits
+    engine, _ = load_with_log(tiny_model, context_size=512, gpu_layers=chosen.gpu_layers,
+                              cpu_moe_layers=chosen.cpu_moe_layers)
+    assert engine.info is not None
+    engine.unload()
