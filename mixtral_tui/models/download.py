@@ -1,0 +1,223 @@
+"""Resumable, verified downloads into the Hugging Face cache layout.
+
+huggingface_hub restarts a killed download from zero, so the bytes are
+fetched here with HTTP Range: a partial `blobs/<sha256>.incomplete` survives a
+dropped connection, a cancel, a crash or kill -9, and the next try continues
+where it stopped. A file becomes usable only after its size and the sha256
+the Hub publishes both match; then it is linked from `snapshots/<commit>/`
+so llama.cpp's `-hf`, transformers and others find it too.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from mixtral_tui.engine.base import CancelToken
+from mixtral_tui.errors import UserError
+from mixtral_tui.models import hub
+from mixtral_tui.models.hub import QuantChoice, RemoteFile
+
+CHUNK = 1024 * 1024
+RETRIES = 5
+TIMEOUT = 30
+
+
+class DownloadCancelled(UserError):
+    """The user stopped it; what was fetched is kept for the next try."""
+
+
+@dataclass
+class Progress:
+    filename: str
+    done: int  # bytes of the whole choice (all parts)
+    total: int
+    speed: float  # bytes/s over the last few seconds
+    resumed_from: int = 0
+    verifying: bool = False
+
+    @property
+    def fraction(self) -> float:
+        return self.done / self.total if self.total else 0.0
+
+    @property
+    def eta(self) -> float | None:
+        return (self.total - self.done) / self.speed if self.speed > 0 else None
+
+
+def hub_cache() -> Path:
+    """The Hub cache folder, read now (HF_HUB_CACHE, then HF_HOME, then ~/.cache/huggingface)."""
+    if os.environ.get("HF_HUB_CACHE"):
+        return Path(os.environ["HF_HUB_CACHE"])
+    home = os.environ.get("HF_HOME") or os.path.join(os.path.expanduser("~"), ".cache", "huggingface")
+    return Path(home) / "hub"
+
+
+def repo_folder(repo: str, cache: Path | None = None) -> Path:
+    return (cache or hub_cache()) / ("models--" + repo.replace("/", "--"))
+
+
+def cached_path(repo: str, filename: str, cache: Path | None = None) -> Path | None:
+    """The local copy of a finished file, if any (any snapshot)."""
+    snapshots = repo_folder(repo, cache) / "snapshots"
+    if not snapshots.is_dir():
+        return None
+    for snapshot in sorted(snapshots.iterdir()):
+        candidate = snapshot / filename
+        if candidate.exists():
+            return candidate
+    return None
+
+
+class _Meter:
+    """Speed over a sliding window, so the ETA does not jump with every chunk."""
+
+    def __init__(self) -> None:
+        self.samples: list[tuple[float, int]] = []
+
+    def speed(self, done: int) -> float:
+        now = time.monotonic()
+        self.samples.append((now, done))
+        self.samples = [s for s in self.samples if now - s[0] <= 5.0]
+        first_time, first_done = self.samples[0]
+        return (done - first_done) / (now - first_time) if now > first_time else 0.0
+
+
+def _free_space(folder: Path) -> int:
+    folder.mkdir(parents=True, exist_ok=True)
+    return shutil.disk_usage(folder).free
+
+
+def _fetch(url: str, target: Path, size: int, digest, headers: dict[str, str], cancel: CancelToken,
+           report: Callable[[int], None]) -> None:
+    """Append bytes to `target` from where it ends, retrying with Range on dropped connections."""
+    failures = 0
+    while True:
+        have = target.stat().st_size if target.exists() else 0
+        if have >= size:
+            return
+        request = urllib.request.Request(url, headers={**headers, "Range": f"bytes={have}-"})
+        try:
+            with urllib.request.urlopen(request, timeout=TIMEOUT) as response:
+                if response.status == 200 and have:  # the server ignored Range: start over
+                    target.unlink()
+                    digest.__init__()
+                    have = 0
+                with target.open("ab") as out:
+                    while True:
+                        if cancel.cancelled:
+                            raise DownloadCancelled("download stopped; run it again to resume where it left off.")
+                        block = response.read(CHUNK)
+                        if not block:
+                            break
+                        out.write(block)
+                        digest.update(block)
+                        have += len(block)
+                        report(have)
+            if have < size:
+                raise ConnectionError("the connection closed early")
+            return
+        except DownloadCancelled:
+            raise
+        except OSError as exc:
+            if getattr(exc, "errno", None) == 28:  # ENOSPC
+                raise UserError(f"the disk filled up while writing {target}; free some space and run again to resume.") from None
+            if isinstance(exc, urllib.error.HTTPError) and exc.code in (401, 403, 404):
+                raise UserError(f"the download was refused ({exc.code}); check HF_TOKEN and the repo.") from None
+            failures += 1
+            if failures > RETRIES:
+                raise UserError(
+                    f"the network keeps dropping ({exc}); {have:,} of {size:,} bytes are kept, run again to resume."
+                ) from None
+            time.sleep(min(0.2 * 2**failures, 5))
+
+
+def _hash_existing(path: Path):
+    digest = hashlib.sha256()
+    if path.exists():
+        with path.open("rb") as handle:
+            while block := handle.read(CHUNK):
+                digest.update(block)
+    return digest
+
+
+def download(
+    repo: str,
+    choice: QuantChoice,
+    progress: Callable[[Progress], None] | None = None,
+    cancel: CancelToken | None = None,
+    cache: Path | None = None,
+) -> Path:
+    """Download every part of `choice`; return the local path of the first part."""
+    if hub.offline():
+        raise UserError("offline (HF_HUB_OFFLINE is set): unset it to download, or pick a file already downloaded.")
+    from huggingface_hub import get_hf_file_metadata, hf_hub_url
+    from huggingface_hub.utils import build_hf_headers
+
+    cancel = cancel or CancelToken()
+    folder = repo_folder(repo, cache)
+    token = hub.token()
+    total = choice.size
+    done_before = 0
+    meter = _Meter()
+    paths = []
+    for remote in choice.files:
+        url = hf_hub_url(repo, remote.path, revision="main", endpoint=hub.endpoint())
+        try:
+            meta = get_hf_file_metadata(url, token=token, endpoint=hub.endpoint())
+        except Exception as exc:
+            raise hub.explain_hub_error(exc, repo) from None
+        size = meta.size if meta.size is not None else remote.size
+        sha = remote.sha256 or (meta.etag if meta.etag and len(meta.etag) == 64 else None)
+        blob = folder / "blobs" / (sha or meta.etag or remote.path.replace("/", "_"))
+        partial = blob.with_name(blob.name + ".incomplete")
+        if not blob.exists():
+            already = partial.stat().st_size if partial.exists() else 0
+            if _free_space(blob.parent) < size - already:
+                raise UserError(
+                    f"not enough disk space for {remote.path}: needs {(size - already) / 1e9:.1f} GB more in "
+                    f"{blob.parent}, {_free_space(blob.parent) / 1e9:.1f} GB free. Free some space or set HF_HUB_CACHE."
+                )
+            digest = _hash_existing(partial)
+
+            def report(have: int, name=remote.path, start=already, base=done_before) -> None:
+                if progress:
+                    progress(Progress(name, base + have, total, meter.speed(base + have), start))
+
+            report(already)
+            _fetch(meta.location, partial, size, digest, build_hf_headers(token=token), cancel, report)
+            if progress:
+                progress(Progress(remote.path, done_before + size, total, 0.0, already, verifying=True))
+            if partial.stat().st_size != size or (sha and digest.hexdigest() != sha):
+                partial.unlink()
+                raise UserError(
+                    f"{remote.path} did not match the checksum the Hub publishes; the broken copy was deleted, "
+                    "run again to download it afresh."
+                )
+            partial.replace(blob)
+        paths.append(_link(folder, blob, meta.commit_hash or "main", remote.path))
+        done_before += size
+    return paths[0]
+
+
+def _link(folder: Path, blob: Path, commit: str, filename: str) -> Path:
+    """snapshots/<commit>/<filename> -> ../../blobs/<sha>, and refs/main, as huggingface_hub lays them out."""
+    target = folder / "snapshots" / commit / filename
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if not target.exists():
+        relative = os.path.relpath(blob, target.parent)
+        try:
+            target.symlink_to(relative)
+        except OSError:  # no symlinks (some Windows setups): keep a copy instead
+            shutil.copyfile(blob, target)
+    refs = folder / "refs"
+    refs.mkdir(exist_ok=True)
+    (refs / "main").write_text(commit)
+    return target
