@@ -28,7 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Files live under $MIXTRAL_TUI_HOME when set. Run without a command to open the TUI.",
     )
     parser.add_argument("--version", action="version", version=f"mixtral-tui {__version__}")
-    parser.add_argument("--model", metavar="PATH", help="GGUF model file (default: model.path in the config)")
+    parser.add_argument("--model", metavar="PATH", help="GGUF file or owner/repo[:QUANT] (default: model.path in the config)")
     parser.add_argument("--ctx", type=_positive_ctx, metavar="N", help="context size in tokens (multiple of 256)")
     parser.add_argument("--gpu-layers", type=int, metavar="N", help="layers to offload to the GPU (-1 = all)")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -48,6 +48,16 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("--max-tokens", type=int, metavar="N", help="longest reply, in tokens")
     ask.add_argument("--continue", dest="continue_id", type=int, metavar="ID", help="add to conversation ID")
     ask.add_argument("--no-save", action="store_true", help="do not save the exchange")
+    ask.add_argument("--download", action="store_true", help="download an owner/repo:QUANT model that is missing")
+
+    models = commands.add_parser("models", help="local models; with a repo, its quantizations and what fits here")
+    models.add_argument("repo", nargs="?", help="owner/repo on the Hub")
+    models.add_argument("--ctx", dest="models_ctx", type=_positive_ctx, metavar="N", help="context size to plan for")
+
+    download = commands.add_parser("download", help="download owner/repo[:QUANT] (resumable, verified)")
+    download.add_argument("spec", metavar="owner/repo[:QUANT]")
+
+    commands.add_parser("doctor", help="hardware, llama.cpp build, file locations and Hub settings")
     return parser
 
 
@@ -69,6 +79,17 @@ def main(argv: list[str] | None = None) -> int:
             from mixtral_tui.commands import export_command
 
             return export_command(args.id, Path(args.output) if args.output else None)
+        if args.command in ("models", "download", "doctor"):
+            from mixtral_tui import model_commands
+
+            if args.command == "doctor":
+                return model_commands.doctor_command()
+            if args.command == "download":
+                return model_commands.download_command(args.spec)
+            from mixtral_tui.commands import load_settings
+
+            config, spec = load_settings(None, args.models_ctx or args.ctx, None, resolve=False)
+            return model_commands.models_command(args.repo, spec.context_size, config.model.models_dir)
         if args.command == "ask":
             from mixtral_tui.commands import ask_command
 

@@ -30,12 +30,19 @@ def open_history_or_memory() -> tuple[History, str | None]:
         return History(":memory:"), f"{exc} This session's chats are kept in memory only."
 
 
-def load_settings(model: str | None, ctx: int | None, gpu_layers: int | None) -> tuple[Config, LoadSpec]:
-    """The config file with command-line overrides on top."""
+def load_settings(
+    model: str | None, ctx: int | None, gpu_layers: int | None, resolve: bool = True, download: bool = False
+) -> tuple[Config, LoadSpec]:
+    """The config file with command-line overrides on top; `owner/repo:QUANT` becomes a local path."""
     config = load_config(app_paths().config_file)
     settings = config.model
+    path = model or settings.path
+    if resolve and path:
+        from mixtral_tui.model_commands import resolve_model
+
+        path = resolve_model(path, allow_download=download)
     spec = LoadSpec(
-        model_path=model or settings.path,
+        model_path=path,
         context_size=ctx or settings.context_size,
         gpu_layers=settings.gpu_layers if gpu_layers is None else gpu_layers,
         chat_template=settings.chat_template,
@@ -85,7 +92,9 @@ def ask_command(args) -> int:
     from mixtral_tui.logs import LogRouter
     from mixtral_tui.reply import ReplyRun, title_from
 
-    config, spec = load_settings(args.ask_model or args.model, args.ask_ctx or args.ctx, args.ask_gpu_layers if args.ask_gpu_layers is not None else args.gpu_layers)
+    gpu_layers = args.ask_gpu_layers if args.ask_gpu_layers is not None else args.gpu_layers
+    config, spec = load_settings(args.ask_model or args.model, args.ask_ctx or args.ctx, gpu_layers,
+                                 download=args.download)
     if not spec.model_path:
         raise UserError("no model given: pass --model PATH.gguf or set model.path in the config.")
     prompt = _read_prompt(args.prompt)

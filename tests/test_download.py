@@ -13,30 +13,8 @@ from mixtral_tui.engine.base import CancelToken
 from mixtral_tui.errors import UserError
 from mixtral_tui.models import download as dl
 from mixtral_tui.models.hub import QuantChoice, RemoteFile, list_quants, quant_of
-from tests.fixtures.fake_hub import COMMIT, FakeHub, HubServer
-
-REPO = "test-org/Tiny-Mixtral-GGUF"
-
-
-@pytest.fixture
-def hub(tiny_model, tmp_path, monkeypatch):
-    data = tiny_model.read_bytes()
-    fake = FakeHub()
-    fake.add(REPO, {
-        "tiny-mixtral.Q4_K_M.gguf": data,
-        "tiny-mixtral.Q8_0-00001-of-00002.gguf": data[:700_000],
-        "tiny-mixtral.Q8_0-00002-of-00002.gguf": data[700_000:],
-        "README.md": b"# tiny\n",
-    })
-    fake.add("test-org/Gated-GGUF", {"gated.Q2_K.gguf": data[:1000]})
-    fake.gated.add("test-org/Gated-GGUF")
-    with HubServer(fake) as server:
-        monkeypatch.setenv("HF_ENDPOINT", server.url)
-        monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hf-cache"))
-        monkeypatch.setenv("HF_HOME", str(tmp_path / "hf-home"))  # no saved token from the machine
-        monkeypatch.delenv("HF_TOKEN", raising=False)
-        monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
-        yield fake
+from tests.conftest import HUB_REPO as REPO
+from tests.fixtures.fake_hub import COMMIT
 
 
 def choice(quant="Q4_K_M"):

@@ -162,6 +162,7 @@ def download(
     from huggingface_hub.utils import build_hf_headers
 
     cancel = cancel or CancelToken()
+    hub.check_reachable()
     folder = repo_folder(repo, cache)
     token = hub.token()
     total = choice.size

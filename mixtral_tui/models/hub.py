@@ -109,10 +109,27 @@ def explain_hub_error(exc: Exception, repo: str) -> UserError:
     return UserError(f"cannot reach {endpoint()} ({exc.__class__.__name__}: {exc}); check the network and try again.")
 
 
+def check_reachable(timeout: float = 3.0) -> None:
+    """Fail fast when the endpoint cannot be reached (huggingface_hub would retry for ~20 s)."""
+    import socket
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(endpoint())
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        socket.create_connection((parts.hostname, port), timeout=timeout).close()
+    except OSError as exc:
+        raise UserError(
+            f"cannot reach {endpoint()} ({exc.strerror or exc}); check the network, or set HF_HUB_OFFLINE=1 "
+            "to use downloaded files only."
+        ) from None
+
+
 def list_quants(repo: str) -> list[QuantChoice]:
     """The repo's GGUF quantizations with sizes and sha256, from the Hub's tree listing."""
     if offline():
         raise UserError("offline (HF_HUB_OFFLINE is set): the Hub cannot be asked; unset it to list a repo.")
+    check_reachable()
     from huggingface_hub import HfApi
 
     try:

@@ -24,6 +24,7 @@ HELP = {
     "model.context_size": "tokens; a multiple of 256",
     "model.gpu_layers": "-1 = all, 0 = CPU only",
     "model.chat_template": "auto = the GGUF's own, else a fallback",
+    "model.models_dir": "a folder of .gguf files (besides the Hugging Face cache)",
     "sampling.temperature": "0 = always the likeliest token",
     "sampling.max_tokens": "longest reply",
     "sampling.seed": "-1 = random",
