@@ -35,18 +35,12 @@ def load_settings(
 ) -> tuple[Config, LoadSpec]:
     """The config file with command-line overrides on top; `owner/repo:QUANT` becomes a local path."""
     config = load_config(app_paths().config_file)
-    settings = config.model
-    path = model or settings.path
+    path = model or config.model.path
     if resolve and path:
         from mixtral_tui.model_commands import resolve_model
 
         path = resolve_model(path, allow_download=download)
-    spec = LoadSpec(
-        model_path=path,
-        context_size=ctx or settings.context_size,
-        gpu_layers=settings.gpu_layers if gpu_layers is None else gpu_layers,
-        chat_template=settings.chat_template,
-    )
+    spec = LoadSpec.from_config(config, path, ctx, gpu_layers)
     return config, spec
 
 

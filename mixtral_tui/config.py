@@ -16,6 +16,8 @@ import tomli_w
 
 from mixtral_tui.errors import ConfigError
 
+OFFLOAD_MODES = ("auto", "manual")
+KV_CACHE_TYPES = ("f16", "q8_0", "q4_0")
 CHAT_TEMPLATES = ("auto", "gguf", "chatml", "mistral", "gemma", "llama3", "llama2", "zephyr")
 
 
@@ -43,7 +45,10 @@ class Sampling:
 class ModelSettings:
     path: str = ""
     context_size: int = 4096
+    offload: str = "auto"  # auto: the planner decides; manual: gpu_layers and cpu_moe_layers below
     gpu_layers: int = -1
+    cpu_moe_layers: int = 0
+    kv_cache_type: str = "f16"
     chat_template: str = "auto"
     models_dir: str = ""  # another folder of .gguf files, besides the Hugging Face cache
 
@@ -66,6 +71,7 @@ _SECTIONS: dict[str, type] = {"model": ModelSettings, "chat": ChatSettings, "sam
 _RANGES: dict[str, tuple[float | None, float | None]] = {
     "model.context_size": (256, 1 << 20),
     "model.gpu_layers": (-1, None),
+    "model.cpu_moe_layers": (0, None),
     "sampling.temperature": (0.0, 5.0),
     "sampling.top_p": (0.0, 1.0),
     "sampling.top_k": (0, None),
@@ -104,6 +110,9 @@ def validate_value(section: str, key: str, value: Any, where: str) -> Any:
         raise ConfigError(
             f"{where}: '{name}' must be a multiple of 256 (llama.cpp needs it); try {nearest}."
         )
+    choices = {"model.offload": OFFLOAD_MODES, "model.kv_cache_type": KV_CACHE_TYPES}.get(name)
+    if choices and value not in choices:
+        raise ConfigError(f"{where}: '{name}' must be one of {', '.join(choices)}; got {value!r}.")
     if name == "model.chat_template" and value not in CHAT_TEMPLATES:
         raise ConfigError(
             f"{where}: '{name}' must be one of {', '.join(CHAT_TEMPLATES)}; got {value!r}."

@@ -53,3 +53,24 @@ def test_plan_for_this_machine_loads(tiny_model):
                               cpu_moe_layers=chosen.cpu_moe_layers)
     assert engine.info is not None
     engine.unload()
+
+
+def test_auto_offload_plans_at_load_time(tiny_model):
+    engine, _ = load_with_log(tiny_model, context_size=512, offload="auto")
+    assert engine.info.plan_summary  # e.g. "CPU only (no GPU this build can use): needs …"
+    engine.unload()
+
+
+def test_quantized_kv_cache(gemma_model):
+    engine, log = load_with_log(gemma_model, context_size=512, kv_cache_type="q8_0")
+    assert re.search(r"K \(q8_0\)", log) and re.search(r"V \(q8_0\)", log)
+    engine.unload()
+
+
+def test_kv_cache_type_the_model_cannot_use_is_explained(tiny_model):
+    import pytest
+
+    from mixtral_tui.errors import ModelLoadError
+
+    with pytest.raises(ModelLoadError, match="does not divide"):
+        load_with_log(tiny_model, context_size=512, kv_cache_type="q8_0")  # head size 16 < q8_0 block of 32

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Protocol
 
-from mixtral_tui.config import Sampling
+from mixtral_tui.config import Config, Sampling
 
 
 @dataclass(frozen=True)
@@ -30,6 +30,24 @@ class LoadSpec:
     gpu_layers: int = -1
     chat_template: str = "auto"
     cpu_moe_layers: int = 0  # keep the experts of the first N layers in RAM (llama.cpp's --n-cpu-moe)
+    kv_cache_type: str = "f16"  # q8_0 / q4_0 halve / quarter the KV cache (needs flash attention)
+    offload: str = "manual"  # auto: plan gpu_layers and cpu_moe_layers for this machine at load time
+
+    @classmethod
+    def from_config(
+        cls, config: Config, model: str | None = None, ctx: int | None = None, gpu_layers: int | None = None
+    ) -> "LoadSpec":
+        """The config's model settings with command-line overrides (--gpu-layers means manual offload)."""
+        m = config.model
+        return cls(
+            model_path=model or m.path,
+            context_size=ctx or m.context_size,
+            gpu_layers=m.gpu_layers if gpu_layers is None else gpu_layers,
+            chat_template=m.chat_template,
+            cpu_moe_layers=m.cpu_moe_layers,
+            kv_cache_type=m.kv_cache_type,
+            offload="manual" if gpu_layers is not None else m.offload,
+        )
 
 
 @dataclass
@@ -44,6 +62,8 @@ class ModelInfo:
     train_context: int = 0
     template: str = "gguf"
     gpu_layers: int = 0
+    cpu_moe_layers: int = 0
+    plan_summary: str = ""
 
 
 @dataclass

@@ -161,6 +161,17 @@ class LlamaEngine:
         if header.old_expert_layout or header.truncated:
             raise ModelLoadError(explain_load_failure(path))
 
+        summary = ""
+        if spec.offload == "auto":
+            from dataclasses import replace
+
+            from mixtral_tui.models.hardware import detect
+            from mixtral_tui.models.planner import plan
+
+            chosen = plan(header.shape(), header.size, spec.context_size, detect(backend_devices), spec.kv_cache_type)
+            spec = replace(spec, gpu_layers=chosen.gpu_layers, cpu_moe_layers=chosen.cpu_moe_layers)
+            summary = chosen.summary
+        kv_type = {"f16": None, "q8_0": llama_cpp.GGML_TYPE_Q8_0, "q4_0": llama_cpp.GGML_TYPE_Q4_0}[spec.kv_cache_type]
         captured: list[str] = []
         with _sinks_lock:
             _sinks.append(captured.append)
@@ -175,15 +186,20 @@ class LlamaEngine:
                     n_gpu_layers=spec.gpu_layers,
                     n_threads=default_threads(),
                     n_batch=512,
+                    type_k=kv_type,
+                    type_v=kv_type,
+                    flash_attn=kv_type is not None,  # a quantized V cache needs flash attention
                     verbose=True,
                 )
         except (ValueError, RuntimeError, OSError) as exc:
             log = "".join(captured)
             reason = explain_load_failure(path, log)
             if "llama_context" in str(exc):
+                said = [line.split(":", 1)[-1].strip() for line in log.splitlines() if line.startswith("llama_init_from_model")]
+                why = f"llama.cpp said: {said[-1]}" if said else "not enough memory?"
                 reason = (
                     f"llama.cpp could not create a {spec.context_size:,}-token context for {os.path.basename(path)} "
-                    "(not enough memory?); try a smaller --ctx or fewer --gpu-layers."
+                    f"({why}); try a smaller --ctx, fewer GPU layers or another KV cache type."
                 )
             raise ModelLoadError(reason) from None
         finally:
@@ -206,6 +222,8 @@ class LlamaEngine:
             train_context=header.train_context,
             template=self._template.name,
             gpu_layers=spec.gpu_layers if llama_cpp.llama_supports_gpu_offload() else 0,
+            cpu_moe_layers=spec.cpu_moe_layers if header.is_moe else 0,
+            plan_summary=summary,
         )
         return self.info
 

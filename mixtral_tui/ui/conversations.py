@@ -217,7 +217,7 @@ class ConversationActions:
             self.config = config
             self.notify(f"Settings saved to {self.paths.config_file}.")
             if config.model != old_model:
-                self.load_spec = LoadSpec(config.model.path, config.model.context_size, config.model.gpu_layers, config.model.chat_template)
+                self.load_spec = LoadSpec.from_config(config)
                 if self.generation is None:
                     self.start_model_load()
                 else:

@@ -16,19 +16,24 @@ from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select, Static, TextArea
 
-from mixtral_tui.config import CHAT_TEMPLATES, ChatSettings, Config, ModelSettings, Sampling, validate_value
+from mixtral_tui.config import CHAT_TEMPLATES, KV_CACHE_TYPES, OFFLOAD_MODES, ChatSettings, Config, ModelSettings, Sampling, validate_value
 from mixtral_tui.errors import ConfigError
 
 HELP = {
     "model.path": "GGUF file to load at start",
     "model.context_size": "tokens; a multiple of 256",
-    "model.gpu_layers": "-1 = all, 0 = CPU only",
+    "model.offload": "auto = planned for this machine; manual = the two numbers below",
+    "model.gpu_layers": "manual: -1 = all, 0 = CPU only",
+    "model.cpu_moe_layers": "manual, MoE: keep the experts of the first N layers in RAM",
+    "model.kv_cache_type": "q8_0 halves the KV cache (uses flash attention)",
     "model.chat_template": "auto = the GGUF's own, else a fallback",
     "model.models_dir": "a folder of .gguf files (besides the Hugging Face cache)",
     "sampling.temperature": "0 = always the likeliest token",
     "sampling.max_tokens": "longest reply",
     "sampling.seed": "-1 = random",
 }
+
+SELECTS = {"model.chat_template": CHAT_TEMPLATES, "model.offload": OFFLOAD_MODES, "model.kv_cache_type": KV_CACHE_TYPES}
 
 FORM_CSS = """
 {name} {{ align: center middle; }}
@@ -49,8 +54,8 @@ def _field(section: str, key: str, value: Any, placeholder: str = "") -> Compose
     name = f"{section}.{key}"
     with Horizontal(classes="field"):
         yield Label(key.replace("_", " "))
-        if name == "model.chat_template":
-            yield Select([(t, t) for t in CHAT_TEMPLATES], value=value, allow_blank=False, id=name.replace(".", "-"))
+        if name in SELECTS:
+            yield Select([(t, t) for t in SELECTS[name]], value=value, allow_blank=False, id=name.replace(".", "-"))
         else:
             yield Input("" if value is None else str(value), placeholder=placeholder, id=name.replace(".", "-"))
     if name in HELP:
@@ -122,7 +127,7 @@ class SettingsScreen(FormScreen):
     def action_save(self) -> None:
         try:
             model = {
-                key: (self.query_one(f"#model-{key}", Select).value if key == "chat_template"
+                key: (self.query_one(f"#model-{key}", Select).value if f"model.{key}" in SELECTS
                       else _parse("model", key, self.query_one(f"#model-{key}", Input).value))
                 for key in asdict(self.config.model)
             }
