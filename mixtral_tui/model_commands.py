@@ -89,10 +89,9 @@ def shape_for(repo: str):
 
 
 def detect_hardware():
-    from mixtral_tui.engine.llama import backend_devices
-    from mixtral_tui.models.hardware import detect
+    from mixtral_tui.engine import detect_hardware as detect
 
-    return detect(backend_devices)
+    return detect()
 
 
 def hardware_line(hw) -> str:

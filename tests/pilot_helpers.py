@@ -56,3 +56,12 @@ async def send(pilot, text: str, type_it: bool = True) -> None:
 
 def notifications(app) -> list[str]:
     return app.notes
+
+
+def steady(app) -> None:
+    """No blinking cursors: a snapshot must not depend on when it is taken."""
+    from textual.widgets import TextArea
+
+    for screen in app.screen_stack:
+        for area in screen.query(TextArea):
+            area.cursor_blink = False

@@ -156,3 +156,12 @@ def test_network_down(monkeypatch, tmp_path):
     monkeypatch.delenv("HF_TOKEN", raising=False)
     with pytest.raises(UserError, match="cannot reach http://127.0.0.1:9"):
         list_quants(REPO)
+
+
+def test_remote_header_flags_the_old_layout_before_downloading(hub):
+    [old] = list_quants("test-org/Old-Mixtral-GGUF")
+    info = dl.remote_info("test-org/Old-Mixtral-GGUF", old.first)
+    assert info.old_expert_layout and info.expert_count == 8
+    fine = dl.remote_info(REPO, choice().first)
+    assert not fine.old_expert_layout and fine.n_layer == 2
+    assert not (dl.repo_folder("test-org/Old-Mixtral-GGUF") / "blobs").exists()  # nothing downloaded

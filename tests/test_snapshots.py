@@ -9,7 +9,7 @@ from mixtral_tui.config import Sampling
 from mixtral_tui.paths import app_paths
 from mixtral_tui.store.history import History
 from tests.fixtures.fake_engine import ScriptedEngine
-from tests.pilot_helpers import make_app, send, wait_for
+from tests.pilot_helpers import make_app, send, steady, wait_for
 
 REPLY = [
     "Here is a function that adds two numbers:\n\n",
@@ -37,7 +37,7 @@ async def _chat(pilot):
     await wait_for(pilot, lambda: app.model_info is not None)
     await send(pilot, "Write add() in Python")
     await wait_for(pilot, lambda: app.generation is None and len(app.history.messages(1)) == 2)
-    app.active_view().composer.cursor_blink = False  # a blinking cursor makes the picture flaky
+    steady(app)
     await pilot.pause()
 
 
@@ -48,6 +48,7 @@ def test_chat_screen(snap_compare):
 def test_help_screen(snap_compare):
     async def before(pilot):
         await pilot.press("f1")
+        steady(pilot.app)
 
     assert snap_compare(scripted_app(), terminal_size=SIZE, run_before=before)
 
@@ -55,6 +56,7 @@ def test_help_screen(snap_compare):
 def test_settings_screen(snap_compare):
     async def before(pilot):
         await pilot.press("f3")
+        steady(pilot.app)
 
     assert snap_compare(scripted_app(), terminal_size=(110, 60), run_before=before)
 
@@ -66,6 +68,7 @@ def test_load_error_screen(snap_compare, not_gguf_file):
 
     async def before(pilot):
         await wait_for(pilot, lambda: not app.loading)
+        steady(pilot.app)
         await pilot.pause()
 
     assert snap_compare(app, terminal_size=SIZE, run_before=before)

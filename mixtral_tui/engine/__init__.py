@@ -14,3 +14,11 @@ def create_engine(log_sink=None) -> Engine:
     from mixtral_tui.engine.llama import LlamaEngine
 
     return LlamaEngine(log_sink=log_sink)
+
+
+def detect_hardware():
+    """This machine as llama.cpp sees it (RAM, cores, GPUs). Imports llama_cpp, so call it in a worker."""
+    from mixtral_tui.engine.llama import backend_devices
+    from mixtral_tui.models.hardware import detect
+
+    return detect(backend_devices)

@@ -114,7 +114,7 @@ def _fetch(url: str, target: Path, size: int, digest, headers: dict[str, str], c
                     while True:
                         if cancel.cancelled:
                             raise DownloadCancelled("download stopped; run it again to resume where it left off.")
-                        block = response.read(CHUNK)
+                        block = response.read1(CHUNK)  # what has arrived: cancel and progress stay prompt
                         if not block:
                             break
                         out.write(block)
@@ -206,6 +206,30 @@ def download(
         paths.append(_link(folder, blob, meta.commit_hash or "main", remote.path))
         done_before += size
     return paths[0]
+
+
+def remote_info(repo: str, remote: RemoteFile, first_bytes: int = 16 * 1024 * 1024):
+    """Read a remote GGUF's header with one Range request: its layout and shape, before any download.
+
+    Old one-tensor-per-expert Mixtral files are caught here, not after 26 GB.
+    """
+    from huggingface_hub import get_hf_file_metadata, hf_hub_url
+    from huggingface_hub.utils import build_hf_headers
+
+    from mixtral_tui.models.gguf_info import info_from_header
+
+    url = hf_hub_url(repo, remote.path, revision="main", endpoint=hub.endpoint())
+    try:
+        meta = get_hf_file_metadata(url, token=hub.token(), endpoint=hub.endpoint())
+    except Exception as exc:
+        raise hub.explain_hub_error(exc, repo) from None
+    headers = {**build_hf_headers(token=hub.token()), "Range": f"bytes=0-{first_bytes - 1}"}
+    try:
+        with urllib.request.urlopen(urllib.request.Request(meta.location, headers=headers), timeout=TIMEOUT) as response:
+            data = response.read(first_bytes)
+    except OSError as exc:
+        raise UserError(f"cannot read the header of {remote.path} ({exc}).") from None
+    return info_from_header(data, remote.size, Path(remote.path))
 
 
 def _link(folder: Path, blob: Path, commit: str, filename: str) -> Path:

@@ -175,11 +175,18 @@ def read_info(path: Path | str) -> GgufInfo:
         if handle.read(4) != GGUF_MAGIC:
             raise ValueError("it is not a GGUF file (it does not start with the GGUF signature)")
         with mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
-            try:
-                fields, tensors = _parse_header(data)
-            except (struct.error, ValueError, OverflowError) as exc:
-                reason = str(exc) if isinstance(exc, ValueError) and str(exc) else "the header is cut short"
-                raise ValueError(f"its header cannot be read ({reason}); the file is truncated or damaged") from None
+            return info_from_header(data, size, path)
+
+
+def info_from_header(data, size: int, path: Path) -> GgufInfo:
+    """Parse a header held in memory: a whole file's map, or the first megabytes of a remote file."""
+    if bytes(data[:4]) != GGUF_MAGIC:
+        raise ValueError("it is not a GGUF file (it does not start with the GGUF signature)")
+    try:
+        fields, tensors = _parse_header(data)
+    except (struct.error, ValueError, OverflowError) as exc:
+        reason = str(exc) if isinstance(exc, ValueError) and str(exc) else "the header is cut short"
+        raise ValueError(f"its header cannot be read ({reason}); the file is truncated or damaged") from None
     arch = fields.get("general.architecture") or "unknown"
     info = GgufInfo(
         path=path,

@@ -114,7 +114,8 @@ class MixtralApp(ConversationActions, App):
     def start_model_load(self) -> None:
         if not self.load_spec.model_path:
             self.status.model_text = "No model"
-            self.status.state_text = "set one with --model PATH.gguf or in Settings (F3)"
+            self.status.state_text = "Ctrl+G picks one (or --model PATH.gguf)"
+            self.action_pick_model()
             return
         self.loading = True
         self.status.model_text = f"Loading {self.load_spec.model_path}…"
@@ -142,6 +143,32 @@ class MixtralApp(ConversationActions, App):
         quant = f" {info.quant}" if info.quant else ""
         self.status.model_text = f"{info.name}{quant} · ctx {info.context_size:,} · template {info.template}"
         self.status.state_text = "Ready"
+        if info.plan_summary:
+            self.notify(f"Loaded with this plan: {info.plan_summary}.", timeout=8)
+
+    def action_pick_model(self) -> None:
+        """The model picker; a chosen file becomes the configured model and loads."""
+        from dataclasses import replace
+
+        from mixtral_tui.config import save_config
+        from mixtral_tui.ui.screens.picker import ModelPicker
+
+        def chosen(path: str | None) -> None:
+            if not path:
+                return
+            self.config = replace(self.config, model=replace(self.config.model, path=path))
+            try:
+                save_config(self.config, self.paths.config_file)
+            except OSError as exc:
+                self.notify(f"Model not saved as the default: {exc}", severity="warning")
+            self.load_spec = replace(self.load_spec, model_path=path)
+            if self.generation is None:
+                self.start_model_load()
+            else:
+                self.notify("The model loads after the current reply; Esc stops it sooner.")
+
+        if not isinstance(self.screen, ModelPicker):
+            self.push_screen(ModelPicker(self.load_spec.context_size, self.config.model.models_dir), chosen)
 
     def on_model_load_failed(self, event: ModelLoadFailed) -> None:
         self.loading = False

@@ -30,6 +30,7 @@ APP_KEYS = [
     Key("f5,ctrl+pageup", "previous_tab", "Previous tab", show=False, priority=True),
     Key("ctrl+l", "focus_sidebar", "Conversations", show=False),
     Key("ctrl+b", "toggle_sidebar", "Sidebar", show=False),
+    Key("ctrl+g", "pick_model", "Models"),
     Key("f3", "settings", "Settings"),
     Key("f4", "conversation_settings", "Chat settings", show=False),
     Key("ctrl+o", "copy_reply", "Copy reply", show=False),

@@ -1,0 +1,139 @@
+"""The model picker and the download panel, driven with Pilot against the Hub look-alike."""
+
+from mixtral_tui.config import load_config
+from mixtral_tui.engine.llama import LlamaEngine
+from mixtral_tui.models.download import Progress
+from mixtral_tui.models.hardware import GIB, Gpu, Hardware
+from mixtral_tui.paths import app_paths
+from mixtral_tui.store.history import History
+from mixtral_tui.ui.screens.download import DownloadScreen
+from mixtral_tui.ui.screens.picker import ModelPicker
+from tests.conftest import HUB_REPO
+from tests.fixtures.fake_engine import ScriptedEngine
+from tests.pilot_helpers import make_app, notifications, steady, wait_for
+
+MACHINE = Hardware(64 * GIB, 60 * GIB, 16, True, (Gpu("CUDA0", "NVIDIA GeForce RTX 4090", 23 * GIB, 24 * GIB),))
+
+
+def table_rows(picker):
+    table = picker.query_one("DataTable")
+    return [[str(cell) for cell in table.get_row_at(i)] for i in range(table.row_count)]
+
+
+async def open_repo(pilot, repo):
+    picker = pilot.app.screen
+    picker.query_one("#spec").value = repo
+    picker.query_one("#spec").focus()
+    await pilot.press("enter")
+    await wait_for(pilot, lambda: picker.rows and picker.rows[0].choice.first.sha256, what="listing")
+    return picker
+
+
+async def test_no_model_opens_the_picker_with_mixtral_and_honest_fits(hub):
+    app = make_app(LlamaEngine(), model_path="")
+    async with app.run_test(size=(130, 40)) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, ModelPicker) and app.screen.rows, what="picker")
+        picker = app.screen
+        quants = [r[0] for r in table_rows(picker)]
+        assert quants == ["Q2_K", "Q3_K_M", "Q4_0", "Q4_K_M", "Q5_0", "Q5_K_M", "Q6_K", "Q8_0"]
+        assert all(r[4] for r in table_rows(picker))  # every row has a verdict
+        chosen = picker.rows[picker.query_one("DataTable").cursor_row]
+        assert chosen.plan.fits or all(not r.plan.fits for r in picker.rows)
+
+
+async def test_pick_download_and_load(hub, tiny_model):
+    app = make_app(LlamaEngine(), model_path="")
+    async with app.run_test(size=(130, 40)) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, ModelPicker) and app.screen.hardware is not None)
+        picker = await open_repo(pilot, HUB_REPO)
+        assert [r[0] for r in table_rows(picker)] == ["Q4_K_M", "Q8_0"]
+        assert picker.rows[picker.query_one("DataTable").cursor_row].choice.quant == "Q4_K_M"  # preselected
+        picker.query_one("DataTable").focus()
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.model_info is not None, what="download and load")
+        assert app.model_info.name == "Mixtral-8x7B-Instruct-tiny"
+        assert load_config(app_paths().config_file).model.path.endswith("tiny-mixtral.Q4_K_M.gguf")
+
+
+async def test_download_panel_progress_cancel_and_resume(hub, tiny_model):
+    hub.throttle = 300_000  # about 5 s for the whole file: time to stop it halfway
+    app = make_app(LlamaEngine(), model_path="")
+    async with app.run_test(size=(130, 40)) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, ModelPicker) and app.screen.hardware is not None)
+        picker = await open_repo(pilot, HUB_REPO)
+        picker.query_one("DataTable").focus()
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, DownloadScreen))
+        panel = app.screen
+        await wait_for(pilot, lambda: panel.latest is not None and panel.latest.done > 200_000, what="progress")
+        seen = panel.query_one("#bar").progress
+        assert 0 < seen < tiny_model.stat().st_size and "MB/s" in str(panel.query_one("#figures").render())
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: not panel.running, what="stop")
+        assert "run it again to resume" in str(panel.query_one("#error").render())
+        hub.throttle = None
+        await pilot.press("enter")  # try again: resumes
+        await wait_for(pilot, lambda: app.model_info is not None, what="resume and load")
+        downloads = [r for r in hub.ranges() if r.endswith("-")]  # header checks ask for a closed range
+        assert int(downloads[-1].split("=")[1].split("-")[0]) > 0, hub.ranges()
+
+
+async def test_gated_repo_says_what_to_do(hub):
+    app = make_app(LlamaEngine(), model_path="")
+    async with app.run_test(size=(130, 40)) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, ModelPicker) and app.screen.hardware is not None)
+        picker = app.screen
+        picker.query_one("#spec").value = "test-org/Gated-GGUF"
+        picker.query_one("#spec").focus()
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: "is gated" in str(picker.query_one("#why").render()), what="gated message")
+        assert "HF_TOKEN" in str(picker.query_one("#why").render())
+
+
+async def test_old_layout_is_flagged_before_download(hub):
+    app = make_app(LlamaEngine(), model_path="")
+    async with app.run_test(size=(130, 40)) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, ModelPicker) and app.screen.hardware is not None)
+        picker = await open_repo(pilot, "test-org/Old-Mixtral-GGUF")
+        await wait_for(pilot, lambda: picker.rows[0].old_layout, what="header check")
+        assert "old layout" in table_rows(picker)[0][4]
+        picker.query_one("DataTable").focus()
+        await pilot.press("enter")
+        assert any("old Mixtral layout" in n for n in notifications(app))
+        assert not isinstance(app.screen, DownloadScreen)
+
+
+def test_picker_snapshot(snap_compare, monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+
+    async def before(pilot):
+        await pilot.app.push_screen(ModelPicker(4096, hardware=MACHINE))
+        await wait_for(pilot, lambda: "offline" in str(pilot.app.screen.query_one("#why").render()))
+        steady(pilot.app)
+        await pilot.pause()
+
+    app = make_app(ScriptedEngine(), history=History(":memory:"))
+    assert snap_compare(app, terminal_size=(130, 30), run_before=before)
+
+
+class StillDownload(DownloadScreen):
+    """The panel with a fixed progress, for a stable picture."""
+
+    def start(self) -> None:
+        self.running = True
+        self.latest = Progress("Mixtral-8x7B-Instruct-v0.1.Q4_K_M.gguf", 11_000_000_000, 26_440_000_000,
+                               95_000_000, resumed_from=4_000_000_000)
+        self.post_message(self.Update())
+
+
+def test_download_panel_snapshot(snap_compare):
+    from mixtral_tui.models.hub import QuantChoice, RemoteFile
+
+    async def before(pilot):
+        choice = QuantChoice("Q4_K_M", [RemoteFile("Mixtral-8x7B-Instruct-v0.1.Q4_K_M.gguf", 26_440_000_000, "0" * 64)])
+        await pilot.app.push_screen(StillDownload("mradermacher/Mixtral-8x7B-Instruct-v0.1-GGUF", choice))
+        steady(pilot.app)
+        await pilot.pause()
+
+    app = make_app(ScriptedEngine(), history=History(":memory:"))
+    assert snap_compare(app, terminal_size=(110, 24), run_before=before)
