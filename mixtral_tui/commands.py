@@ -132,10 +132,20 @@ def ask_command(args) -> int:
 
 
 def run_tui(args) -> int:
-    config, spec = load_settings(args.model, args.ctx, args.gpu_layers)
+    from mixtral_tui.model_commands import REPO_SPEC, resolve_model
+
+    config, spec = load_settings(args.model, args.ctx, args.gpu_layers, resolve=False)
+    offer = None
+    if spec.model_path:
+        try:
+            spec = replace(spec, model_path=resolve_model(spec.model_path))
+        except UserError:
+            if not REPO_SPEC.match(spec.model_path):
+                raise
+            offer, spec = spec.model_path, replace(spec, model_path="")  # not downloaded: the picker offers it
     from mixtral_tui.ui.app import MixtralApp
 
     history, warning = open_history_or_memory()
-    app = MixtralApp(config=config, load_spec=spec, history=history, startup_warning=warning)
+    app = MixtralApp(config=config, load_spec=spec, history=history, startup_warning=warning, offer_repo=offer)
     app.run()
     return app.return_code or 0

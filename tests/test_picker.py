@@ -137,3 +137,14 @@ def test_download_panel_snapshot(snap_compare):
 
     app = make_app(ScriptedEngine(), history=History(":memory:"))
     assert snap_compare(app, terminal_size=(110, 24), run_before=before)
+
+
+async def test_model_spec_that_is_not_downloaded_opens_the_picker_on_it(hub):
+    app = make_app(LlamaEngine(), model_path="")
+    app.offer_repo = f"{HUB_REPO}:Q8_0"
+    async with app.run_test(size=(130, 40)) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, ModelPicker) and app.screen.rows
+                       and app.screen.rows[0].choice.first.sha256, what="picker on the repo")
+        picker = app.screen
+        assert picker.repo == HUB_REPO
+        assert picker.rows[picker.query_one("DataTable").cursor_row].choice.quant == "Q8_0"

@@ -62,6 +62,7 @@ class MixtralApp(ConversationActions, App):
         engine: Engine | None = None,
         paths: AppPaths | None = None,
         startup_warning: str | None = None,
+        offer_repo: str | None = None,
     ) -> None:
         super().__init__()
         self.config = config
@@ -74,6 +75,7 @@ class MixtralApp(ConversationActions, App):
         self.loading = False
         self.generation: Generation | None = None
         self.startup_warning = startup_warning
+        self.offer_repo = offer_repo  # --model owner/repo:QUANT that is not downloaded yet
 
     # -- layout ------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -168,7 +170,9 @@ class MixtralApp(ConversationActions, App):
                 self.notify("The model loads after the current reply; Esc stops it sooner.")
 
         if not isinstance(self.screen, ModelPicker):
-            self.push_screen(ModelPicker(self.load_spec.context_size, self.config.model.models_dir), chosen)
+            picker = ModelPicker(self.load_spec.context_size, self.config.model.models_dir, start=self.offer_repo)
+            self.offer_repo = None
+            self.push_screen(picker, chosen)
 
     def on_model_load_failed(self, event: ModelLoadFailed) -> None:
         self.loading = False

@@ -38,12 +38,14 @@ class ModelPicker(Screen[str | None]):
     ModelPicker #why.-warning { color: $text-warning; }
     """
 
-    def __init__(self, context: int, models_dir: str = "", hardware=None) -> None:
+    def __init__(self, context: int, models_dir: str = "", hardware=None, start: str | None = None) -> None:
         super().__init__()
+        self.start = start  # owner/repo[:QUANT] to show first (from --model)
         self.context = context
         self.models_dir = models_dir
         self.hardware = hardware  # given in tests; detected (in a worker) otherwise
         self._hardware_text = ""
+        self.wanted_quant: str | None = None
         if hardware is not None:
             from mixtral_tui.model_commands import hardware_line
 
@@ -84,7 +86,9 @@ class ModelPicker(Screen[str | None]):
     def _hardware_ready(self, hardware, line: str) -> None:
         self.hardware = hardware
         self.query_one("#heading", Static).update(Content(f"Choose a model — context {self.context:,} — {line}"))
-        self.show_repo(CATALOG[0].repo)
+        repo, _, quant = (self.start or CATALOG[0].repo).partition(":")
+        self.wanted_quant = quant.upper() or None
+        self.show_repo(repo)
         self.query_one(DataTable).focus()
 
     # -- sources -----------------------------------------------------------
@@ -179,7 +183,8 @@ class ModelPicker(Screen[str | None]):
             table.add_row(Content(row.choice.quant), gib(row.choice.size) + parts, bpw, gib(row.memory),
                           Content(row.fit), tps, state)
         if rows:
-            table.move_cursor(row=best_row(rows))
+            wanted = [i for i, r in enumerate(rows) if r.choice.quant.upper() == (self.wanted_quant or "")]
+            table.move_cursor(row=wanted[0] if wanted else best_row(rows))
 
     def _why(self, text: str, warning: bool = False) -> None:
         why = self.query_one("#why", Static)
