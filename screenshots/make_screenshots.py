@@ -3,7 +3,9 @@
     python screenshots/make_screenshots.py
 
 Writes screenshots/chat.svg (mid-conversation, a reply streaming with live
-tok/s) and screenshots/help.svg. Uses a throw-away MIXTRAL_TUI_HOME.
+tok/s), screenshots/help.svg and screenshots/picker.svg (the model picker on
+this machine, with the catalog's sizes: it runs with HF_HUB_OFFLINE=1). Uses a
+throw-away MIXTRAL_TUI_HOME.
 """
 
 from __future__ import annotations
@@ -57,7 +59,13 @@ async def main() -> None:
         await pilot.press("f1")
         await pilot.pause()
         app.save_screenshot(str(HERE / "help.svg"))
-    print(f"wrote {HERE / 'chat.svg'} and {HERE / 'help.svg'}")
+        await pilot.press("escape")
+        os.environ["HF_HUB_OFFLINE"] = "1"
+        await pilot.press("ctrl+g")
+        await until(lambda: "offline" in str(app.screen.query("#why").first().render()) if app.screen.query("#why") else False)
+        await pilot.pause()
+        app.save_screenshot(str(HERE / "picker.svg"))
+    print(f"wrote chat.svg, help.svg and picker.svg in {HERE}")
 
 
 if __name__ == "__main__":

@@ -68,7 +68,7 @@ class ModelPicker(Screen[str | None]):
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
         for label, width in (("Quant", 9), ("Size", 13), ("bpw", 5), ("Memory", 9), ("Fit on this machine", 34),
-                             ("~tok/s", 6), ("", 10)):
+                             ("~tok/s", 7), ("", 10)):
             table.add_column(label, width=width)
         if self.hardware is None:
             self._detect()
