@@ -73,12 +73,13 @@ def test_next_turn_reuses_the_kv_cache(tiny_engine):
 def test_cancel_is_checked_on_every_token(tiny_engine):
     cancel = CancelToken()
     stats = ReplyStats()
-    seen = 0
+    counts = []
     for chunk in tiny_engine.stream_reply([Turn("user", "go")], Sampling(max_tokens=200), cancel, stats):
-        seen += 1
-        if seen == 3:
+        counts.append(chunk.completion_tokens)
+        if len(counts) == 3:
             cancel.cancel()
-    assert seen == 3 and stats.finish_reason == "cancelled" and stats.completion_tokens == 3
+    # Not one more token after the cancel (a last chunk may carry held-back text of those three).
+    assert max(counts) == 3 and stats.finish_reason == "cancelled" and stats.completion_tokens == 3
 
 
 def test_random_bytes_from_the_model_never_break_decoding(tiny_engine):
