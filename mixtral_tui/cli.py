@@ -84,11 +84,11 @@ def main(argv: list[str] | None = None) -> int:
 
             if args.command == "doctor":
                 return model_commands.doctor_command()
-            if args.command == "download":
-                return model_commands.download_command(args.spec)
             from mixtral_tui.commands import load_settings
 
-            config, spec = load_settings(None, args.models_ctx or args.ctx, None, resolve=False)
+            config, spec = load_settings(None, (getattr(args, "models_ctx", None)) or args.ctx, None, resolve=False)
+            if args.command == "download":
+                return model_commands.download_command(args.spec, config.model.models_dir)
             return model_commands.models_command(args.repo, spec.context_size, config.model.models_dir)
         if args.command == "ask":
             from mixtral_tui.commands import ask_command

@@ -39,7 +39,7 @@ def load_settings(
     if resolve and path:
         from mixtral_tui.model_commands import resolve_model
 
-        path = resolve_model(path, allow_download=download)
+        path = resolve_model(path, allow_download=download, models_dir=config.model.models_dir)
     spec = LoadSpec.from_config(config, path, ctx, gpu_layers)
     return config, spec
 
@@ -138,7 +138,7 @@ def run_tui(args) -> int:
     offer = None
     if spec.model_path:
         try:
-            spec = replace(spec, model_path=resolve_model(spec.model_path))
+            spec = replace(spec, model_path=resolve_model(spec.model_path, models_dir=config.model.models_dir))
         except UserError:
             if not REPO_SPEC.match(spec.model_path):
                 raise

@@ -50,7 +50,7 @@ class ModelSettings:
     cpu_moe_layers: int = 0
     kv_cache_type: str = "f16"
     chat_template: str = "auto"
-    models_dir: str = ""  # another folder of .gguf files, besides the Hugging Face cache
+    models_dir: str = ""  # downloads go here (Hub layout) instead of the Hugging Face cache; listed too
 
 
 @dataclass(frozen=True)

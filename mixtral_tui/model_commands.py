@@ -70,7 +70,7 @@ def models_command(repo: str | None, context: int, models_dir: str) -> int:
     for q in quants:
         verdict = plan(shape, q.size, context, hardware)
         bpw = f"{q.size * 8 / shape.params:.2f}" if shape.params else "?"
-        have = "downloaded" if cached_path(repo, q.first.path) else "-"
+        have = "downloaded" if cached_path(repo, q.first.path, models_dir) else "-"
         parts = f" ({len(q.files)} parts)" if len(q.files) > 1 else ""
         print(f"{q.quant}\t{_gb(q.size)}{parts}\t{bpw} bpw\t{verdict.summary}\t~{verdict.est_decode_tps:.0f} tok/s\t{have}")
     return 0
@@ -127,8 +127,8 @@ def _bar(progress) -> str:
             f"{progress.done / GB:.2f}/{progress.total / GB:.2f} GB {state} ")
 
 
-def download_command(spec: str) -> int:
-    from mixtral_tui.models.download import download
+def download_command(spec: str, models_dir: str = "") -> int:
+    from mixtral_tui.models.download import download, download_root
 
     match = REPO_SPEC.match(spec)
     if not match:
@@ -144,36 +144,33 @@ def download_command(spec: str) -> int:
             last[0] = now
 
     print(f"{match.group('repo')} {choice.quant}: {len(choice.files)} file(s), {_gb(choice.size)}", file=sys.stderr)
-    path = download(match.group("repo"), choice, progress=show)
+    path = download(match.group("repo"), choice, progress=show, cache=download_root(models_dir))
     sys.stderr.write("\n")
     print(path)
     return 0
 
 
-def resolve_model(spec: str, allow_download: bool = False) -> str:
+def resolve_model(spec: str, allow_download: bool = False, models_dir: str = "") -> str:
     """A path stays a path; `owner/repo[:QUANT]` becomes the downloaded file (or a hint)."""
     if not spec or Path(spec).expanduser().exists():
         return spec
     match = REPO_SPEC.match(spec)
     if not match or spec.endswith(".gguf"):
         return spec
-    from mixtral_tui.models.download import cached_path, hub_cache
+    from mixtral_tui.models.download import cached_path, download_root, hub_cache, repo_folder
+    from mixtral_tui.models.hub import quant_of
 
     repo, quant = match.group("repo"), match.group("quant")
-    folder = hub_cache() / ("models--" + repo.replace("/", "--")) / "snapshots"
-    if folder.is_dir():
-        from mixtral_tui.models.hub import quant_of
-
-        for path in sorted(folder.glob("*/*.gguf")):
-            if (quant is None or quant_of(path.name).upper() == quant.upper()) and "-00002-of-" not in path.name:
+    for root in {hub_cache(), download_root(models_dir)}:
+        for path in sorted((repo_folder(repo, root) / "snapshots").glob("*/*.gguf")):
+            if (quant is None or quant_of(path.name).upper() == quant.upper()) and not re.search(r"-0000[2-9]-of-", path.name):
                 return str(path)
     if not allow_download:
         raise UserError(f"{spec} is not downloaded yet; run `mixtral-tui download {spec}` (or add --download).")
     from mixtral_tui.models.download import download
 
     choice = pick_quant(repo, quant)
-    download(repo, choice)
-    return str(cached_path(repo, choice.first.path))
+    return str(download(repo, choice, cache=download_root(models_dir)))
 
 
 def doctor_command() -> int:

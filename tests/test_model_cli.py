@@ -75,3 +75,15 @@ def test_doctor(hub):
     for label in ("CPU cores", "RAM", "GPU offload", "history", "Hub endpoint", "Hub token", "offline mode"):
         assert label in done.stdout
     assert hub.url in done.stdout and "not set" in done.stdout
+
+
+def test_models_dir_is_the_download_target_when_set(hub, home, tmp_path):
+    folder = tmp_path / "my-models"
+    (home / "config").mkdir(parents=True)
+    (home / "config" / "config.toml").write_text(f'[model]\nmodels_dir = "{folder}"\n')
+    done = run("download", f"{HUB_REPO}:Q4_K_M")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().startswith(str(folder))
+    assert str(folder) in run("models").stdout
+    asked = run("ask", "--model", f"{HUB_REPO}:Q4_K_M", "--max-tokens", "2", "--no-save", "hi")
+    assert asked.returncode == 0, asked.stderr

@@ -64,15 +64,21 @@ def repo_folder(repo: str, cache: Path | None = None) -> Path:
     return (cache or hub_cache()) / ("models--" + repo.replace("/", "--"))
 
 
-def cached_path(repo: str, filename: str, cache: Path | None = None) -> Path | None:
-    """The local copy of a finished file, if any (any snapshot)."""
-    snapshots = repo_folder(repo, cache) / "snapshots"
-    if not snapshots.is_dir():
-        return None
-    for snapshot in sorted(snapshots.iterdir()):
-        candidate = snapshot / filename
-        if candidate.exists():
-            return candidate
+def download_root(models_dir: str = "") -> Path:
+    """Where downloads go: the configured models folder (same layout inside), else the Hub cache."""
+    return Path(models_dir).expanduser() if models_dir else hub_cache()
+
+
+def cached_path(repo: str, filename: str, models_dir: str = "") -> Path | None:
+    """The local copy of a finished file, if any: in the Hub cache or the models folder, any snapshot."""
+    roots = [hub_cache()] + ([download_root(models_dir)] if models_dir else [])
+    for root in roots:
+        snapshots = repo_folder(repo, root) / "snapshots"
+        if snapshots.is_dir():
+            for snapshot in sorted(snapshots.iterdir()):
+                candidate = snapshot / filename
+                if candidate.exists():
+                    return candidate
     return None
 
 

@@ -52,9 +52,10 @@ class DownloadScreen(ModalScreen[Path | None]):
             self.path = path
             self.error = error
 
-    def __init__(self, repo: str, choice: QuantChoice) -> None:
+    def __init__(self, repo: str, choice: QuantChoice, models_dir: str = "") -> None:
         super().__init__()
         self.repo = repo
+        self.models_dir = models_dir  # downloads go there when set, else to the Hub cache
         self.choice = choice
         self.cancel = CancelToken()
         self.latest = None
@@ -81,7 +82,7 @@ class DownloadScreen(ModalScreen[Path | None]):
 
     @work(thread=True, exclusive=True, group="download", exit_on_error=False)
     def _run(self) -> None:
-        from mixtral_tui.models.download import download
+        from mixtral_tui.models.download import download, download_root
 
         def progress(p) -> None:
             self.latest = p
@@ -90,7 +91,8 @@ class DownloadScreen(ModalScreen[Path | None]):
                 self.post_message(self.Update())
 
         try:
-            path = download(self.repo, self.choice, progress=progress, cancel=self.cancel)
+            path = download(self.repo, self.choice, progress=progress, cancel=self.cancel,
+                            cache=download_root(self.models_dir))
         except UserError as exc:
             self.post_message(self.Done(None, str(exc)))
         except Exception as exc:  # a surprise must not take the TUI down

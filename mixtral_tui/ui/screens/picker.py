@@ -134,7 +134,7 @@ class ModelPicker(Screen[str | None]):
         except UserError as exc:
             self.app.call_from_thread(self._why, f"{exc} (sizes shown are the catalog's)" if entry(repo) else str(exc), True)
             return
-        downloaded = {c.first.path for c in choices if cached_path(repo, c.first.path)}
+        downloaded = {c.first.path for c in choices if cached_path(repo, c.first.path, self.models_dir)}
         rows = rows_for(choices, shape_for(repo), self.context, self.hardware, downloaded)
         self.app.call_from_thread(self._listed, repo, rows)
         self._check_headers(repo, rows)
@@ -214,14 +214,14 @@ class ModelPicker(Screen[str | None]):
         if row.downloaded:
             from mixtral_tui.models.download import cached_path
 
-            self.dismiss(str(cached_path(self.repo, row.choice.first.path)))
+            self.dismiss(str(cached_path(self.repo, row.choice.first.path, self.models_dir)))
             return
 
         def finished(path: Path | None) -> None:
             if path is not None:
                 self.dismiss(str(path))
 
-        self.app.push_screen(DownloadScreen(self.repo, row.choice), finished)
+        self.app.push_screen(DownloadScreen(self.repo, row.choice, self.models_dir), finished)
 
     def action_refresh(self) -> None:
         if self.repo:

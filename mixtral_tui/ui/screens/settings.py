@@ -27,7 +27,7 @@ HELP = {
     "model.cpu_moe_layers": "manual, MoE: keep the experts of the first N layers in RAM",
     "model.kv_cache_type": "q8_0 halves the KV cache (uses flash attention)",
     "model.chat_template": "auto = the GGUF's own, else a fallback",
-    "model.models_dir": "a folder of .gguf files (besides the Hugging Face cache)",
+    "model.models_dir": "downloads go here instead of the Hugging Face cache; its .gguf files are listed",
     "sampling.temperature": "0 = always the likeliest token",
     "sampling.max_tokens": "longest reply",
     "sampling.seed": "-1 = random",
