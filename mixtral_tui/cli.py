@@ -58,6 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
     download.add_argument("spec", metavar="owner/repo[:QUANT]")
 
     commands.add_parser("doctor", help="hardware, llama.cpp build, file locations and Hub settings")
+    commands.add_parser("bench", help="measure prompt and decode speed of --model on this machine")
     return parser
 
 
@@ -79,6 +80,11 @@ def main(argv: list[str] | None = None) -> int:
             from mixtral_tui.commands import export_command
 
             return export_command(args.id, Path(args.output) if args.output else None)
+        if args.command == "bench":
+            from mixtral_tui.bench import bench_command
+            from mixtral_tui.commands import load_settings
+
+            return bench_command(load_settings(args.model, args.ctx, args.gpu_layers)[1])
         if args.command in ("models", "download", "doctor"):
             from mixtral_tui import model_commands
 

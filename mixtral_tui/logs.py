@@ -55,7 +55,7 @@ class LogRouter:
                 if self._file is not None:
                     try:
                         self._file.write(line + "\n")
-                    except OSError:
+                    except (OSError, ValueError):  # full disk, or closed at shutdown
                         self._file = None
         for line in lines:
             for listener in listeners:

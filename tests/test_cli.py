@@ -114,3 +114,11 @@ def test_home_variable_moves_every_file(tiny_model, home):
     run("ask", "--model", str(tiny_model), "--max-tokens", "2", "hi")
     assert (home / "data" / "history.sqlite3").exists()
     assert (home / "logs" / "llama.log").read_text().count("llama_model_loader") > 0
+
+
+def test_bench_reports_speed_figures(tiny_model):
+    done = run("--model", str(tiny_model), "--ctx", "1024", "bench")
+    assert done.returncode == 0, done.stderr
+    for label in ("prompt", "decode", "first token", "peak memory"):
+        assert label in done.stdout
+    assert "tok/s" in done.stdout

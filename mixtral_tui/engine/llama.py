@@ -233,6 +233,13 @@ class LlamaEngine:
             self._llm = None
         self.info = None
 
+    def close(self) -> None:
+        """Unload and stop receiving native log lines (the engine is done with)."""
+        self.unload()
+        with _sinks_lock:
+            if self._log_sink in _sinks:
+                _sinks.remove(self._log_sink)
+
     # -- tokens ------------------------------------------------------------
     def _piece(self, token: int, special: bool = True) -> str:
         return self._piece_bytes(token, special).decode("utf-8", errors="replace")

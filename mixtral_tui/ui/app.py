@@ -7,6 +7,7 @@ Loading and generation run in thread workers; results come back as messages
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 from textual import work
 from textual.app import App, ComposeResult
@@ -47,7 +48,7 @@ class Generation:
 
 class MixtralApp(ConversationActions, App):
     TITLE = "mixtral-tui"
-    CSS_PATH = "app.tcss"
+    CSS_PATH = Path(__file__).parent / "app.tcss"  # absolute, so subclasses elsewhere find it
     COMMANDS = App.COMMANDS | {AppCommands}
     BINDINGS = [Binding(k.keys, k.action, k.description, show=k.show, priority=k.priority) for k in APP_KEYS] + [
         Binding("question_mark", "help", "Help", show=False),
@@ -293,6 +294,12 @@ class MixtralApp(ConversationActions, App):
         if self.generation is not None:
             self.generation.cancel.cancel()
             self.status.state_text = "Stopping…"
+
+    def on_unmount(self) -> None:
+        """Free the model and stop taking native log lines once the app is gone."""
+        if self._engine is not None and self.generation is None:
+            close = getattr(self._engine, "close", None) or self._engine.unload
+            close()
 
     async def action_quit(self) -> None:
         if self.generation is not None:

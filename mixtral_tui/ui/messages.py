@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 
 from textual.message import Message
 
@@ -46,18 +47,25 @@ class ChunkMailbox:
     never backs up: it handles one message per frame it can draw.
     """
 
+    MIN_INTERVAL = 1 / 30  # at most ~30 screen updates a second: the UI must not starve the model of CPU
+
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._text: list[str] = []
         self._latest: Chunk | None = None
         self._announced = False
+        self._last_take = 0.0
 
     def put(self, chunk: Chunk) -> bool:
-        """Store the chunk; True when the caller should post a ReplyChunk."""
+        """Store the chunk; True when the caller should post a ReplyChunk.
+
+        Text that arrives within MIN_INTERVAL of the last update waits for the next
+        token (or the end of the reply, which always drains the mailbox).
+        """
         with self._lock:
             self._text.append(chunk.text)
             self._latest = chunk
-            if self._announced:
+            if self._announced or time.monotonic() - self._last_take < self.MIN_INTERVAL:
                 return False
             self._announced = True
             return True
@@ -67,6 +75,7 @@ class ChunkMailbox:
             text = "".join(self._text)
             self._text.clear()
             self._announced = False
+            self._last_take = time.monotonic()
             return text, self._latest
 
 

@@ -40,6 +40,7 @@ class MessageView(Vertical):
         super().__init__(classes=f"-{message.role} -{message.status}")
         self.message = message
         self.body = Markdown(displayable(message.content))
+        self.figures = Static(Content(self.figures_text()), classes="figures")  # made now: finish() may come before compose
         self._stream: MarkdownStream | None = None
 
     def compose(self) -> ComposeResult:
@@ -48,7 +49,7 @@ class MessageView(Vertical):
             label = f"{label} · {self.message.model}"
         yield Static(Content(label), classes="role")
         yield self.body
-        yield Static(Content(self.figures_text()), classes="figures")
+        yield self.figures
 
     def figures_text(self) -> str:
         notes = []
@@ -74,4 +75,4 @@ class MessageView(Vertical):
             self._stream = None
         self.message = message
         self.set_classes(f"-{message.role} -{message.status}")
-        self.query_one(".figures", Static).update(Content(self.figures_text()))
+        self.figures.update(Content(self.figures_text()))

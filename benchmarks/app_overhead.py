@@ -1,0 +1,81 @@
+"""Benchmark 1: decode speed through the whole app versus raw llama-cpp-python, A/B/A/B in one run.
+
+The app side is the real MixtralApp driven headless with Pilot: engine worker,
+messages to the UI, Markdown streaming, database checkpoints. The raw side is
+llama-cpp-python's own streaming `create_completion` on the same prompt tokens,
+model, context and threads. Both are greedy with the same token budget.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+from mixtral_tui.config import Config, Sampling
+from mixtral_tui.engine.base import LoadSpec, Turn
+
+PROMPT = "Write a long story about a terminal that learned to chat."
+
+
+def raw_decode_tps(model: Path, context: int, max_tokens: int, prompt_text: str) -> float:
+    import llama_cpp
+
+    from mixtral_tui.engine.llama import default_threads
+
+    llm = llama_cpp.Llama(str(model), n_ctx=context, n_threads=default_threads(), n_batch=512, verbose=False)
+    tokens = llm.tokenize(prompt_text.encode(), add_bos=False, special=True)
+    times = []
+    for _ in llm.create_completion(tokens, max_tokens=max_tokens, temperature=0.0, repeat_penalty=1.0, stream=True):
+        times.append(time.perf_counter())
+    llm.close()
+    return (len(times) - 1) / (times[-1] - times[0]) if len(times) > 1 else 0.0
+
+
+async def app_decode_tps(model: Path, context: int, max_tokens: int) -> tuple[float, int]:
+    from mixtral_tui.store.history import History
+    from mixtral_tui.ui.app import MixtralApp
+
+    config = Config(sampling=Sampling(temperature=0.0, max_tokens=max_tokens, repeat_penalty=1.0, seed=1))
+    with tempfile.TemporaryDirectory() as home:
+        os.environ["MIXTRAL_TUI_HOME"] = home
+        app = MixtralApp(config, LoadSpec(str(model), context_size=context), history=History(Path(home) / "h.sqlite3"))
+        async with app.run_test(size=(120, 40)) as pilot:
+            while app.model_info is None:
+                await asyncio.sleep(0.05)
+            composer = app.active_view().composer
+            composer.text = PROMPT
+            composer.focus()
+            await pilot.press("enter")
+            deadline = time.perf_counter() + 300
+            while time.perf_counter() < deadline:  # Pilot may return after the reply ended: watch the stored reply
+                replies = [m for m in app.history.messages(1) if m.role == "assistant" and m.status != "streaming"]
+                if replies and app.generation is None:
+                    return replies[-1].stats["decode_tps"], replies[-1].stats["completion_tokens"]
+                await asyncio.sleep(0.05)
+            raise TimeoutError("the app did not finish the reply in 5 minutes")
+            raise TimeoutError("the app did not finish the reply in 5 minutes")
+
+
+def prompt_as_the_app_sends_it(model: Path) -> str:
+    from mixtral_tui.engine.llama import LlamaEngine
+
+    engine = LlamaEngine()
+    engine.load(LoadSpec(str(model), context_size=512))
+    text = engine._template.render([Turn("system", Config().chat.system_prompt), Turn("user", PROMPT)])
+    engine.unload()
+    return text
+
+
+def measure(model: Path, context: int, max_tokens: int, rounds: int) -> dict:
+    prompt_text = prompt_as_the_app_sends_it(model)
+    raw, app = [], []
+    for _ in range(rounds):  # interleaved: A/B/A/B, so drift hits both sides alike
+        raw.append(raw_decode_tps(model, context, max_tokens, prompt_text))
+        tps, _ = asyncio.run(app_decode_tps(model, context, max_tokens))
+        app.append(tps)
+    return {"raw": statistics.median(raw), "app": statistics.median(app), "ratio": statistics.median(app) / statistics.median(raw),
+            "raw_all": raw, "app_all": app}

