@@ -165,3 +165,8 @@ def test_remote_header_flags_the_old_layout_before_downloading(hub):
     fine = dl.remote_info(REPO, choice().first)
     assert not fine.old_expert_layout and fine.n_layer == 2
     assert not (dl.repo_folder("test-org/Old-Mixtral-GGUF") / "blobs").exists()  # nothing downloaded
+
+
+def test_header_check_asks_for_one_mebibyte_first(hub):
+    dl.remote_info(REPO, choice().first)
+    assert hub.ranges() == [f"bytes=0-{1024 * 1024 - 1}"]

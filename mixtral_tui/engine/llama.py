@@ -144,6 +144,7 @@ class LlamaEngine:
         self._template: ChatTemplate | None = None
         self._log_sink = log_sink
         self._piece_buffer = ctypes.create_string_buffer(256)
+        self._last_prompt: tuple[tuple[Turn, ...], list[int]] | None = None
         if log_sink is not None:
             with _sinks_lock:
                 _sinks.append(log_sink)
@@ -228,6 +229,7 @@ class LlamaEngine:
         return self.info
 
     def unload(self) -> None:
+        self._last_prompt = None  # tokens belong to the model that made them
         if self._llm is not None:
             self._llm.close()
             self._llm = None
@@ -255,10 +257,17 @@ class LlamaEngine:
         return buffer.raw[:n]
 
     def _prompt_tokens(self, turns: list[Turn]) -> list[int]:
+        """Render and tokenize, remembering the last result: fitting the context and generating
+        ask for the same prompt one after the other."""
+        key = tuple(turns)
+        if self._last_prompt is not None and self._last_prompt[0] == key:
+            return self._last_prompt[1]
         text = self._template.render(turns)
         bos = self._template.bos_token
         add_bos = not (bos and text.startswith(bos))
-        return self._llm.tokenize(text.encode("utf-8"), add_bos=add_bos, special=True)
+        tokens = self._llm.tokenize(text.encode("utf-8"), add_bos=add_bos, special=True)
+        self._last_prompt = (key, tokens)
+        return tokens
 
     def count_tokens(self, turns: list[Turn]) -> int:
         return len(self._prompt_tokens(turns))

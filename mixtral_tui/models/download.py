@@ -214,10 +214,11 @@ def download(
     return paths[0]
 
 
-def remote_info(repo: str, remote: RemoteFile, first_bytes: int = 16 * 1024 * 1024):
-    """Read a remote GGUF's header with one Range request: its layout and shape, before any download.
+def remote_info(repo: str, remote: RemoteFile, max_bytes: int = 32 * 1024 * 1024):
+    """Read a remote GGUF's header with small Range requests: its layout and shape, before any download.
 
-    Old one-tensor-per-expert Mixtral files are caught here, not after 26 GB.
+    Old one-tensor-per-expert Mixtral files are caught here, not after 26 GB. It asks for 1 MiB
+    (Mixtral's header fits) and doubles only while the header runs past what arrived.
     """
     from huggingface_hub import get_hf_file_metadata, hf_hub_url
     from huggingface_hub.utils import build_hf_headers
@@ -229,13 +230,21 @@ def remote_info(repo: str, remote: RemoteFile, first_bytes: int = 16 * 1024 * 10
         meta = get_hf_file_metadata(url, token=hub.token(), endpoint=hub.endpoint())
     except Exception as exc:
         raise hub.explain_hub_error(exc, repo) from None
-    headers = {**build_hf_headers(token=hub.token()), "Range": f"bytes=0-{first_bytes - 1}"}
-    try:
-        with urllib.request.urlopen(urllib.request.Request(meta.location, headers=headers), timeout=TIMEOUT) as response:
-            data = response.read(first_bytes)
-    except OSError as exc:
-        raise UserError(f"cannot read the header of {remote.path} ({exc}).") from None
-    return info_from_header(data, remote.size, Path(remote.path))
+    wanted = 1024 * 1024
+    while True:
+        headers = {**build_hf_headers(token=hub.token()), "Range": f"bytes=0-{wanted - 1}"}
+        try:
+            request = urllib.request.Request(meta.location, headers=headers)
+            with urllib.request.urlopen(request, timeout=TIMEOUT) as response:
+                data = response.read(wanted)
+        except OSError as exc:
+            raise UserError(f"cannot read the header of {remote.path} ({exc}).") from None
+        try:
+            return info_from_header(data, remote.size, Path(remote.path))
+        except ValueError:
+            if len(data) < wanted or wanted >= max_bytes:
+                raise  # the whole file, or more than any header needs: it really is damaged
+            wanted *= 2
 
 
 def _link(folder: Path, blob: Path, commit: str, filename: str) -> Path:

@@ -42,7 +42,6 @@ class Generation:
     cancel: CancelToken
     mailbox: ChunkMailbox = field(default_factory=ChunkMailbox)
     text: str = ""
-    message_id: int | None = None
     message: object | None = None
 
 
