@@ -55,7 +55,7 @@ class ReplyRun:
         self.stats = ReplyStats()
         self.message: Message | None = None
         self.notice: Message | None = None
-        self.text = ""
+        self._pieces: list[str] = []  # joined at checkpoints: `text += piece` would copy the whole reply per token
 
     def run(self, on_chunk: Callable[[Chunk], None] | None = None, on_start: Callable[[Message], None] | None = None) -> Message:
         """Stream the reply; returns the finished (or stopped, or failed) message."""
@@ -89,7 +89,7 @@ class ReplyRun:
         last_checkpoint = time.monotonic()
         try:
             for chunk in self.engine.stream_reply(plan.turns, self.sampling, self.cancel, self.stats):
-                self.text += chunk.text
+                self._pieces.append(chunk.text)
                 if on_chunk:
                     on_chunk(chunk)
                 now = time.monotonic()
@@ -103,11 +103,15 @@ class ReplyRun:
             status = "error"
             raise
         finally:
-            self.message.content = self.text
+            self.message.content = text = self.text
             self.message.status = status
             self.message.stats = self.stats.to_dict()
-            self.history.update_message(self.message.id, self.text, status, self.message.stats)
+            self.history.update_message(self.message.id, text, status, self.message.stats)
         return self.message
+
+    @property
+    def text(self) -> str:
+        return "".join(self._pieces)
 
 
 def _last_dropped(messages: list[Message]) -> int:

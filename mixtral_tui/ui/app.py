@@ -265,7 +265,7 @@ class MixtralApp(ConversationActions, App):
         generation.text += text
         view = self.chat_view(generation.conversation_id)
         if view is not None:
-            await view.append(text)
+            view.append(text)
         if latest is not None:
             self.status.state_text = (
                 f"Writing: {latest.completion_tokens:,} tok · {latest.decode_tps:,.1f} tok/s (Esc stops)"
@@ -281,7 +281,7 @@ class MixtralApp(ConversationActions, App):
                 if view.live is None:  # the reply failed before it started
                     await view.add_message(event.message)
                 else:
-                    await view.end_reply(event.message)
+                    view.end_reply(event.message)
             stats = ReplyStats.from_dict(event.message.stats) if event.message.stats else None
             self.status.figures_text = status_figures(stats) if stats else ""
         self.status.state_text = "Ready" if self.model_info else "No model"

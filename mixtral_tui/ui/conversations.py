@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from textual.content import Content
+from textual.css.query import NoMatches
 from textual.widgets import ListView, TabbedContent, TabPane
 
 from mixtral_tui.config import save_config
@@ -35,10 +36,12 @@ class ConversationActions:
         return self.query_one("#tabs", TabbedContent)
 
     def chat_view(self, conversation_id: int) -> ChatView | None:
-        for view in self.query(ChatView):
-            if view.conversation_id == conversation_id:
-                return view
-        return None
+        """The open view of this conversation: a lookup by id, never a walk of the DOM (it runs per update)."""
+        try:
+            pane = self.tabs.get_pane(pane_id(conversation_id))
+        except NoMatches:
+            return None
+        return pane.children[0] if pane.children and isinstance(pane.children[0], ChatView) else None
 
     def active_view(self) -> ChatView | None:
         pane = self.tabs.active_pane
@@ -72,7 +75,7 @@ class ConversationActions:
                 await view.begin_reply(live.message)
                 if self.generation is live:
                     # Text drained while the view was built went nowhere: show it all now.
-                    await view.append(live.text)
+                    view.append(live.text)
                 else:  # the reply ended meanwhile: show it as stored
                     await view.show_messages(self._guard(self.history.messages, conversation_id) or [])
             existing = view

@@ -61,13 +61,12 @@ class ChatView(Vertical):
     async def begin_reply(self, message: Message) -> None:
         """From here on, `append` streams into this message (text before this is the caller's)."""
         self.live = await self.add_message(message)
-        self.live.start_stream()
 
-    async def append(self, text: str) -> None:
+    def append(self, text: str) -> None:
         if self.live is not None and text:
-            await self.live.append(text)
+            self.live.append(text)
 
-    async def end_reply(self, message: Message) -> None:
+    def end_reply(self, message: Message) -> None:
         if self.live is not None:
-            await self.live.finish(message)
+            self.live.finish(message)
             self.live = None

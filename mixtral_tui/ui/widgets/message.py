@@ -5,13 +5,13 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.content import Content
-from textual.widgets import Markdown, Static
-from textual.widgets._markdown import MarkdownStream
+from textual.widgets import Static
 
 from mixtral_tui.engine.base import ReplyStats
 from mixtral_tui.figures import reply_figures
 from mixtral_tui.store.history import Message
 from mixtral_tui.text_safety import displayable
+from mixtral_tui.ui.widgets.markdown_text import MarkdownText
 
 ROLE_LABELS = {"user": "You", "assistant": "Assistant", "notice": "Note", "system": "System"}
 STATUS_NOTES = {
@@ -23,7 +23,11 @@ STATUS_NOTES = {
 
 
 class MessageView(Vertical):
-    """A message. Assistant replies stream in through a MarkdownStream (O(1) work per token)."""
+    """A message; an assistant reply streams into it (work per update follows the last block only).
+
+    Classes that change (the status) go on the figures line: re-classing the view
+    itself would restyle everything inside it.
+    """
 
     DEFAULT_CSS = """
     MessageView { height: auto; margin: 0 1 1 1; padding: 0 1; }
@@ -31,17 +35,16 @@ class MessageView(Vertical):
     MessageView.-assistant { border-left: thick $success; }
     MessageView.-notice { border-left: thick $warning; color: $text-warning; }
     MessageView .role { text-style: bold; color: $text-muted; }
-    MessageView Markdown { margin: 0; padding: 0; background: transparent; }
     MessageView .figures { color: $text-muted; }
-    MessageView.-stopped .figures, MessageView.-error .figures, MessageView.-interrupted .figures { color: $text-warning; }
+    MessageView .figures.-stopped, MessageView .figures.-error, MessageView .figures.-interrupted { color: $text-warning; }
     """
 
     def __init__(self, message: Message) -> None:
-        super().__init__(classes=f"-{message.role} -{message.status}")
+        super().__init__(classes=f"-{message.role}")
         self.message = message
-        self.body = Markdown(displayable(message.content))
-        self.figures = Static(Content(self.figures_text()), classes="figures")  # made now: finish() may come before compose
-        self._stream: MarkdownStream | None = None
+        self.body = MarkdownText(displayable(message.content))
+        # Made now: finish() may come before compose.
+        self.figures = Static(Content(self.figures_text()), classes=f"figures -{message.status}")
 
     def compose(self) -> ComposeResult:
         label = ROLE_LABELS.get(self.message.role, self.message.role)
@@ -60,19 +63,11 @@ class MessageView(Vertical):
             notes.append(status)
         return " · ".join(notes)
 
-    def start_stream(self) -> None:
-        self._stream = Markdown.get_stream(self.body)
+    def append(self, text: str) -> None:
+        """Add streamed text (the app's mailbox already batches tokens to the screen's pace)."""
+        self.body.append(displayable(text))
 
-    async def append(self, text: str) -> None:
-        """Add streamed text; the stream batches fragments when tokens outpace the screen."""
-        if self._stream is None:
-            self.start_stream()
-        await self._stream.write(displayable(text))
-
-    async def finish(self, message: Message) -> None:
-        if self._stream is not None:
-            await self._stream.stop()
-            self._stream = None
+    def finish(self, message: Message) -> None:
         self.message = message
-        self.set_classes(f"-{message.role} -{message.status}")
+        self.figures.set_classes(f"figures -{message.status}")
         self.figures.update(Content(self.figures_text()))

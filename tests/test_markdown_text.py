@@ -1,0 +1,67 @@
+"""A message's Markdown widget: one widget however long, and an append renders only the open block."""
+
+from textual.app import App, ComposeResult
+from textual.containers import VerticalScroll
+
+from mixtral_tui.config import Sampling
+from mixtral_tui.ui.widgets.markdown_text import MarkdownText
+from mixtral_tui.ui.widgets.message import MessageView
+from tests.fixtures.fake_engine import ScriptedEngine
+from tests.pilot_helpers import make_app, send, wait_for
+
+LONG = "".join(f"Paragraph {i} says **something**.\n\n- a list\n- of two\n\n" for i in range(300))
+
+
+class OneText(App):
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.text = MarkdownText(text)
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll():
+            yield self.text
+
+
+def visible_text(widget: MarkdownText) -> list[str]:
+    return [widget.render_line(y).text.rstrip() for y in range(widget.size.height)]
+
+
+async def test_renders_markdown_and_keeps_markup_literal():
+    app = OneText("# Title\n\nSome *text* and [bold]tags[/bold].\n\n1. one\n2. two\n\n```python\nx = 1\n```")
+    async with app.run_test(size=(60, 30)) as pilot:
+        await pilot.pause()
+        lines = visible_text(app.text)
+        assert "Title" in lines[0]
+        assert "Some text and [bold]tags[/bold]." in lines
+        assert " 1. one" in lines and " 2. two" in lines
+        assert any("x = 1" in line for line in lines)
+
+
+async def test_an_append_renders_only_the_open_block():
+    app = OneText(LONG)
+    async with app.run_test(size=(60, 30)) as pilot:
+        await pilot.pause()
+        calls = []
+        render = app.text._render
+        app.text._render = lambda text, width: calls.append(text) or render(text, width)
+        app.text.append("Tail words")
+        await pilot.pause()
+        assert calls == ["- a list\n- of two\n\n", "Tail words"]  # the last block closes; the new one opens
+        app.text.append(" more\n\nNew block")
+        await pilot.pause()
+        assert calls[2:] == ["Tail words more\n\n", "New block"]  # the closed block once, then the new open one
+        assert app.text.source == LONG + "Tail words more\n\nNew block"
+
+
+async def test_a_long_streamed_reply_stays_a_handful_of_widgets():
+    pieces = [LONG[i : i + 9] for i in range(0, len(LONG), 9)]
+    app = make_app(ScriptedEngine(pieces), sampling=Sampling(max_tokens=len(pieces) + 5))
+    async with app.run_test(size=(80, 30)) as pilot:
+        await wait_for(pilot, lambda: app.model_info is not None)
+        await send(pilot, "go")
+        await wait_for(pilot, lambda: app.generation is None and len(app.query(MessageView)) == 2, what="reply")
+        reply = app.query(MessageView).last()
+        assert reply.body.source == LONG
+        assert len(list(reply.walk_children())) <= 4  # role, body, figures: not a widget per block
+        await pilot.pause()
+        assert "Paragraph 299 says something." in visible_text(reply.body)
