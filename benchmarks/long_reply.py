@@ -1,8 +1,8 @@
 """Benchmark 2: a 10,000-token Markdown reply from a scripted engine at ~1,000 tok/s.
 
 Reports the UI time for the first 1,000 tokens and for the last 1,000 (their
-ratio shows whether the per-token cost grows with the reply), the UI's own
-time per screen update at the start and at the end, and how long a callback
+ratio shows whether the per-token cost grows with the reply), the time the UI's
+updates spend per token at the start and at the end, and how long a callback
 posted to the app waits while it streams (the delay a keypress would see).
 """
 
@@ -42,6 +42,8 @@ async def run(tokens: int = 10_000) -> dict:
     drained: list[tuple[float, int]] = []  # (time, tokens shown so far)
 
     update_costs: list[tuple[int, float]] = []  # (tokens shown, seconds the update took)
+    # The pacer spaces updates while the UI is busy, so an update carries more tokens late in a
+    # reply: compare the UI's time per token, not per update.
 
     class Timed(MixtralApp):
         async def _drain(self, generation):
@@ -83,11 +85,19 @@ async def run(tokens: int = 10_000) -> dict:
     first = time_to(1000)
     last = time_to(tokens) - time_to(tokens - 1000)
     latencies.sort()
-    early = [cost for shown, cost in update_costs if shown <= 1000]
-    late = [cost for shown, cost in update_costs if shown > tokens - 1000]
+    def ui_ms_per_token(low: int, high: int) -> float:
+        shown_before = 0
+        cost_sum = tokens_sum = 0.0
+        for shown, cost in update_costs:
+            if low < shown <= high:
+                cost_sum += cost
+                tokens_sum += shown - shown_before
+            shown_before = shown
+        return cost_sum * 1000 / tokens_sum if tokens_sum else 0.0
+
     return {
-        "update_ms_first": statistics.mean(early) * 1000 if early else 0.0,
-        "update_ms_last": statistics.mean(late) * 1000 if late else 0.0,
+        "token_ms_first": ui_ms_per_token(0, 1000),
+        "token_ms_last": ui_ms_per_token(tokens - 1000, tokens),
         "first_1000_s": first,
         "last_1000_s": last,
         "ratio": last / first if first else float("inf"),

@@ -161,3 +161,15 @@ def test_native_logs_never_reach_the_terminal(tiny_model, tmp_path):
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "CAPTURED True"
     assert done.stderr == ""
+
+
+def test_thread_count_follows_the_environment(monkeypatch):
+    from mixtral_tui.engine.llama import default_threads
+
+    monkeypatch.delenv("MIXTRAL_TUI_THREADS", raising=False)
+    automatic = default_threads()
+    assert 1 <= automatic <= (os.cpu_count() or 1)
+    monkeypatch.setenv("MIXTRAL_TUI_THREADS", "3")
+    assert default_threads() == 3
+    monkeypatch.setenv("MIXTRAL_TUI_THREADS", "lots")  # not a number: the automatic choice
+    assert default_threads() == automatic

@@ -131,6 +131,10 @@ def backend_devices() -> tuple[bool, list[tuple[str, str, int, int]]]:
 
 
 def default_threads() -> int:
+    """MIXTRAL_TUI_THREADS when set (benchmarks use it to leave the UI a core), else one per physical core."""
+    chosen = os.environ.get("MIXTRAL_TUI_THREADS", "")
+    if chosen.isdigit() and int(chosen) > 0:
+        return int(chosen)
     cores = os.cpu_count() or 1
     return cores if cores <= 4 else cores // 2  # past 4, assume SMT pairs
 

@@ -6,7 +6,7 @@ Loading and generation run in thread workers; results come back as messages
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from textual import work
@@ -26,7 +26,15 @@ from mixtral_tui.store.history import History
 from mixtral_tui.ui.commands import AppCommands
 from mixtral_tui.ui.conversations import ConversationActions
 from mixtral_tui.ui.keys import APP_KEYS
-from mixtral_tui.ui.messages import ChunkMailbox, ModelLoaded, ModelLoadFailed, ReplyChunk, ReplyFinished, ReplyStarted
+from mixtral_tui.ui.messages import (
+    ChunkMailbox,
+    ModelLoaded,
+    ModelLoadFailed,
+    ReplyChunk,
+    ReplyFinished,
+    ReplyStarted,
+    UpdatePacer,
+)
 from mixtral_tui.ui.widgets.chat_tabs import ChatTabs
 from mixtral_tui.ui.widgets.chat_view import ChatView
 from mixtral_tui.ui.widgets.composer import Composer
@@ -40,7 +48,7 @@ class Generation:
 
     conversation_id: int
     cancel: CancelToken
-    mailbox: ChunkMailbox = field(default_factory=ChunkMailbox)
+    mailbox: ChunkMailbox
     text: str = ""
     message: object | None = None
 
@@ -73,6 +81,7 @@ class MixtralApp(ConversationActions, App):
         self._engine = engine
         self.model_info: ModelInfo | None = None
         self.loading = False
+        self.pacer = UpdatePacer()  # one for the app: each reply starts at the pace the last one found
         self.generation: Generation | None = None
         self.startup_warning = startup_warning
         self.offer_repo = offer_repo  # --model owner/repo:QUANT that is not downloaded yet
@@ -208,7 +217,7 @@ class MixtralApp(ConversationActions, App):
         await view.add_message(user_message)
         system_prompt = conversation.system_prompt if conversation.system_prompt is not None else self.config.chat.system_prompt
         sampling = self.config.sampling.merged(conversation.sampling)
-        self.generation = Generation(conversation.id, CancelToken())
+        self.generation = Generation(conversation.id, CancelToken(), ChunkMailbox(self.pacer))
         self.status.state_text = "Reading the prompt…"
         self.status.figures_text = ""  # the live figures take the room while writing
         self._generate(conversation.id, sampling, system_prompt, self.generation)

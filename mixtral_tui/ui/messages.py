@@ -39,38 +39,76 @@ class ReplyChunk(Message):
         self.conversation_id = conversation_id
 
 
+class UpdatePacer:
+    """How often the screen shows new text while a reply streams.
+
+    Each update measures the share of a core the UI thread used since the last one,
+    and the interval grows while that share is above UI_SHARE and shrinks when it is
+    well below. On a 2-core machine llama.cpp wants both cores and every millisecond
+    the UI paints is taken from the model; where cores are to spare, painting is cheap
+    and updates stay at the fastest pace. The app keeps one pacer, so each reply starts
+    at the pace the last one found.
+    """
+
+    FASTEST = 1 / 30
+    SLOWEST = 0.25
+    START = 0.1
+    UI_SHARE = 0.08
+
+    def __init__(self) -> None:
+        self.interval = self.START
+        self._clock: tuple[float, float] | None = None  # (UI thread CPU time, wall time) at the last update
+
+    def restart(self) -> None:
+        """A reply starts: the time since the last one is not streaming time."""
+        self._clock = None
+
+    def tick(self) -> None:
+        """Call on the UI thread at each update."""
+        cpu, wall = time.thread_time(), time.perf_counter()
+        if self._clock is not None:
+            share = (cpu - self._clock[0]) / max(wall - self._clock[1], 1e-6)
+            if share > self.UI_SHARE:
+                self.interval = min(self.interval * 1.25, self.SLOWEST)
+            elif share < self.UI_SHARE / 2:
+                self.interval = max(self.interval * 0.8, self.FASTEST)
+        self._clock = (cpu, wall)
+
+
 class ChunkMailbox:
     """Coalesces tokens between the worker and the UI.
 
-    The worker drops text in and posts a ReplyChunk only when none is pending;
-    the UI takes everything at once. However fast the model, the UI's queue
-    never backs up: it handles one message per frame it can draw.
+    The worker drops text in and posts a ReplyChunk only when none is pending and the
+    pacer's interval has passed since the last update; the UI takes everything at once.
+    However fast the model, the UI's queue never backs up.
     """
 
-    MIN_INTERVAL = 1 / 30  # at most ~30 screen updates a second: the UI must not starve the model of CPU
-
-    def __init__(self) -> None:
+    def __init__(self, pacer: UpdatePacer | None = None) -> None:
         self._lock = threading.Lock()
         self._text: list[str] = []
         self._latest: Chunk | None = None
         self._announced = False
         self._last_take = 0.0
+        self.pacer = pacer or UpdatePacer()
+        self.pacer.restart()
 
     def put(self, chunk: Chunk) -> bool:
         """Store the chunk; True when the caller should post a ReplyChunk.
 
-        Text that arrives within MIN_INTERVAL of the last update waits for the next
+        Text that arrives within the interval of the last update waits for the next
         token (or the end of the reply, which always drains the mailbox).
         """
         with self._lock:
             self._text.append(chunk.text)
             self._latest = chunk
-            if self._announced or time.monotonic() - self._last_take < self.MIN_INTERVAL:
+            if self._announced or time.monotonic() - self._last_take < self.pacer.interval:
                 return False
             self._announced = True
             return True
 
     def take(self) -> tuple[str, Chunk | None]:
+        """Everything since the last take (on the UI thread: the pacer measures it)."""
+        self.pacer.tick()
         with self._lock:
             text = "".join(self._text)
             self._text.clear()

@@ -18,7 +18,7 @@ from bisect import bisect_right
 from rich.markdown import ListItem
 from rich.markdown import Markdown as RichMarkdown
 from rich.segment import Segment
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.strip import Strip
 from textual.widget import Widget
 
@@ -79,12 +79,23 @@ class MarkdownText(Widget):
         if not text:
             return
         first_changed = len(self._splitter.closed)
+        height = self._starts[-1]
         self._splitter.feed(text)
         while self._units and self._units[-1][1] > first_changed:
             self._units.pop()
             self._rendered.pop()
             self._starts.pop()
-        self.refresh(layout=True)
+        if not self._width:  # not laid out yet
+            self.refresh(layout=True)
+            return
+        # Render now, so that when the text did not grow a line (most tokens) only the changed
+        # lines are painted: no layout pass, which costs the whole screen ~15 ms on 2 cores.
+        changed_from = self._starts[-1]
+        self._lines_at(self._width)
+        if self._starts[-1] != height:
+            self.refresh(layout=True)
+        else:
+            self.refresh(Region(0, changed_from, self._width, height - changed_from))
 
     def _render(self, text: str, width: int) -> list[Strip]:
         console = self.app.console
