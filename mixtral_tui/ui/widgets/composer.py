@@ -7,6 +7,7 @@ from textual.message import Message
 from textual.widgets import TextArea
 
 NEWLINE_KEYS = ("ctrl+j", "shift+enter", "alt+enter", "ctrl+enter")
+SCROLL_KEYS = {"pageup": "page_up", "pagedown": "page_down"}  # a message box has little to page through
 
 
 class Composer(TextArea):
@@ -39,4 +40,14 @@ class Composer(TextArea):
             start, end = self.selection
             self._replace_via_keyboard("\n", start, end)
             return
+        if event.key in SCROLL_KEYS and self.scroll_target is not None:
+            event.stop()
+            event.prevent_default()
+            await self.scroll_target.run_action(SCROLL_KEYS[event.key])
+            return
         await super()._on_key(event)
+
+    @property
+    def scroll_target(self):
+        """The transcript above this composer, which PgUp/PgDn scroll."""
+        return getattr(self.parent, "transcript", None)

@@ -14,6 +14,7 @@ Rich or Textual markup (the caller has already replaced control characters).
 from __future__ import annotations
 
 from bisect import bisect_right
+from dataclasses import dataclass, field
 
 from rich.markdown import ListItem
 from rich.markdown import Markdown as RichMarkdown
@@ -50,6 +51,32 @@ def is_blank(strip: Strip) -> bool:
     return all(not segment.text.strip() and not (segment.style and segment.style.bgcolor) for segment in strip)
 
 
+@dataclass
+class Layout:
+    """The text rendered at one width, as units: runs of blocks [start, end) and their lines.
+
+    Each unit is followed by one blank line (all but the last, when painted), so adding
+    a unit never changes the ones before it.
+    """
+
+    units: list[tuple[int, int]] = field(default_factory=list)
+    rendered: list[list[Strip]] = field(default_factory=list)
+    starts: list[int] = field(default_factory=lambda: [0])  # first line of each unit, then the end
+    grouped: bool = True  # rendering everything anew: join small closed blocks (far fewer Rich calls)
+
+    def add(self, unit: tuple[int, int], lines: list[Strip]) -> None:
+        self.units.append(unit)
+        self.rendered.append(lines)
+        self.starts.append(self.starts[-1] + len(lines) + 1)
+
+    def forget_from(self, block: int) -> None:
+        """Drop the units that hold this block or later ones (they changed)."""
+        while self.units and self.units[-1][1] > block:
+            self.units.pop()
+            self.rendered.pop()
+            self.starts.pop()
+
+
 class MarkdownText(Widget):
     """Markdown that can grow at the end; the cost of an append follows the open block's size only."""
 
@@ -61,14 +88,8 @@ class MarkdownText(Widget):
         super().__init__(**kwargs)
         self._splitter = BlockSplitter(source)
         self._width = 0
-        self._dark = True
-        # Rendered units: runs of blocks [start, end) and their lines at self._width. Each unit is
-        # followed by one blank line (all but the last, when painted), so adding a unit never
-        # changes the ones before it.
-        self._units: list[tuple[int, int]] = []
-        self._rendered: list[list[Strip]] = []
-        self._starts: list[int] = [0]  # first line of each unit, then the end of the last one's separator
-        self._grouped = True  # rendering everything anew: join small closed blocks (far fewer Rich calls)
+        # By (width, dark theme): a few, because a scrollbar coming and going changes the width.
+        self._layouts: dict[tuple[int, bool], Layout] = {}
 
     @property
     def source(self) -> str:
@@ -79,23 +100,26 @@ class MarkdownText(Widget):
         if not text:
             return
         first_changed = len(self._splitter.closed)
-        height = self._starts[-1]
+        layout = self._layouts.get((self._width, self._dark))
+        height = layout.starts[-1] if layout else 0
         self._splitter.feed(text)
-        while self._units and self._units[-1][1] > first_changed:
-            self._units.pop()
-            self._rendered.pop()
-            self._starts.pop()
-        if not self._width:  # not laid out yet
+        for each in self._layouts.values():
+            each.forget_from(first_changed)
+        if layout is None:  # not laid out yet
             self.refresh(layout=True)
             return
         # Render now, so that when the text did not grow a line (most tokens) only the changed
         # lines are painted: no layout pass, which costs the whole screen ~15 ms on 2 cores.
-        changed_from = self._starts[-1]
+        changed_from = layout.starts[-1]
         self._lines_at(self._width)
-        if self._starts[-1] != height:
+        if layout.starts[-1] != height:
             self.refresh(layout=True)
         else:
             self.refresh(Region(0, changed_from, self._width, height - changed_from))
+
+    @property
+    def _dark(self) -> bool:
+        return self.app.current_theme.dark
 
     def _render(self, text: str, width: int) -> list[Strip]:
         console = self.app.console
@@ -107,37 +131,37 @@ class MarkdownText(Widget):
             lines.pop()
         return lines
 
-    def _lines_at(self, width: int) -> tuple[list[list[Strip]], list[int]]:
-        dark = self.app.current_theme.dark
-        if width != self._width or dark != self._dark:
-            self._width, self._dark = width, dark
-            self._units, self._rendered, self._starts = [], [], [0]
-            self._grouped = True
+    def _lines_at(self, width: int) -> Layout:
+        self._width = width
+        key = (width, self._dark)
+        layout = self._layouts.get(key)
+        if layout is None:
+            if len(self._layouts) >= 3:
+                self._layouts.pop(next(iter(self._layouts)))
+            layout = self._layouts[key] = Layout()
         closed, open_block = self._splitter.closed, self._splitter.open
-        block = self._units[-1][1] if self._units else 0
+        block = layout.units[-1][1] if layout.units else 0
         while block < len(closed) + (1 if open_block else 0):
             end, size = block + 1, len(closed[block]) if block < len(closed) else 0
-            while self._grouped and end < len(closed) and size < GROUP_CHARS:
+            while layout.grouped and end < len(closed) and size < GROUP_CHARS:
                 size += len(closed[end])
                 end += 1
             text = "".join(closed[block:end]) if block < len(closed) else open_block
-            lines = self._render(text, width)
-            self._units.append((block, end))
-            self._rendered.append(lines)
-            self._starts.append(self._starts[-1] + len(lines) + 1)
+            layout.add((block, end), self._render(text, width))
             block = end
-        self._grouped = False  # from now on text streams in: a unit per block, rendered once each
-        return self._rendered, self._starts
+        layout.grouped = False  # from now on text streams in: a unit per block, rendered once each
+        return layout
 
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
         if width <= 0:
             return 0
-        return max(self._lines_at(width)[1][-1] - 1, 0)
+        return max(self._lines_at(width).starts[-1] - 1, 0)
 
     def render_line(self, y: int) -> Strip:
         """Line y of the text, over this widget's own colours (a line-API widget applies them itself)."""
         width = self.content_size.width
-        rendered, starts = self._lines_at(width)
+        layout = self._lines_at(width)
+        rendered, starts = layout.rendered, layout.starts
         index = bisect_right(starts, y) - 1
         if 0 <= index < len(rendered):
             lines = rendered[index]

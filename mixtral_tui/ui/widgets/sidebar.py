@@ -9,7 +9,8 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.content import Content
 from textual.message import Message
-from textual.widgets import Label, ListItem, ListView
+from textual.widgets import Label, OptionList
+from textual.widgets.option_list import Option
 
 from mixtral_tui.store.history import Conversation
 
@@ -25,29 +26,75 @@ def _age(stamp: float) -> str:
     return time.strftime("%b %d", time.localtime(stamp))
 
 
-class ConversationItem(ListItem):
-    def __init__(self, conversation: Conversation) -> None:
-        super().__init__()
-        self.conversation = conversation
-
-    def compose(self) -> ComposeResult:
-        c = self.conversation
-        yield Label(Content(c.title), classes="title")
-        yield Label(Content(f"{c.message_count} msgs · {_age(c.updated_at)}"), classes="meta")
+LIST_PAGE = 100
+TITLE_WIDTH = 27  # the sidebar's 32 columns less its border, padding and the scrollbar
 
 
-class ConversationList(ListView):
+def option_id(conversation_id: int) -> str:
+    return f"c{conversation_id}"
+
+
+def conversation_of(option: Option) -> int:
+    return int(option.id[1:])
+
+
+class ConversationList(OptionList):
+    """The conversations as options: drawn as lines, not a widget per row.
+
+    The newest LIST_PAGE are listed at first; more are added as the highlight or the
+    scrollbar nears the end, so a history of thousands starts as fast as a short one.
+    """
+
     BINDINGS = [Binding("delete", "delete_highlighted", "Delete", show=False)]
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self._unlisted: list[Conversation] = []
+
+    def show(self, conversations: list[Conversation], highlight: int | None) -> None:
+        position = next((i for i, c in enumerate(conversations) if c.id == highlight), None)
+        count = max(LIST_PAGE, (position or 0) + 1)
+        self._unlisted = conversations[count:]
+        self.set_options(conversation_option(c) for c in conversations[:count])
+        if position is not None:
+            self.highlighted = position
+
+    def list_more(self) -> None:
+        if self._unlisted:
+            page, self._unlisted = self._unlisted[:LIST_PAGE], self._unlisted[LIST_PAGE:]
+            self.add_options(conversation_option(c) for c in page)
+
+    def watch_highlighted(self, highlighted: int | None) -> None:
+        super().watch_highlighted(highlighted)
+        if highlighted is not None and highlighted >= self.option_count - 5:
+            self.list_more()
+
+    def watch_scroll_y(self, old: float, new: float) -> None:
+        super().watch_scroll_y(old, new)
+        if new >= self.max_scroll_y - 5:
+            self.list_more()
 
     class DeleteRequested(Message):
         def __init__(self, conversation_id: int) -> None:
             super().__init__()
             self.conversation_id = conversation_id
 
+    @property
+    def highlighted_conversation(self) -> int | None:
+        if self.highlighted is None or self.option_count == 0:
+            return None
+        return conversation_of(self.get_option_at_index(self.highlighted))
+
     def action_delete_highlighted(self) -> None:
-        item = self.highlighted_child
-        if isinstance(item, ConversationItem):
-            self.post_message(self.DeleteRequested(item.conversation.id))
+        conversation_id = self.highlighted_conversation
+        if conversation_id is not None:
+            self.post_message(self.DeleteRequested(conversation_id))
+
+
+def conversation_option(c: Conversation) -> Option:
+    """Title (plain text, never markup) over a muted line of figures."""
+    meta = Content.styled(f"{c.message_count} msgs · {_age(c.updated_at)}", "$text-muted")
+    return Option(Content("\n").join([Content(c.title).truncate(TITLE_WIDTH, ellipsis=True), meta]), id=option_id(c.id))
 
 
 class Sidebar(Vertical):
@@ -55,9 +102,9 @@ class Sidebar(Vertical):
     Sidebar { width: 32; border-right: vkey $foreground 20%; }
     Sidebar.-hidden { display: none; }
     Sidebar > .heading { padding: 0 1; text-style: bold; color: $text-muted; }
-    Sidebar ListItem { padding: 0 1; }
-    Sidebar ListItem .title { text-wrap: nowrap; text-overflow: ellipsis; width: 1fr; }
-    Sidebar ListItem .meta { color: $text-muted; }
+    Sidebar ConversationList { height: 1fr; border: none; padding: 0; background: transparent; }
+    Sidebar ConversationList:focus { border: none; }
+    Sidebar ConversationList > .option-list--option { padding: 0 1; }
     """
 
     def compose(self) -> ComposeResult:
@@ -69,10 +116,4 @@ class Sidebar(Vertical):
         return self.query_one(ConversationList)
 
     async def show(self, conversations: list[Conversation], highlight: int | None = None) -> None:
-        view = self.list_view
-        await view.clear()
-        await view.extend(ConversationItem(c) for c in conversations)
-        for index, c in enumerate(conversations):
-            if c.id == highlight:
-                view.index = index
-                break
+        self.list_view.show(conversations, highlight)

@@ -1,0 +1,96 @@
+"""Benchmarks 4 and 5: the first screen with a big history, and opening a huge conversation.
+
+The history is written straight into a real database made by the app's own
+migrations, in one transaction (50,000 messages through the app's API would take
+minutes). Timings are wall-clock from creating the app to the first screen with
+the conversation's messages on it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import tempfile
+import time
+from pathlib import Path
+
+from mixtral_tui.config import Config
+from mixtral_tui.engine.base import LoadSpec
+
+REPLY = (
+    "Here is what I found:\n\n- first point, with **bold** words\n- second point\n\n"
+    "```python\ndef answer():\n    return 42\n```\n\nThat is all for this turn."
+)
+
+
+def write_history(path: Path, conversations: int, messages_each: int) -> None:
+    from mixtral_tui.store.history import History
+
+    History(path).close()  # creates and migrates the schema
+    import sqlite3
+
+    db = sqlite3.connect(path)
+    now = time.time()
+    with db:
+        for c in range(conversations):
+            stamp = now - (conversations - c) * 60
+            cursor = db.execute(
+                "INSERT INTO conversations (title, created_at, updated_at) VALUES (?, ?, ?)",
+                (f"Conversation {c + 1} about topic {c % 37}", stamp, stamp),
+            )
+            db.executemany(
+                "INSERT INTO messages (conversation_id, role, content, created_at, status) VALUES (?, ?, ?, ?, 'done')",
+                [
+                    (cursor.lastrowid, "user" if m % 2 == 0 else "assistant",
+                     f"Question {m} in conversation {c}?" if m % 2 == 0 else REPLY, stamp + m)
+                    for m in range(messages_each)
+                ],
+            )
+    db.close()
+
+
+async def first_screen_seconds(database: Path, open_id: int | None = None) -> float:
+    """From creating the app to its first screen showing the newest (or given) conversation's messages."""
+    from mixtral_tui.store.history import History
+    from mixtral_tui.ui.app import MixtralApp
+    from mixtral_tui.ui.widgets.message import MessageView
+    from tests.fixtures.fake_engine import ScriptedEngine
+
+    start = time.perf_counter()
+    app = MixtralApp(Config(), LoadSpec("scripted"), history=History(database), engine=ScriptedEngine())
+    async with app.run_test(size=(120, 40)) as pilot:
+        if open_id is not None:
+            await app.open_conversation(open_id)
+        while not app.query(MessageView):
+            await asyncio.sleep(0.005)
+        await pilot.pause()
+        shown = time.perf_counter() - start
+        # Scroll to the top and back while measuring how long the UI stalls.
+        view = app.active_view()
+        stalls = []
+        for key in ("home", "end"):
+            view.transcript.focus()
+            began = time.perf_counter()
+            await pilot.press(key)
+            stalls.append(time.perf_counter() - began)
+    return shown, max(stalls)
+
+
+def run(conversations: int = 1000, messages_each: int = 50, huge: int = 5000) -> dict:
+    with tempfile.TemporaryDirectory() as home:
+        os.environ["MIXTRAL_TUI_HOME"] = home
+        big = Path(home) / "big.sqlite3"
+        write_history(big, conversations, messages_each)
+        asyncio.run(first_screen_seconds(big))  # warm: imports and the disk cache are not what is measured
+        startup = sorted(asyncio.run(first_screen_seconds(big))[0] for _ in range(3))[1]
+        one = Path(home) / "huge.sqlite3"
+        write_history(one, 1, huge)
+        opened, stall = asyncio.run(first_screen_seconds(one))
+    return {"startup_s": startup, "huge_open_s": opened, "huge_scroll_stall_s": stall}
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    print(run())

@@ -1,0 +1,93 @@
+"""Big histories: a conversation of hundreds of messages opens a page at a time, and a long
+list of conversations is listed a page at a time, without losing anything."""
+
+from mixtral_tui.paths import app_paths
+from mixtral_tui.store.history import History
+from mixtral_tui.ui.widgets.chat_view import PAGE
+from mixtral_tui.ui.widgets.message import MessageView
+from mixtral_tui.ui.widgets.sidebar import LIST_PAGE, ConversationList
+from tests.fixtures.fake_engine import ScriptedEngine
+from tests.pilot_helpers import make_app, wait_for
+
+
+def history_with(conversations: int, messages: int) -> History:
+    paths = app_paths()
+    paths.ensure()
+    history = History(paths.database)
+    for c in range(conversations):
+        conversation = history.create_conversation(f"Chat {c}")
+        for m in range(messages if c == conversations - 1 else 1):  # the newest one is long
+            history.add_message(conversation.id, "user" if m % 2 == 0 else "assistant", f"message {m}\n\nline two")
+    return history
+
+
+def shown(app) -> list[str]:
+    return [v.message.content.split("\n")[0] for v in app.active_view().query(MessageView)]
+
+
+async def test_a_long_conversation_opens_with_its_last_page_and_reveals_earlier_pages_at_the_top():
+    total = PAGE * 3 + 5
+    app = make_app(ScriptedEngine(), history=history_with(1, total))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_for(pilot, lambda: app.active_view() is not None and shown(app))
+        view = app.active_view()
+        assert shown(app) == [f"message {m}" for m in range(total - PAGE, total)]
+        note = view.transcript.query_one(".earlier")
+        assert f"{total - PAGE:,} earlier messages" in str(note.render())
+        assert view.transcript.scroll_y > 0  # at the newest message
+
+        view.transcript.focus()
+        await pilot.press("home")  # to the top: the previous page appears above, the reader stays put
+        await wait_for(pilot, lambda: len(shown(app)) == 2 * PAGE, what="a second page")
+        assert shown(app)[0] == f"message {total - 2 * PAGE}"
+        await pilot.pause()
+        assert view.transcript.scroll_y > 0  # kept the place instead of jumping to the new top
+
+        for _ in range(3):  # Home again at the top asks for more, until all are shown
+            await pilot.press("home")
+            await pilot.press("home")
+        await wait_for(pilot, lambda: len(shown(app)) == total, what="every page")
+        assert shown(app) == [f"message {m}" for m in range(total)]
+        assert not view.transcript.query(".earlier")
+
+
+async def test_page_up_in_the_composer_scrolls_the_conversation():
+    app = make_app(ScriptedEngine(), history=history_with(1, PAGE))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_for(pilot, lambda: app.active_view() is not None and shown(app))
+        view = app.active_view()
+        await pilot.pause()
+        bottom = view.transcript.scroll_y
+        assert view.composer.has_focus and bottom > 0
+        await pilot.press("pageup")
+        await pilot.pause()
+        assert view.transcript.scroll_y < bottom and view.composer.has_focus
+        await pilot.press("pagedown")
+        await pilot.pause()
+        assert view.transcript.scroll_y == bottom
+
+
+async def test_the_conversation_list_grows_a_page_at_a_time():
+    total = LIST_PAGE * 2 + 10
+    app = make_app(ScriptedEngine(), history=history_with(total, 2))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_for(pilot, lambda: app.query_one(ConversationList).option_count > 0)
+        listing = app.query_one(ConversationList)
+        assert listing.option_count == LIST_PAGE
+        listing.focus()
+        for _ in range(3):
+            await pilot.press("end")
+        await wait_for(pilot, lambda: listing.option_count == total, what="the whole list")
+        await pilot.press("end")
+        assert listing.highlighted_conversation == app.history.conversations()[-1].id  # the oldest
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.active_view().conversation_id == listing.highlighted_conversation)
+
+
+async def test_short_messages_that_leave_room_bring_in_earlier_pages_at_once():
+    app = make_app(ScriptedEngine(), history=history_with(1, PAGE * 4))
+    async with app.run_test(size=(100, 200)) as pilot:  # a tall screen: one page does not fill it
+        await wait_for(pilot, lambda: len(shown(app)) > PAGE, what="the screen filled")
+        await pilot.pause()
+        view = app.active_view()
+        assert view.transcript.max_scroll_y > 0 or view.earlier_count == 0
