@@ -49,6 +49,7 @@ class ModelSettings:
     gpu_layers: int = -1
     cpu_moe_layers: int = 0
     kv_cache_type: str = "f16"
+    state_cache_mb: int = 1024  # RAM for the KV states of conversations switched away from (0 = off)
     chat_template: str = "auto"
     models_dir: str = ""  # downloads go here (Hub layout) instead of the Hugging Face cache; listed too
 
@@ -72,6 +73,7 @@ _RANGES: dict[str, tuple[float | None, float | None]] = {
     "model.context_size": (256, 1 << 20),
     "model.gpu_layers": (-1, None),
     "model.cpu_moe_layers": (0, None),
+    "model.state_cache_mb": (0, None),
     "sampling.temperature": (0.0, 5.0),
     "sampling.top_p": (0.0, 1.0),
     "sampling.top_k": (0, None),

@@ -8,7 +8,7 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent.parent / "mixtral_tui"
 ENGINE_MODULE = PACKAGE / "engine" / "llama.py"
-CORE = ["config.py", "paths.py", "errors.py", "export.py", "context_window.py", "reply.py", "figures.py",
+CORE = ["config.py", "paths.py", "errors.py", "export.py", "context_window.py", "reply.py", "figures.py", "markdown_blocks.py",
         "logs.py", "text_safety.py", "commands.py", "cli.py", "store", "models", "engine"]
 
 

@@ -32,6 +32,7 @@ class LoadSpec:
     cpu_moe_layers: int = 0  # keep the experts of the first N layers in RAM (llama.cpp's --n-cpu-moe)
     kv_cache_type: str = "f16"  # q8_0 / q4_0 halve / quarter the KV cache (needs flash attention)
     offload: str = "manual"  # auto: plan gpu_layers and cpu_moe_layers for this machine at load time
+    state_cache_mb: int = 1024  # RAM for saved KV states of other conversations (engine/kv_states.py)
 
     @classmethod
     def from_config(
@@ -47,6 +48,7 @@ class LoadSpec:
             cpu_moe_layers=m.cpu_moe_layers,
             kv_cache_type=m.kv_cache_type,
             offload="manual" if gpu_layers is not None else m.offload,
+            state_cache_mb=m.state_cache_mb,
         )
 
 

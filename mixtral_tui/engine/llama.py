@@ -21,6 +21,7 @@ import llama_cpp
 
 from mixtral_tui.config import Sampling
 from mixtral_tui.engine.base import CancelToken, Chunk, LoadSpec, LogSink, ModelInfo, ReplyStats, Turn
+from mixtral_tui.engine.kv_states import StateCache, common_prefix
 from mixtral_tui.engine.templates import ChatTemplate, StopScanner, choose_template
 from mixtral_tui.errors import ModelLoadError, PromptTooLongError
 from mixtral_tui.models.gguf_info import explain_load_failure, read_info
@@ -149,6 +150,7 @@ class LlamaEngine:
         self._log_sink = log_sink
         self._piece_buffer = ctypes.create_string_buffer(256)
         self._last_prompt: tuple[tuple[Turn, ...], list[int]] | None = None
+        self._states = StateCache(0)
         if log_sink is not None:
             with _sinks_lock:
                 _sinks.append(log_sink)
@@ -213,6 +215,7 @@ class LlamaEngine:
         llm.verbose = False  # the load is done; stop llama-cpp-python's per-call prints
 
         self._llm = llm
+        self._states = StateCache(spec.state_cache_mb << 20)
         bos = self._piece(llm.token_bos()) if llm.token_bos() >= 0 else ""
         eos = self._piece(llm.token_eos()) if llm.token_eos() >= 0 else ""
         self._template = choose_template(
@@ -234,6 +237,7 @@ class LlamaEngine:
 
     def unload(self) -> None:
         self._last_prompt = None  # tokens belong to the model that made them
+        self._states.clear()
         if self._llm is not None:
             self._llm.close()
             self._llm = None
@@ -273,6 +277,34 @@ class LlamaEngine:
         self._last_prompt = (key, tokens)
         return tokens
 
+    # -- KV states of other conversations (see kv_states.py) ---------------
+    MIN_RESTORE_GAIN = 16  # tokens: below this, reading them again is cheaper than a restore
+
+    def _reuse_or_restore(self, tokens: list[int]) -> int:
+        """How many prompt tokens the KV cache already holds, after restoring a saved state
+        when one covers more of this prompt than the live cache does."""
+        llm = self._llm
+        cached = llm._input_ids
+        reused = common_prefix(cached, tokens)
+        saved = self._states.best(tokens) if self._states.budget_bytes else None
+        restore = saved is not None and saved[0] >= reused + self.MIN_RESTORE_GAIN
+        if self._states.budget_bytes and len(cached) - reused >= self.MIN_RESTORE_GAIN:
+            # The live cache is about to be overwritten: keep it for when its conversation comes back.
+            size = llama_cpp.llama_state_seq_get_size(llm._ctx.ctx, 0)
+            blob = (ctypes.c_uint8 * size)()
+            written = llama_cpp.llama_state_seq_get_data(llm._ctx.ctx, blob, size, 0)
+            self._states.put(list(cached), ctypes.string_at(blob, written))
+        if restore:
+            shared, state = saved
+            blob = (ctypes.c_uint8 * len(state.blob)).from_buffer_copy(state.blob)
+            if llama_cpp.llama_state_seq_set_data(llm._ctx.ctx, blob, len(state.blob), 0):
+                llm.input_ids[: len(state.tokens)] = state.tokens
+                llm.n_tokens = shared  # generate() clears the cells past this before reading the rest
+                return shared
+            llm.n_tokens = 0  # a failed restore leaves the cache undefined: read the prompt from scratch
+            return 0
+        return reused
+
     def count_tokens(self, turns: list[Turn]) -> int:
         return len(self._prompt_tokens(turns))
 
@@ -290,13 +322,7 @@ class LlamaEngine:
                 f"the prompt needs {len(tokens):,} tokens but the context holds {n_ctx:,}; "
                 "shorten it or start with a larger --ctx."
             )
-        cached = llm._input_ids
-        reused = 0
-        for a, b in zip(cached, tokens):
-            if a != b:
-                break
-            reused += 1
-        reused = min(reused, len(tokens) - 1)
+        reused = min(self._reuse_or_restore(tokens), len(tokens) - 1)
         stats.prompt_tokens = len(tokens)
         stats.prompt_reused = reused
         stats.prompt_evaluated = len(tokens) - reused

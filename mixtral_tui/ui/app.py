@@ -6,6 +6,7 @@ Loading and generation run in thread workers; results come back as messages
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -98,8 +99,15 @@ class MixtralApp(ConversationActions, App):
     def status(self) -> StatusBar:
         return self.query_one(StatusBar)
 
+    GIL_SWITCH_SECONDS = 0.001
+    """How long the UI thread may hold the GIL while the generation thread waits for it.
+    Python's default is 5 ms: after every native decode step the generation thread needs
+    the GIL back, and a screen update could hold it that long, per token."""
+
     async def on_mount(self) -> None:
         self.theme = "textual-dark"
+        self._switch_interval = sys.getswitchinterval()
+        sys.setswitchinterval(self.GIL_SWITCH_SECONDS)
         if self.startup_warning:
             self.notify(self.startup_warning, severity="warning", timeout=15)
         interrupted = self._guard(self.history.mark_interrupted)
@@ -305,6 +313,7 @@ class MixtralApp(ConversationActions, App):
 
     def on_unmount(self) -> None:
         """Free the model and stop taking native log lines once the app is gone."""
+        sys.setswitchinterval(getattr(self, "_switch_interval", 0.005))
         if self._engine is not None and self.generation is None:
             close = getattr(self._engine, "close", None) or self._engine.unload
             close()

@@ -26,6 +26,7 @@ HELP = {
     "model.gpu_layers": "manual: -1 = all, 0 = CPU only",
     "model.cpu_moe_layers": "manual, MoE: keep the experts of the first N layers in RAM",
     "model.kv_cache_type": "q8_0 halves the KV cache (uses flash attention)",
+    "model.state_cache_mb": "RAM that keeps other conversations' context ready (0 = off)",
     "model.chat_template": "auto = the GGUF's own, else a fallback",
     "model.models_dir": "downloads go here instead of the Hugging Face cache; its .gguf files are listed",
     "sampling.temperature": "0 = always the likeliest token",
