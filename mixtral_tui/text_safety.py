@@ -3,7 +3,8 @@
 Control characters (ESC and the rest of C0 and C1) would let a model move the
 cursor, change colours or retitle the window. They are shown as their Unicode
 "control picture" instead, so the user still sees that they were there.
-Textual's Markdown and `markup=False` widgets already keep `[tags]` literal.
+Markdown is parsed by markdown-it and drawn by Rich as plain text (never as Rich markup),
+and other widgets get `Content` (never markup), so `[tags]` stay literal.
 """
 
 from __future__ import annotations
