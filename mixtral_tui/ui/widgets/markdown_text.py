@@ -52,7 +52,7 @@ def is_blank(strip: Strip) -> bool:
 
 
 @dataclass
-class Layout:
+class Rendering:
     """The text rendered at one width, as units: runs of blocks [start, end) and their lines.
 
     Each unit is followed by one blank line (all but the last, when painted), so adding
@@ -89,7 +89,7 @@ class MarkdownText(Widget):
         self._splitter = BlockSplitter(source)
         self._width = 0
         # By (width, dark theme): a few, because a scrollbar coming and going changes the width.
-        self._layouts: dict[tuple[int, bool], Layout] = {}
+        self._renderings: dict[tuple[int, bool], Rendering] = {}
 
     @property
     def source(self) -> str:
@@ -100,19 +100,19 @@ class MarkdownText(Widget):
         if not text:
             return
         first_changed = len(self._splitter.closed)
-        layout = self._layouts.get((self._width, self._dark))
-        height = layout.starts[-1] if layout else 0
+        rendering = self._renderings.get((self._width, self._dark))
+        height = rendering.starts[-1] if rendering else 0
         self._splitter.feed(text)
-        for each in self._layouts.values():
+        for each in self._renderings.values():
             each.forget_from(first_changed)
-        if layout is None:  # not laid out yet
+        if rendering is None:  # not laid out yet
             self.refresh(layout=True)
             return
         # Render now, so that when the text did not grow a line (most tokens) only the changed
         # lines are painted: no layout pass, which costs the whole screen ~15 ms on 2 cores.
-        changed_from = layout.starts[-1]
-        self._lines_at(self._width)
-        if layout.starts[-1] != height:
+        changed_from = rendering.starts[-1]
+        self._rendering_at(self._width)
+        if rendering.starts[-1] != height:
             self.refresh(layout=True)
         else:
             self.refresh(Region(0, changed_from, self._width, height - changed_from))
@@ -131,37 +131,37 @@ class MarkdownText(Widget):
             lines.pop()
         return lines
 
-    def _lines_at(self, width: int) -> Layout:
+    def _rendering_at(self, width: int) -> Rendering:
         self._width = width
         key = (width, self._dark)
-        layout = self._layouts.get(key)
-        if layout is None:
-            if len(self._layouts) >= 3:
-                self._layouts.pop(next(iter(self._layouts)))
-            layout = self._layouts[key] = Layout()
+        rendering = self._renderings.get(key)
+        if rendering is None:
+            if len(self._renderings) >= 3:
+                self._renderings.pop(next(iter(self._renderings)))
+            rendering = self._renderings[key] = Rendering()
         closed, open_block = self._splitter.closed, self._splitter.open
-        block = layout.units[-1][1] if layout.units else 0
+        block = rendering.units[-1][1] if rendering.units else 0
         while block < len(closed) + (1 if open_block else 0):
             end, size = block + 1, len(closed[block]) if block < len(closed) else 0
-            while layout.grouped and end < len(closed) and size < GROUP_CHARS:
+            while rendering.grouped and end < len(closed) and size < GROUP_CHARS:
                 size += len(closed[end])
                 end += 1
             text = "".join(closed[block:end]) if block < len(closed) else open_block
-            layout.add((block, end), self._render(text, width))
+            rendering.add((block, end), self._render(text, width))
             block = end
-        layout.grouped = False  # from now on text streams in: a unit per block, rendered once each
-        return layout
+        rendering.grouped = False  # from now on text streams in: a unit per block, rendered once each
+        return rendering
 
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
         if width <= 0:
             return 0
-        return max(self._lines_at(width).starts[-1] - 1, 0)
+        return max(self._rendering_at(width).starts[-1] - 1, 0)
 
     def render_line(self, y: int) -> Strip:
         """Line y of the text, over this widget's own colours (a line-API widget applies them itself)."""
         width = self.content_size.width
-        layout = self._lines_at(width)
-        rendered, starts = layout.rendered, layout.starts
+        rendering = self._rendering_at(width)
+        rendered, starts = rendering.rendered, rendering.starts
         index = bisect_right(starts, y) - 1
         if 0 <= index < len(rendered):
             lines = rendered[index]
