@@ -60,6 +60,7 @@ async def run(tokens: int = 10_000) -> dict:
         app = Timed(config, LoadSpec("scripted"), history=History(Path(home) / "h.sqlite3"),
                     engine=ScriptedEngine(pieces, delay=0.001, context_size=1 << 20))
         latencies: list[float] = []
+        waits: list[tuple[float, float]] = []  # (seconds into the reply, wait)
         async with app.run_test(size=(120, 40)) as pilot:
             while app.model_info is None:
                 await asyncio.sleep(0.01)
@@ -73,7 +74,10 @@ async def run(tokens: int = 10_000) -> dict:
                 sent = time.perf_counter()
                 handled = asyncio.get_running_loop().create_future()
                 app.call_later(lambda f=handled: f.done() or f.set_result(time.perf_counter()))
-                latencies.append((await handled) - sent)
+                wait = (await handled) - sent
+                if drained:  # while it streams: from the first text on screen (sending is its own step)
+                    latencies.append(wait)
+                    waits.append((sent - start, wait))
                 await asyncio.sleep(0.02)
             await pilot.pause()  # let the last update land before the app closes
         done = time.perf_counter()
@@ -104,4 +108,5 @@ async def run(tokens: int = 10_000) -> dict:
         "total_s": done - start,
         "latency_p50_ms": statistics.median(latencies) * 1000,
         "latency_p99_ms": latencies[int(len(latencies) * 0.99) - 1] * 1000,
+        "worst_waits": sorted(waits, key=lambda w: -w[1])[:3],
     }

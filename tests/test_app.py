@@ -300,3 +300,16 @@ async def test_command_palette_runs_app_actions():
         await wait_for(pilot, lambda: "New chat (Ctrl+N)" in first_palette_hit(app), what="palette hit")
         await pilot.press("enter")
         await wait_for(pilot, lambda: len(app.history.conversations()) == 2, what="new conversation")
+
+
+async def test_while_running_the_gc_skips_startup_objects_and_the_gil_switches_fast():
+    import gc
+    import sys
+
+    before = sys.getswitchinterval()
+    app = make_app(ScriptedEngine())
+    async with app.run_test() as pilot:
+        await wait_for(pilot, lambda: app.model_info is not None)
+        assert gc.get_freeze_count() > 10_000  # modules, styles and the first screen: out of full passes
+        assert sys.getswitchinterval() == app.GIL_SWITCH_SECONDS
+    assert gc.get_freeze_count() == 0 and sys.getswitchinterval() == before  # nothing leaks to the next app

@@ -6,6 +6,7 @@ Loading and generation run in thread workers; results come back as messages
 
 from __future__ import annotations
 
+import gc
 import sys
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -120,6 +121,9 @@ class MixtralApp(ConversationActions, App):
             await self.action_new_conversation()
         await self.refresh_sidebar()
         self.start_model_load()
+        # Everything made so far (modules, styles, the first screen) lives as long as the app: keep it
+        # out of the garbage collector's full passes, which otherwise stall the screen ~100 ms at a time.
+        gc.freeze()
 
     def _guard(self, action, *args):
         """Run a store action; a UserError becomes a notification and None."""
@@ -314,6 +318,7 @@ class MixtralApp(ConversationActions, App):
     def on_unmount(self) -> None:
         """Free the model and stop taking native log lines once the app is gone."""
         sys.setswitchinterval(getattr(self, "_switch_interval", 0.005))
+        gc.unfreeze()  # another app in this process (tests, benchmarks) must not inherit our frozen objects
         if self._engine is not None and self.generation is None:
             close = getattr(self._engine, "close", None) or self._engine.unload
             close()

@@ -44,7 +44,7 @@ class ChatView(Vertical):
 
     A conversation opens with its last PAGE messages; earlier ones are added a page at
     a time when the reader scrolls to the top, so a conversation of 5,000 messages
-    opens as fast as one of 30 and the screen never holds more than it needs.
+    opens as fast as one of 20 and the screen never holds more than it needs.
     """
 
     DEFAULT_CSS = """
