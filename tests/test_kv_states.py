@@ -62,3 +62,15 @@ def test_going_back_to_a_conversation_restores_its_context_and_replies_identical
     fresh.unload()
     assert reread.prompt_reused < first.prompt_tokens // 4  # without saved states only the system prompt is reused
     assert restored_text == fresh_text  # the restored context is the same context
+
+
+def test_only_switching_conversations_saves_a_state(tiny_model):
+    engine = LlamaEngine()
+    engine.load(LoadSpec(str(tiny_model), context_size=1024, state_cache_mb=64))
+    a = conversation("apples", 2) + [Turn("user", "and now?")]
+    text, _, _ = reply(engine, a)
+    reply(engine, a + [Turn("assistant", text), Turn("user", "go on")])  # the same conversation, next turn
+    assert len(engine._states) == 0  # nothing to keep: the live cache is still this conversation's
+    reply(engine, conversation("boats", 2) + [Turn("user", "and now?")])
+    assert len(engine._states) == 1  # apples was kept before boats took the cache
+    engine.unload()

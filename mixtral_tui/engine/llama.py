@@ -151,6 +151,7 @@ class LlamaEngine:
         self._piece_buffer = ctypes.create_string_buffer(256)
         self._last_prompt: tuple[tuple[Turn, ...], list[int]] | None = None
         self._states = StateCache(0)
+        self._prompt_len = 0  # the prompt part of the live KV cache (the rest is the reply generated after it)
         if log_sink is not None:
             with _sinks_lock:
                 _sinks.append(log_sink)
@@ -216,6 +217,7 @@ class LlamaEngine:
 
         self._llm = llm
         self._states = StateCache(spec.state_cache_mb << 20)
+        self._prompt_len = 0
         bos = self._piece(llm.token_bos()) if llm.token_bos() >= 0 else ""
         eos = self._piece(llm.token_eos()) if llm.token_eos() >= 0 else ""
         self._template = choose_template(
@@ -288,8 +290,10 @@ class LlamaEngine:
         reused = common_prefix(cached, tokens)
         saved = self._states.best(tokens) if self._states.budget_bytes else None
         restore = saved is not None and saved[0] >= reused + self.MIN_RESTORE_GAIN
-        if self._states.budget_bytes and len(cached) - reused >= self.MIN_RESTORE_GAIN:
+        switching = reused < self._prompt_len  # diverges inside the last prompt: another conversation
+        if self._states.budget_bytes and switching and len(cached) - reused >= self.MIN_RESTORE_GAIN:
             # The live cache is about to be overwritten: keep it for when its conversation comes back.
+            # (The same conversation's next turn diverges after that prompt, at most in its reply.)
             size = llama_cpp.llama_state_seq_get_size(llm._ctx.ctx, 0)
             blob = (ctypes.c_uint8 * size)()
             written = llama_cpp.llama_state_seq_get_data(llm._ctx.ctx, blob, size, 0)
@@ -323,6 +327,7 @@ class LlamaEngine:
                 "shorten it or start with a larger --ctx."
             )
         reused = min(self._reuse_or_restore(tokens), len(tokens) - 1)
+        self._prompt_len = len(tokens)
         stats.prompt_tokens = len(tokens)
         stats.prompt_reused = reused
         stats.prompt_evaluated = len(tokens) - reused
