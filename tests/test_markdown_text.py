@@ -65,3 +65,18 @@ async def test_a_long_streamed_reply_stays_a_handful_of_widgets():
         assert len(list(reply.walk_children())) <= 4  # role, body, figures: not a widget per block
         await pilot.pause()
         assert "Paragraph 299 says something." in visible_text(reply.body)
+
+
+async def test_mouse_selection_copies_the_text_as_drawn():
+    app = OneText("First paragraph here.\n\n- one\n- two\n\nLast line.")
+    async with app.run_test(size=(60, 20)) as pilot:
+        await pilot.pause()
+        lines = visible_text(app.text)
+        first, last = lines.index("First paragraph here."), lines.index("Last line.")
+        await pilot.mouse_down(app.text, offset=(6, first))
+        await pilot.hover(app.text, offset=(4, last))
+        await pilot.mouse_up(app.text, offset=(4, last))
+        await pilot.pause()
+        selected = app.screen.get_selected_text()
+        assert selected.startswith("paragraph here.") and " • one" in selected
+        assert selected.splitlines()[-1].startswith("Last") and "line." not in selected

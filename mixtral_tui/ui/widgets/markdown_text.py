@@ -20,6 +20,7 @@ from rich.markdown import ListItem
 from rich.markdown import Markdown as RichMarkdown
 from rich.segment import Segment
 from textual.geometry import Region, Size
+from textual.selection import Selection
 from textual.strip import Strip
 from textual.widget import Widget
 
@@ -158,14 +159,34 @@ class MarkdownText(Widget):
         return max(self._rendering_at(width).starts[-1] - 1, 0)
 
     def render_line(self, y: int) -> Strip:
-        """Line y of the text, over this widget's own colours (a line-API widget applies them itself)."""
+        """Line y of the text, over this widget's own colours (a line-API widget applies them itself),
+        with the mouse selection shown and the offsets that let the screen map clicks to text."""
         width = self.content_size.width
         rendering = self._rendering_at(width)
         rendered, starts = rendering.rendered, rendering.starts
         index = bisect_right(starts, y) - 1
-        if 0 <= index < len(rendered):
-            lines = rendered[index]
-            offset = y - starts[index]
-            if offset < len(lines):
-                return lines[offset].apply_style(self.rich_style)
-        return Strip.blank(width, self.rich_style)
+        strip = Strip.blank(width)
+        if 0 <= index < len(rendered) and y - starts[index] < len(rendered[index]):
+            strip = rendered[index][y - starts[index]]
+        selection = self.text_selection
+        if selection is not None and (span := selection.get_span(y)) is not None:
+            start, end = span
+            end = strip.cell_length if end == -1 else min(end, strip.cell_length)
+            if start < end:
+                before, chosen, after = strip.divide([start, end, strip.cell_length])
+                style = self.screen.get_component_rich_style("screen--selection")
+                strip = Strip.join([before, chosen.apply_style(style), after])
+        return strip.apply_style(self.rich_style).apply_offsets(0, y)
+
+    def get_selection(self, selection: Selection) -> tuple[str, str] | None:
+        """The selected text as drawn (bullets and all), for the screen's copy."""
+        rendering = self._rendering_at(self.content_size.width)
+        lines: list[str] = []
+        for number, unit in enumerate(rendering.rendered):
+            if number:
+                lines.append("")
+            lines += [strip.text.rstrip() for strip in unit]
+        return selection.extract("\n".join(lines)), "\n"
+
+    def selection_updated(self, selection: Selection | None) -> None:
+        self.refresh()
