@@ -91,3 +91,15 @@ async def test_short_messages_that_leave_room_bring_in_earlier_pages_at_once():
         await pilot.pause()
         view = app.active_view()
         assert view.transcript.max_scroll_y > 0 or view.earlier_count == 0
+
+
+async def test_a_refreshed_list_keeps_the_pages_already_brought_in():
+    total = LIST_PAGE * 2
+    app = make_app(ScriptedEngine(), history=history_with(total, 2))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_for(pilot, lambda: app.query_one(ConversationList).option_count > 0)
+        listing = app.query_one(ConversationList)
+        listing.list_more()
+        assert listing.option_count == total
+        await app.refresh_sidebar()  # as after every reply
+        assert listing.option_count == total

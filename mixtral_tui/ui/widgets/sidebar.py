@@ -52,8 +52,10 @@ class ConversationList(OptionList):
         self._unlisted: list[Conversation] = []
 
     def show(self, conversations: list[Conversation], highlight: int | None) -> None:
+        """List these: as many as are listed now (a refresh must not take back pages the reader
+        brought in), at least a page, and down to the highlighted one."""
         position = next((i for i, c in enumerate(conversations) if c.id == highlight), None)
-        count = max(LIST_PAGE, (position or 0) + 1)
+        count = max(LIST_PAGE, self.option_count, (position or 0) + 1)
         self._unlisted = conversations[count:]
         self.set_options(conversation_option(c) for c in conversations[:count])
         if position is not None:
