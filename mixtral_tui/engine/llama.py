@@ -288,10 +288,12 @@ class LlamaEngine:
         llm = self._llm
         cached = llm._input_ids
         reused = common_prefix(cached, tokens)
-        saved = self._states.best(tokens) if self._states.budget_bytes else None
-        restore = saved is not None and saved[0] >= reused + self.MIN_RESTORE_GAIN
         switching = reused < self._prompt_len  # diverges inside the last prompt: another conversation
-        if self._states.budget_bytes and switching and len(cached) - reused >= self.MIN_RESTORE_GAIN:
+        if not (switching and self._states.budget_bytes):
+            return reused  # the same conversation's next turn: nothing to save or look up
+        saved = self._states.best(tokens)
+        restore = saved is not None and saved[0] >= reused + self.MIN_RESTORE_GAIN
+        if len(cached) - reused >= self.MIN_RESTORE_GAIN:
             # The live cache is about to be overwritten: keep it for when its conversation comes back.
             # (The same conversation's next turn diverges after that prompt, at most in its reply.)
             size = llama_cpp.llama_state_seq_get_size(llm._ctx.ctx, 0)
