@@ -44,6 +44,10 @@ async def test_live_speed_shows_while_streaming():
         await send(pilot, "go")
         await wait_for(pilot, lambda: "tok/s" in app.status.state_text, what="live speed")
         assert "Writing:" in app.status.state_text
+        # The reply's own line has the figures at every update; the status line at most once a second.
+        live = app.active_view().live
+        await wait_for(pilot, lambda: "tok/s" in str(live.figures.render()), what="figures under the reply")
+        assert str(live.figures.render()).startswith("writing… ")
         app.action_stop()
         await wait_for(pilot, lambda: app.generation is None)
 

@@ -4,7 +4,7 @@ from textual.app import App, ComposeResult
 from textual.containers import VerticalScroll
 
 from mixtral_tui.config import Sampling
-from mixtral_tui.ui.widgets.markdown_text import MarkdownText
+from mixtral_tui.ui.widgets.markdown_text import GROWTH_STEP, MarkdownText
 from mixtral_tui.ui.widgets.message import MessageView
 from tests.fixtures.fake_engine import ScriptedEngine
 from tests.pilot_helpers import make_app, send, wait_for
@@ -51,6 +51,30 @@ async def test_an_append_renders_only_the_open_block():
         await pilot.pause()
         assert calls[2:] == ["Tail words more\n\n", "New block"]  # the closed block once, then the new open one
         assert app.text.source == LONG + "Tail words more\n\nNew block"
+
+
+async def test_streaming_text_grows_in_steps_and_gives_the_room_back():
+    app = OneText("")
+    app.text.growing = True
+    async with app.run_test(size=(40, 30)) as pilot:
+        await pilot.pause()
+        assert app.text.size.height == GROWTH_STEP  # room for the first lines before any text
+        layouts = []
+        refresh = app.text.refresh
+        app.text.refresh = lambda *regions, **kw: layouts.append(kw.get("layout", False)) or refresh(*regions, **kw)
+        app.text.append("one")
+        await pilot.pause()
+        app.text.append("\n\ntwo")  # a second block: lines 0 and 2 now, inside the room
+        await pilot.pause()
+        assert app.text.size.height == GROWTH_STEP and layouts == [False, False]  # repainted, no layout pass
+        assert visible_text(app.text)[:3] == ["one", "", "two"]
+        app.text.append("\n\nthree")  # line 4: past the room, one more step
+        await pilot.pause()
+        assert app.text.size.height == 2 * GROWTH_STEP and layouts[-1] is True
+        app.text.stop_growing()
+        await pilot.pause()
+        assert app.text.size.height == 5  # exactly the text once it is complete
+        assert visible_text(app.text) == ["one", "", "two", "", "three"]
 
 
 async def test_a_long_streamed_reply_stays_a_handful_of_widgets():

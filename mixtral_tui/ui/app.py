@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gc
 import sys
+import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -43,6 +44,9 @@ from mixtral_tui.ui.widgets.composer import Composer
 from mixtral_tui.ui.widgets.sidebar import Sidebar
 from mixtral_tui.ui.widgets.status_bar import StatusBar
 
+STATUS_INTERVAL = 1.0
+"""Seconds between updates of the live figures in the status line (the reply's own line has them at every update)."""
+
 
 @dataclass
 class Generation:
@@ -53,6 +57,7 @@ class Generation:
     mailbox: ChunkMailbox
     text: str = ""
     message: object | None = None
+    status_shown: float = 0.0  # when the status line last showed the live figures
 
 
 class MixtralApp(ConversationActions, App):
@@ -287,7 +292,13 @@ class MixtralApp(ConversationActions, App):
         view = self.chat_view(generation.conversation_id)
         if view is not None:
             view.append(text)
-        if latest is not None:
+            if latest is not None:
+                view.show_progress(latest.completion_tokens, latest.decode_tps)
+        now = time.monotonic()
+        if latest is not None and now - generation.status_shown >= STATUS_INTERVAL:
+            # Not at every update: the screen repaints the box around all the changes of an
+            # update, and the status line at the bottom would pull in everything in between.
+            generation.status_shown = now
             self.status.state_text = (
                 f"Writing: {latest.completion_tokens:,} tok · {latest.decode_tps:,.1f} tok/s (Esc stops)"
             )

@@ -149,6 +149,10 @@ class ChatView(Vertical):
         if self.live is not None and text:
             self.live.append(text)
 
+    def show_progress(self, tokens: int, tokens_per_second: float) -> None:
+        if self.live is not None:
+            self.live.show_progress(tokens, tokens_per_second)
+
     def end_reply(self, message: Message) -> None:
         if self.live is not None:
             self.live.finish(message)

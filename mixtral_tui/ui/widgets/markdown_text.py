@@ -29,6 +29,12 @@ from mixtral_tui.markdown_blocks import BlockSplitter
 GROUP_CHARS = 2_000
 """Closed blocks are rendered together up to about this size: each Rich render has a fixed cost."""
 
+GROWTH_STEP = 4
+"""While text streams in, the widget's height grows this many lines at a time (blank until filled).
+
+A height change is a layout pass for the whole screen (~15 ms on 2 cores, more than all
+else an update costs); lines that fill room already there are a repaint of those lines."""
+
 
 class NumberedItem(ListItem):
     """An ordered-list item drawn as "1. text" (Rich draws "1 text")."""
@@ -85,9 +91,10 @@ class MarkdownText(Widget):
     MarkdownText { height: auto; background: transparent; }
     """
 
-    def __init__(self, source: str = "", **kwargs) -> None:
+    def __init__(self, source: str = "", growing: bool = False, **kwargs) -> None:
         super().__init__(**kwargs)
         self._splitter = BlockSplitter(source)
+        self.growing = growing  # text is streaming in: keep room ahead (GROWTH_STEP)
         self._width = 0
         # By (width, dark theme): a few, because a scrollbar coming and going changes the width.
         self._renderings: dict[tuple[int, bool], Rendering] = {}
@@ -102,21 +109,33 @@ class MarkdownText(Widget):
             return
         first_changed = len(self._splitter.closed)
         rendering = self._renderings.get((self._width, self._dark))
-        height = rendering.starts[-1] if rendering else 0
+        height = self._height_of(rendering) if rendering else 0
         self._splitter.feed(text)
         for each in self._renderings.values():
             each.forget_from(first_changed)
         if rendering is None:  # not laid out yet
             self.refresh(layout=True)
             return
-        # Render now, so that when the text did not grow a line (most tokens) only the changed
+        # Render now, so that when the text fits the height it has (most updates) only the changed
         # lines are painted: no layout pass, which costs the whole screen ~15 ms on 2 cores.
         changed_from = rendering.starts[-1]
         self._rendering_at(self._width)
-        if rendering.starts[-1] != height:
+        if self._height_of(rendering) != height:
             self.refresh(layout=True)
         else:
             self.refresh(Region(0, changed_from, self._width, height - changed_from))
+
+    def stop_growing(self) -> None:
+        """The text is complete: give back the room kept for more."""
+        if self.growing:
+            self.growing = False
+            self.refresh(layout=True)
+
+    def _height_of(self, rendering: Rendering) -> int:
+        lines = max(rendering.starts[-1] - 1, 0)
+        if self.growing:
+            return -(-(lines + 1) // GROWTH_STEP) * GROWTH_STEP  # at least one line of room
+        return lines
 
     @property
     def _dark(self) -> bool:
@@ -156,7 +175,7 @@ class MarkdownText(Widget):
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
         if width <= 0:
             return 0
-        return max(self._rendering_at(width).starts[-1] - 1, 0)
+        return self._height_of(self._rendering_at(width))
 
     def render_line(self, y: int) -> Strip:
         """Line y of the text, over this widget's own colours (a line-API widget applies them itself),

@@ -42,7 +42,7 @@ class MessageView(Vertical):
     def __init__(self, message: Message) -> None:
         super().__init__(classes=f"-{message.role}")
         self.message = message
-        self.body = MarkdownText(displayable(message.content))
+        self.body = MarkdownText(displayable(message.content), growing=message.status == "streaming")
         # Made now: finish() may come before compose.
         self.figures = Static(Content(self.figures_text()), classes=f"figures -{message.status}")
 
@@ -67,7 +67,14 @@ class MessageView(Vertical):
         """Add streamed text (the app's mailbox already batches tokens to the screen's pace)."""
         self.body.append(displayable(text))
 
+    def show_progress(self, tokens: int, tokens_per_second: float) -> None:
+        """Live figures under a reply being written: one line repainted, right under the text that
+        changed (the screen repaints the box around all changes of an update, so nearness matters)."""
+        text = f"writing… {tokens:,} tok · {tokens_per_second:,.1f} tok/s (Esc stops)"
+        self.figures.update(Content(text), layout=False)
+
     def finish(self, message: Message) -> None:
         self.message = message
+        self.body.stop_growing()
         self.figures.set_classes(f"figures -{message.status}")
         self.figures.update(Content(self.figures_text()))
