@@ -1,12 +1,15 @@
 """A message's Markdown widget: one widget however long, and an append renders only the open block."""
 
+import pytest
 from textual.app import App, ComposeResult
 from textual.containers import VerticalScroll
 
 from mixtral_tui.config import Sampling
+from mixtral_tui.markdown_blocks import CODE_PIECE_CHARS, PIECE_CHARS
 from mixtral_tui.ui.widgets.markdown_text import GROWTH_STEP, MarkdownText
 from mixtral_tui.ui.widgets.message import MessageView
 from tests.fixtures.fake_engine import ScriptedEngine
+from tests.test_markdown_blocks import CODE, PARAGRAPH
 from tests.pilot_helpers import make_app, send, wait_for
 
 LONG = "".join(f"Paragraph {i} says **something**.\n\n- a list\n- of two\n\n" for i in range(300))
@@ -75,6 +78,38 @@ async def test_streaming_text_grows_in_steps_and_gives_the_room_back():
         await pilot.pause()
         assert app.text.size.height == 5  # exactly the text once it is complete
         assert visible_text(app.text) == ["one", "", "two", "", "three"]
+
+
+@pytest.mark.parametrize("text", [CODE, PARAGRAPH], ids=["code", "paragraph"])
+async def test_one_long_block_streams_at_a_bounded_cost_and_ends_rendered_whole(text):
+    app = OneText("")
+    app.text.growing = True
+    async with app.run_test(size=(70, 30)) as pilot:
+        await pilot.pause()
+        sizes = []
+        render = app.text._render
+        app.text._render = lambda markdown, width: sizes.append(len(markdown)) or render(markdown, width)
+        for start in range(0, len(text), 40):
+            app.text.append(text[start : start + 40])
+            app.text._rendering_at(70)  # as a screen update would
+        streamed = all_lines(app.text)
+        limit = CODE_PIECE_CHARS if text is CODE else PIECE_CHARS
+        assert max(sizes) <= limit + 40 + len("```python\n")  # never the whole block per update
+        sizes.clear()
+        app.text.stop_growing()
+        await pilot.pause()
+        whole = all_lines(app.text)
+        assert len(text) in sizes  # complete: rendered whole
+        if text is CODE:
+            assert streamed[: len(whole)] == whole  # code slices join seamlessly
+        else:
+            assert " ".join(streamed).split() == " ".join(whole).split()  # same words; lines break at sentence cuts
+            assert len(streamed) > len(whole)
+
+
+def all_lines(widget: MarkdownText) -> list[str]:
+    rendering = widget._rendering_at(widget._width)
+    return [widget.render_line(y).text.rstrip() for y in range(widget._height_of(rendering))]
 
 
 async def test_a_long_streamed_reply_stays_a_handful_of_widgets():

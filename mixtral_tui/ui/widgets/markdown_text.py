@@ -24,7 +24,7 @@ from textual.selection import Selection
 from textual.strip import Strip
 from textual.widget import Widget
 
-from mixtral_tui.markdown_blocks import BlockSplitter
+from mixtral_tui.markdown_blocks import BlockSplitter, OpenBlockCutter
 
 GROUP_CHARS = 2_000
 """Closed blocks are rendered together up to about this size: each Rich render has a fixed cost."""
@@ -58,6 +58,22 @@ def is_blank(strip: Strip) -> bool:
     return all(not segment.text.strip() and not (segment.style and segment.style.bgcolor) for segment in strip)
 
 
+def glue(parts: list[tuple[list[Strip], str]], width: int) -> list[Strip]:
+    """Join rendered pieces of one block; each says how it meets the next (see markdown_blocks.Piece)."""
+    out: list[Strip] = []
+    before = ""
+    for lines, joined in parts:
+        if before == "code" and lines and not lines[0].text.strip():
+            lines = lines[1:]  # the top padding row of a code slice that continues one above
+        if joined == "code" and lines and not lines[-1].text.strip():
+            lines = lines[:-1]
+        if before == "gap" and out:
+            out.append(Strip.blank(width))
+        out += lines
+        before = joined
+    return out
+
+
 @dataclass
 class Rendering:
     """The text rendered at one width, as units: runs of blocks [start, end) and their lines.
@@ -70,6 +86,8 @@ class Rendering:
     rendered: list[list[Strip]] = field(default_factory=list)
     starts: list[int] = field(default_factory=lambda: [0])  # first line of each unit, then the end
     grouped: bool = True  # rendering everything anew: join small closed blocks (far fewer Rich calls)
+    piece_lines: list[list[Strip]] = field(default_factory=list)  # the open block's settled pieces
+    pieces_of: int = -1  # ... for the open block that comes after this many closed blocks
 
     def add(self, unit: tuple[int, int], lines: list[Strip]) -> None:
         self.units.append(unit)
@@ -94,7 +112,9 @@ class MarkdownText(Widget):
     def __init__(self, source: str = "", growing: bool = False, **kwargs) -> None:
         super().__init__(**kwargs)
         self._splitter = BlockSplitter(source)
-        self.growing = growing  # text is streaming in: keep room ahead (GROWTH_STEP)
+        self.growing = growing  # text is streaming in: keep room ahead (GROWTH_STEP), cut the open block
+        self._cutter = OpenBlockCutter()
+        self._cut_block = -1  # the cutter holds the open block that follows this many closed blocks
         self._width = 0
         # By (width, dark theme): a few, because a scrollbar coming and going changes the width.
         self._renderings: dict[tuple[int, bool], Rendering] = {}
@@ -111,6 +131,11 @@ class MarkdownText(Widget):
         rendering = self._renderings.get((self._width, self._dark))
         height = self._height_of(rendering) if rendering else 0
         self._splitter.feed(text)
+        if self.growing:
+            if self._cut_block != len(self._splitter.closed):
+                self._cutter.reset()
+                self._cut_block = len(self._splitter.closed)
+            self._cutter.update(self._splitter.open)
         for each in self._renderings.values():
             each.forget_from(first_changed)
         if rendering is None:  # not laid out yet
@@ -129,6 +154,10 @@ class MarkdownText(Widget):
         """The text is complete: give back the room kept for more."""
         if self.growing:
             self.growing = False
+            self._cutter.reset()
+            self._cut_block = -1
+            for each in self._renderings.values():
+                each.forget_from(len(self._splitter.closed))  # the open block, whole this time
             self.refresh(layout=True)
 
     def _height_of(self, rendering: Rendering) -> int:
@@ -166,11 +195,26 @@ class MarkdownText(Widget):
             while rendering.grouped and end < len(closed) and size < GROUP_CHARS:
                 size += len(closed[end])
                 end += 1
-            text = "".join(closed[block:end]) if block < len(closed) else open_block
-            rendering.add((block, end), self._render(text, width))
+            if block < len(closed):
+                rendering.add((block, end), self._render("".join(closed[block:end]), width))
+            else:
+                rendering.add((block, end), self._render_open(rendering, width))
             block = end
         rendering.grouped = False  # from now on text streams in: a unit per block, rendered once each
         return rendering
+
+    def _render_open(self, rendering: Rendering, width: int) -> list[Strip]:
+        """The open block: its settled pieces (rendered once each) and the tail after them."""
+        pieces = self._cutter.pieces if self._cut_block == len(self._splitter.closed) else []
+        if not pieces:
+            return self._render(self._splitter.open, width)
+        if rendering.pieces_of != self._cut_block:
+            rendering.piece_lines, rendering.pieces_of = [], self._cut_block
+        while len(rendering.piece_lines) < len(pieces):
+            rendering.piece_lines.append(self._render(pieces[len(rendering.piece_lines)].markdown, width))
+        tail = self._render(self._cutter.tail(self._splitter.open), width)
+        parts = [(lines, piece.joined) for lines, piece in zip(rendering.piece_lines, pieces)] + [(tail, "")]
+        return glue(parts, width)
 
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
         if width <= 0:
