@@ -20,15 +20,21 @@ from mixtral_tui.engine.base import LoadSpec
 
 
 def markdown_tokens(count: int) -> list[str]:
-    """Prose, lists and code blocks, about one word per token."""
+    """Prose, lists and short code blocks, about one word per token; the last 1,500 tokens are one
+    long code block (a block is rendered again while it is open: the costly case)."""
     parts: list[str] = []
     block = 0
-    while len(parts) < count:
+    while len(parts) < count - 1_500:
         block += 1
         parts += [f"Paragraph {block} explains ", "how ", "the ", "terminal ", "streams ", "tokens ", "smoothly. ", "\n\n"]
         parts += ["- item ", "one\n", "- item ", "two\n\n"]
         if block % 5 == 0:
             parts += ["```python\n", "def f", f"{block}(x):\n", "    return ", "x * 2\n", "```\n\n"]
+    parts += ["Finally, the whole program:\n\n", "```python\n"]
+    line = 0
+    while len(parts) < count:
+        line += 1
+        parts += ["def ", f"step_{line}", "(value: int)", " -> int:\n", "    return ", f"value + {line}", "\n"]
     return parts[:count]
 
 

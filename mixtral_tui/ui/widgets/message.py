@@ -70,7 +70,7 @@ class MessageView(Vertical):
     def show_progress(self, tokens: int, tokens_per_second: float) -> None:
         """Live figures under a reply being written: one line repainted, right under the text that
         changed (the screen repaints the box around all changes of an update, so nearness matters)."""
-        text = f"writing… {tokens:,} tok · {tokens_per_second:,.1f} tok/s (Esc stops)"
+        text = f"writing… {tokens:,} tok · {tokens_per_second:,.1f} tok/s"
         self.figures.update(Content(text), layout=False)
 
     def finish(self, message: Message) -> None:
