@@ -2,4 +2,5 @@
 
 from mixtral_tui.cli import main
 
-raise SystemExit(main())
+if __name__ == "__main__":  # the engine's process imports this module again under another name
+    raise SystemExit(main())

@@ -17,8 +17,9 @@ WORDS = ("the model reads a long prompt about terminals and experts and writes a
 
 
 def peak_rss_bytes() -> int:
-    """Peak resident memory of this process (Linux reports KiB, macOS bytes)."""
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    """Peak resident memory of this process or of the model's process (the larger; read once that
+    process has ended). Linux reports KiB, macOS bytes."""
+    peak = max(resource.getrusage(who).ru_maxrss for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
     return peak if sys.platform == "darwin" else peak * 1024
 
 
@@ -40,7 +41,7 @@ def prompt_of(engine, tokens: int) -> list[Turn]:
 def run_bench(spec: LoadSpec, prompt_tokens: int = 512, decode_tokens: int = 128, log_sink=None) -> dict:
     from mixtral_tui.engine import create_engine
 
-    engine = create_engine(log_sink=log_sink)
+    engine = create_engine(log_sink=log_sink, separate_process=spec.engine == "separate")
     info = engine.load(spec)
     turns = prompt_of(engine, prompt_tokens)
     sampling = Sampling(temperature=0.0, max_tokens=decode_tokens, seed=1, repeat_penalty=1.0)
@@ -70,5 +71,5 @@ def bench_command(spec: LoadSpec) -> int:
     print(f"prompt           {s.prompt_evaluated:,} tokens in {s.prompt_seconds:.2f} s = {s.prompt_tps:,.1f} tok/s")
     print(f"decode           {s.completion_tokens:,} tokens, {s.decode_tps:,.1f} tok/s")
     print(f"first token      {s.ttft_seconds:.3f} s")
-    print(f"peak memory      {result['peak_rss'] / 1e9:.2f} GB (this process)")
+    print(f"peak memory      {result['peak_rss'] / 1e9:.2f} GB (resident, the larger of the app and the model's process)")
     return 0

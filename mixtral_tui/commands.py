@@ -106,7 +106,7 @@ def ask_command(args) -> int:
     paths = app_paths()
     paths.ensure()
     router = LogRouter(paths.llama_log)
-    engine = create_engine(log_sink=router.write)
+    engine = create_engine(log_sink=router.write, separate_process=spec.engine == "separate")
     engine.load(spec)
     history.add_message(conversation.id, "user", prompt)
     run = ReplyRun(engine, history, conversation.id, sampling, system_prompt, CancelToken())

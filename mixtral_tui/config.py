@@ -17,6 +17,7 @@ import tomli_w
 from mixtral_tui.errors import ConfigError
 
 OFFLOAD_MODES = ("auto", "manual")
+ENGINE_MODES = ("separate", "in-app")
 KV_CACHE_TYPES = ("f16", "q8_0", "q4_0")
 CHAT_TEMPLATES = ("auto", "gguf", "chatml", "mistral", "gemma", "llama3", "llama2", "zephyr")
 
@@ -50,6 +51,7 @@ class ModelSettings:
     cpu_moe_layers: int = 0
     kv_cache_type: str = "f16"
     state_cache_mb: int = 1024  # RAM for the KV states of conversations switched away from (0 = off)
+    engine: str = "separate"  # separate: the model runs in a process of its own; in-app: in the app's
     chat_template: str = "auto"
     models_dir: str = ""  # downloads go here (Hub layout) instead of the Hugging Face cache; listed too
 
@@ -112,7 +114,7 @@ def validate_value(section: str, key: str, value: Any, where: str) -> Any:
         raise ConfigError(
             f"{where}: '{name}' must be a multiple of 256 (llama.cpp needs it); try {nearest}."
         )
-    choices = {"model.offload": OFFLOAD_MODES, "model.kv_cache_type": KV_CACHE_TYPES}.get(name)
+    choices = {"model.offload": OFFLOAD_MODES, "model.kv_cache_type": KV_CACHE_TYPES, "model.engine": ENGINE_MODES}.get(name)
     if choices and value not in choices:
         raise ConfigError(f"{where}: '{name}' must be one of {', '.join(choices)}; got {value!r}.")
     if name == "model.chat_template" and value not in CHAT_TEMPLATES:

@@ -317,3 +317,25 @@ async def test_while_running_the_gc_skips_startup_objects_and_the_gil_switches_f
         assert gc.get_freeze_count() > 10_000  # modules, styles and the first screen: out of full passes
         assert sys.getswitchinterval() == app.GIL_SWITCH_SECONDS
     assert gc.get_freeze_count() == 0 and sys.getswitchinterval() == before  # nothing leaks to the next app
+
+
+async def test_the_app_survives_a_crash_of_the_models_process(tiny_model):
+    import os
+    import signal
+
+    from mixtral_tui.engine.process import ProcessEngine
+
+    engine = ProcessEngine()
+    app = make_app(engine, tiny_model, sampling=Sampling(max_tokens=100_000, temperature=0.0), context=16_384)
+    async with app.run_test() as pilot:
+        await wait_for(pilot, lambda: app.model_info is not None, what="model load")
+        await send(pilot, "write a lot")
+        await wait_for(pilot, lambda: app.generation is not None and len(app.generation.text) > 50, what="streaming")
+        os.kill(engine._process.pid, signal.SIGKILL)  # as a native abort() would end it
+        await wait_for(pilot, lambda: app.generation is None, what="the reply to end")
+        assert any("ended by SIGKILL" in note and "load it again" in note for note in app.notes)
+        assert app.model_info is None and "No model" in app.status.model_text
+        [view] = replies(app)
+        assert view.message.status == "error" and len(view.message.content) > 50  # the text so far is kept
+        await send(pilot, "still here?")  # the app answers: the message is kept, not sent
+        assert any("no model is loaded" in note for note in app.notes)

@@ -9,8 +9,13 @@ from mixtral_tui.engine.base import Engine, LoadSpec, ReplyStats, Turn
 __all__ = ["Engine", "LoadSpec", "ReplyStats", "Turn", "create_engine"]
 
 
-def create_engine(log_sink=None) -> Engine:
-    """The real engine. Imported lazily: llama_cpp takes a while to import."""
+def create_engine(log_sink=None, separate_process: bool = True) -> Engine:
+    """The real engine: by default in a process of its own (engine/process.py says why).
+    Imported lazily: llama_cpp takes a while to import."""
+    if separate_process:
+        from mixtral_tui.engine.process import ProcessEngine
+
+        return ProcessEngine(log_sink=log_sink)
     from mixtral_tui.engine.llama import LlamaEngine
 
     return LlamaEngine(log_sink=log_sink)

@@ -33,6 +33,7 @@ class LoadSpec:
     kv_cache_type: str = "f16"  # q8_0 / q4_0 halve / quarter the KV cache (needs flash attention)
     offload: str = "manual"  # auto: plan gpu_layers and cpu_moe_layers for this machine at load time
     state_cache_mb: int = 1024  # RAM for saved KV states of other conversations (engine/kv_states.py)
+    engine: str = "separate"  # separate: the model in a process of its own (engine/process.py); in-app
 
     @classmethod
     def from_config(
@@ -49,6 +50,7 @@ class LoadSpec:
             kv_cache_type=m.kv_cache_type,
             offload="manual" if gpu_layers is not None else m.offload,
             state_cache_mb=m.state_cache_mb,
+            engine=m.engine,
         )
 
 

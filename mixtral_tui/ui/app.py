@@ -86,6 +86,7 @@ class MixtralApp(ConversationActions, App):
         self.log_router = LogRouter(self.paths.llama_log)
         self.history = history or History(self.paths.database)
         self._engine = engine
+        self._engine_kind: str | None = None  # what create_engine made ("separate" / "in-app"); None: given
         self.model_info: ModelInfo | None = None
         self.loading = False
         self.pacer = UpdatePacer()  # one for the app: each reply starts at the pace the last one found
@@ -153,10 +154,13 @@ class MixtralApp(ConversationActions, App):
     @work(thread=True, group="model", exclusive=True, exit_on_error=False)
     def _load_model(self, spec: LoadSpec) -> None:
         try:
-            if self._engine is None:
+            if self._engine is None or self._engine_kind not in (None, spec.engine):
                 from mixtral_tui.engine import create_engine
 
-                self._engine = create_engine(log_sink=self.log_router.write)
+                if self._engine is not None:  # the settings moved the model to/from its own process
+                    (getattr(self._engine, "close", None) or self._engine.unload)()
+                self._engine = create_engine(log_sink=self.log_router.write, separate_process=spec.engine == "separate")
+                self._engine_kind = spec.engine
             info = self._engine.load(spec)
         except UserError as exc:
             self.post_message(ModelLoadFailed(str(exc)))
@@ -316,7 +320,10 @@ class MixtralApp(ConversationActions, App):
                     view.end_reply(event.message)
             stats = ReplyStats.from_dict(event.message.stats) if event.message.stats else None
             self.status.figures_text = status_figures(stats) if stats else ""
-        self.status.state_text = "Ready" if self.model_info else "No model"
+        if event.error and self.model_info is not None and self._engine is not None and self._engine.info is None:
+            self.model_info = None  # the model's process ended: nothing is loaded any more
+            self.status.model_text = "No model"
+        self.status.state_text = "Ready" if self.model_info else "No model: Ctrl+G loads one"
         if event.error:
             self.notify(event.error, title="Reply not finished", severity="error", timeout=15)
         await self.refresh_sidebar()

@@ -16,7 +16,7 @@ from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select, Static, TextArea
 
-from mixtral_tui.config import CHAT_TEMPLATES, KV_CACHE_TYPES, OFFLOAD_MODES, ChatSettings, Config, ModelSettings, Sampling, validate_value
+from mixtral_tui.config import CHAT_TEMPLATES, ENGINE_MODES, KV_CACHE_TYPES, OFFLOAD_MODES, ChatSettings, Config, ModelSettings, Sampling, validate_value
 from mixtral_tui.errors import ConfigError
 
 HELP = {
@@ -28,13 +28,19 @@ HELP = {
     "model.kv_cache_type": "q8_0 halves the KV cache (uses flash attention)",
     "model.state_cache_mb": "RAM that keeps other conversations' context ready (0 = off)",
     "model.chat_template": "auto = the GGUF's own, else a fallback",
+    "model.engine": "separate = the model in its own process (a crash there leaves the app running)",
     "model.models_dir": "downloads go here instead of the Hugging Face cache; its .gguf files are listed",
     "sampling.temperature": "0 = always the likeliest token",
     "sampling.max_tokens": "longest reply",
     "sampling.seed": "-1 = random",
 }
 
-SELECTS = {"model.chat_template": CHAT_TEMPLATES, "model.offload": OFFLOAD_MODES, "model.kv_cache_type": KV_CACHE_TYPES}
+SELECTS = {
+    "model.chat_template": CHAT_TEMPLATES,
+    "model.offload": OFFLOAD_MODES,
+    "model.kv_cache_type": KV_CACHE_TYPES,
+    "model.engine": ENGINE_MODES,
+}
 
 FORM_CSS = """
 {name} {{ align: center middle; }}

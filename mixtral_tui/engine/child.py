@@ -1,0 +1,90 @@
+"""The engine's own process: `python -m mixtral_tui.engine.child SOCKET_FD FLAG_FD`.
+
+Started by engine/process.py (which says why a second process). It serves one request
+at a time with a LlamaEngine until it is told to quit or the app goes away. Its stdout
+and stderr already point at the log file.
+"""
+
+from __future__ import annotations
+
+import mmap
+import sys
+import threading
+import time
+from dataclasses import fields
+from multiprocessing.connection import Connection
+
+from mixtral_tui.config import Sampling
+from mixtral_tui.engine.base import ReplyStats, Turn
+
+SEND_EVERY = 0.002
+"""Seconds the child gathers tokens before sending them: a message per token would cost more
+than a token of a fast model, and 2 ms is far below what a screen update can show."""
+
+
+class SharedFlag:
+    """The app's stop request, read like the CancelToken the engine checks before every token."""
+
+    def __init__(self, flag: mmap.mmap) -> None:
+        self._flag = flag
+
+    @property
+    def cancelled(self) -> bool:
+        return self._flag[0] != 0
+
+
+def serve(conn: Connection, stop_flag: mmap.mmap) -> None:
+    """Answer requests: ("load", spec), ("count_tokens", turns), ("stream_reply", turns, sampling),
+    ("quit",). Answers are ("ok", value), ("error", kind, text); a reply streams as ("chunks", ...)
+    then ("done", figures). Log lines go as ("log", text) whenever llama.cpp writes one."""
+    send_lock = threading.Lock()
+
+    def send(message: tuple) -> None:
+        with send_lock:  # llama.cpp logs from its own threads too
+            conn.send(message)
+
+    from mixtral_tui.engine.llama import LlamaEngine
+
+    engine = LlamaEngine(log_sink=lambda text: send(("log", text)))
+    while True:
+        try:
+            operation, *args = conn.recv()
+        except (EOFError, OSError):
+            return  # the app is gone
+        if operation == "quit":
+            engine.close()
+            return
+        try:
+            if operation == "stream_reply":
+                stream(engine, send, SharedFlag(stop_flag), *args)
+            elif operation in ("load", "count_tokens"):
+                send(("ok", getattr(engine, operation)(*args)))
+            else:
+                send(("error", "ValueError", f"unknown request {operation!r}"))
+        except OSError:
+            return  # the app is gone (a broken socket)
+        except Exception as exc:  # the app raises it again on its side
+            send(("error", type(exc).__name__, str(exc)))
+
+
+def stream(engine, send, cancel: SharedFlag, turns: list[Turn], sampling: Sampling) -> None:
+    stats = ReplyStats()
+    pending: list[tuple[str, int, float]] = []
+    sent_at = time.perf_counter()
+    for chunk in engine.stream_reply(turns, sampling, cancel, stats):
+        pending.append((chunk.text, chunk.completion_tokens, chunk.decode_tps))
+        now = time.perf_counter()
+        if now - sent_at >= SEND_EVERY:
+            send(("chunks", pending, figures(stats)))
+            pending, sent_at = [], now
+    if pending:
+        send(("chunks", pending, figures(stats)))
+    send(("done", figures(stats)))
+
+
+def figures(stats: ReplyStats) -> dict:
+    return {field.name: getattr(stats, field.name) for field in fields(stats)}
+
+
+if __name__ == "__main__":
+    serve(Connection(int(sys.argv[1])), mmap.mmap(int(sys.argv[2]), 1))

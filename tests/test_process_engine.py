@@ -1,0 +1,136 @@
+"""The engine in a process of its own: the same replies as in the app's process, stop requests
+that reach it, native output kept off the terminal, and a crash that the app survives."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from mixtral_tui.config import Sampling
+from mixtral_tui.engine.base import CancelToken, LoadSpec, ReplyStats, Turn
+from mixtral_tui.engine.llama import LlamaEngine
+from mixtral_tui.engine.process import EngineStopped, ProcessEngine
+from mixtral_tui.errors import ModelLoadError, PromptTooLongError, UserError
+
+GREEDY = Sampling(temperature=0.0, max_tokens=40, seed=1)
+TURNS = [Turn("system", "Be brief."), Turn("user", "Tell me about experts.")]
+
+
+@pytest.fixture(scope="module")
+def process_engine(tiny_model):
+    lines: list[str] = []
+    engine = ProcessEngine(log_sink=lines.append)
+    engine.load(LoadSpec(str(tiny_model), context_size=512))
+    engine.log_lines = lines
+    yield engine
+    engine.unload()
+
+
+def reply(engine, turns, sampling=GREEDY, cancel=None):
+    stats = ReplyStats()
+    chunks = list(engine.stream_reply(turns, sampling, cancel or CancelToken(), stats))
+    return "".join(c.text for c in chunks), chunks, stats
+
+
+def test_replies_match_the_engine_in_the_apps_own_process(process_engine, tiny_model):
+    local = LlamaEngine()
+    local.load(LoadSpec(str(tiny_model), context_size=512))
+    try:
+        expected, expected_chunks, expected_stats = reply(local, TURNS)
+        assert process_engine.count_tokens(TURNS) == local.count_tokens(TURNS)
+    finally:
+        local.unload()
+    text, chunks, stats = reply(process_engine, TURNS)
+    assert text == expected and len(chunks) == len(expected_chunks) >= GREEDY.max_tokens  # one chunk a token (+ a flush)
+    assert [c.completion_tokens for c in chunks] == [c.completion_tokens for c in expected_chunks]
+    assert stats.completion_tokens == expected_stats.completion_tokens and stats.prompt_tokens == expected_stats.prompt_tokens
+    assert stats.decode_tps > 0 and stats.ttft_seconds > 0 and stats.finish_reason == "length"
+    assert process_engine.info.name == "Mixtral-8x7B-Instruct-tiny"
+    assert any("llama_model_loader" in line for line in process_engine.log_lines)  # the child's log reaches the app
+
+
+def test_a_stop_request_reaches_the_other_process(process_engine):
+    cancel = CancelToken()
+    stats = ReplyStats()
+    seen = 0
+    for _ in process_engine.stream_reply(TURNS, Sampling(temperature=0.0, max_tokens=100_000 // 50), cancel, stats):
+        seen += 1
+        if seen == 5:
+            cancel.cancel()
+    assert stats.finish_reason == "cancelled" and stats.completion_tokens < 1_000
+    assert reply(process_engine, TURNS)[2].completion_tokens == GREEDY.max_tokens  # ready for the next one
+
+
+def test_a_reply_left_unread_is_stopped_and_the_engine_stays_usable(process_engine):
+    stream = process_engine.stream_reply(TURNS, Sampling(temperature=0.0, max_tokens=2_000), CancelToken(), ReplyStats())
+    next(stream)
+    stream.close()  # the reader went away after one chunk
+    assert process_engine.count_tokens(TURNS) > 5
+
+
+def test_errors_cross_as_the_same_kind(process_engine, old_layout_model):
+    with pytest.raises(PromptTooLongError, match="context holds 512"):
+        reply(process_engine, [Turn("user", "word " * 2_000)])
+    broken = ProcessEngine()
+    with pytest.raises(ModelLoadError, match="old layout"):
+        broken.load(LoadSpec(str(old_layout_model), context_size=256))
+    broken.unload()
+
+
+def test_a_crash_in_the_models_process_is_a_message_and_the_model_loads_again(tiny_model):
+    engine = ProcessEngine()
+    engine.load(LoadSpec(str(tiny_model), context_size=512))
+    stream = engine.stream_reply(TURNS, Sampling(temperature=0.0, max_tokens=2_000_000 // 1_000), CancelToken(), ReplyStats())
+    next(stream)
+    os.kill(engine._process.pid, signal.SIGKILL)  # as an abort() in native code would end it
+    with pytest.raises(EngineStopped, match="ended by SIGKILL while writing the reply.*load it again") as caught:
+        for _ in stream:
+            pass
+    assert isinstance(caught.value, UserError) and engine.info is None
+    with pytest.raises(ModelLoadError, match="no model is loaded"):
+        reply(engine, TURNS)
+    engine.load(LoadSpec(str(tiny_model), context_size=512))
+    assert reply(engine, TURNS)[2].completion_tokens == GREEDY.max_tokens
+    engine.unload()
+
+
+def test_unloading_ends_the_process(tiny_model):
+    engine = ProcessEngine()
+    engine.load(LoadSpec(str(tiny_model), context_size=512))
+    process = engine._process
+    engine.unload()
+    assert process.poll() is not None and engine.info is None
+
+
+def test_native_output_goes_to_the_log_file_not_the_terminal(tiny_model, home):
+    """In a fresh app process: nothing on its stdout/stderr but what it prints itself."""
+    script = (
+        "from mixtral_tui.engine.process import ProcessEngine\n"
+        "from mixtral_tui.engine.base import LoadSpec, Turn, CancelToken, ReplyStats\n"
+        "from mixtral_tui.config import Sampling\n"
+        "lines = []\n"
+        "e = ProcessEngine(log_sink=lines.append)\n"
+        f"e.load(LoadSpec({str(tiny_model)!r}, 256))\n"
+        "list(e.stream_reply([Turn('user', 'hi')], Sampling(max_tokens=4), CancelToken(), ReplyStats()))\n"
+        "e.unload()\n"
+        "print('CAPTURED', len(''.join(lines)) > 1000)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "PYTHONPATH": os.getcwd()})
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "CAPTURED True" and done.stderr == ""
+
+
+def test_gemma_replies_through_its_own_process(gemma_model):
+    engine = ProcessEngine()
+    started = time.perf_counter()
+    info = engine.load(LoadSpec(str(gemma_model), context_size=1024))
+    try:
+        assert info.architecture == "gemma3" and time.perf_counter() - started < 60
+        text, _, stats = reply(engine, [Turn("user", "The capital of France is")], Sampling(temperature=0.0, max_tokens=8))
+        assert text.strip() and stats.completion_tokens >= 1 and stats.prompt_tokens > 5
+    finally:
+        engine.unload()
