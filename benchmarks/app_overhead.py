@@ -43,14 +43,15 @@ def raw_decode_tps(model: Path, context: int, max_tokens: int, prompt_text: str)
     return (len(times) - 1) / (times[-1] - times[0]) if len(times) > 1 else 0.0
 
 
-async def app_decode_tps(model: Path, context: int, max_tokens: int) -> tuple[float, int]:
+async def app_decode_tps(model: Path, context: int, max_tokens: int, engine: str = "separate") -> tuple[float, int]:
     from mixtral_tui.store.history import History
     from mixtral_tui.ui.app import MixtralApp
 
     config = Config(sampling=Sampling(temperature=0.0, max_tokens=max_tokens, repeat_penalty=1.0, seed=1))
     with tempfile.TemporaryDirectory() as home:
         os.environ["MIXTRAL_TUI_HOME"] = home
-        app = MixtralApp(config, LoadSpec(str(model), context_size=context), history=History(Path(home) / "h.sqlite3"))
+        spec = LoadSpec(str(model), context_size=context, engine=engine)
+        app = MixtralApp(config, spec, history=History(Path(home) / "h.sqlite3"))
         async with app.run_test(size=(120, 40)) as pilot:
             while app.model_info is None:
                 await asyncio.sleep(0.05)
@@ -79,11 +80,14 @@ def prompt_as_the_app_sends_it(model: Path) -> str:
 
 
 def measure(model: Path, context: int, max_tokens: int, rounds: int) -> dict:
+    """Raw, the app with the model in its own process (the default), the app with the model in
+    its process: A/B/C/A/B/C, so drift hits all three alike."""
     prompt_text = prompt_as_the_app_sends_it(model)
-    raw, app = [], []
-    for _ in range(rounds):  # interleaved: A/B/A/B, so drift hits both sides alike
+    raw, app, in_app = [], [], []
+    for _ in range(rounds):
         raw.append(raw_decode_tps(model, context, max_tokens, prompt_text))
-        tps, _ = asyncio.run(app_decode_tps(model, context, max_tokens))
-        app.append(tps)
-    return {"raw": statistics.median(raw), "app": statistics.median(app), "ratio": statistics.median(app) / statistics.median(raw),
-            "raw_all": raw, "app_all": app}
+        app.append(asyncio.run(app_decode_tps(model, context, max_tokens, "separate"))[0])
+        in_app.append(asyncio.run(app_decode_tps(model, context, max_tokens, "in-app"))[0])
+    middle = statistics.median
+    return {"raw": middle(raw), "app": middle(app), "in_app": middle(in_app), "ratio": middle(app) / middle(raw),
+            "in_app_ratio": middle(in_app) / middle(raw), "raw_all": raw, "app_all": app, "in_app_all": in_app}

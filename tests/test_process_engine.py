@@ -44,8 +44,9 @@ def test_replies_match_the_engine_in_the_apps_own_process(process_engine, tiny_m
     finally:
         local.unload()
     text, chunks, stats = reply(process_engine, TURNS)
-    assert text == expected and len(chunks) == len(expected_chunks) >= GREEDY.max_tokens  # one chunk a token (+ a flush)
-    assert [c.completion_tokens for c in chunks] == [c.completion_tokens for c in expected_chunks]
+    assert text == expected and 1 <= len(chunks) <= len(expected_chunks)  # the tokens of 2 ms come as one chunk
+    assert chunks[-1].completion_tokens == expected_chunks[-1].completion_tokens == GREEDY.max_tokens
+    assert [c.completion_tokens for c in chunks] == sorted({c.completion_tokens for c in chunks})
     assert stats.completion_tokens == expected_stats.completion_tokens and stats.prompt_tokens == expected_stats.prompt_tokens
     assert stats.decode_tps > 0 and stats.ttft_seconds > 0 and stats.finish_reason == "length"
     assert process_engine.info.name == "Mixtral-8x7B-Instruct-tiny"
@@ -56,9 +57,9 @@ def test_a_stop_request_reaches_the_other_process(process_engine):
     cancel = CancelToken()
     stats = ReplyStats()
     seen = 0
-    for _ in process_engine.stream_reply(TURNS, Sampling(temperature=0.0, max_tokens=100_000 // 50), cancel, stats):
-        seen += 1
-        if seen == 5:
+    for chunk in process_engine.stream_reply(TURNS, Sampling(temperature=0.0, max_tokens=2_000), cancel, stats):
+        seen = chunk.completion_tokens
+        if seen >= 5:
             cancel.cancel()
     assert stats.finish_reason == "cancelled" and stats.completion_tokens < 1_000
     assert reply(process_engine, TURNS)[2].completion_tokens == GREEDY.max_tokens  # ready for the next one
@@ -83,7 +84,7 @@ def test_errors_cross_as_the_same_kind(process_engine, old_layout_model):
 def test_a_crash_in_the_models_process_is_a_message_and_the_model_loads_again(tiny_model):
     engine = ProcessEngine()
     engine.load(LoadSpec(str(tiny_model), context_size=512))
-    stream = engine.stream_reply(TURNS, Sampling(temperature=0.0, max_tokens=2_000_000 // 1_000), CancelToken(), ReplyStats())
+    stream = engine.stream_reply(TURNS, Sampling(temperature=0.0, max_tokens=2_000), CancelToken(), ReplyStats())
     next(stream)
     os.kill(engine._process.pid, signal.SIGKILL)  # as an abort() in native code would end it
     with pytest.raises(EngineStopped, match="ended by SIGKILL while writing the reply.*load it again") as caught:

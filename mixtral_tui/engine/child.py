@@ -68,17 +68,21 @@ def serve(conn: Connection, stop_flag: mmap.mmap) -> None:
 
 
 def stream(engine, send, cancel: SharedFlag, turns: list[Turn], sampling: Sampling) -> None:
+    """The reply as ("chunks", text, tokens so far, tok/s, figures): the tokens of SEND_EVERY
+    seconds joined, so the app's side does its work per message, not per token."""
     stats = ReplyStats()
-    pending: list[tuple[str, int, float]] = []
+    pending: list[str] = []
+    latest = None
     sent_at = time.perf_counter()
     for chunk in engine.stream_reply(turns, sampling, cancel, stats):
-        pending.append((chunk.text, chunk.completion_tokens, chunk.decode_tps))
+        pending.append(chunk.text)
+        latest = chunk
         now = time.perf_counter()
         if now - sent_at >= SEND_EVERY:
-            send(("chunks", pending, figures(stats)))
+            send(("chunks", "".join(pending), latest.completion_tokens, latest.decode_tps, figures(stats)))
             pending, sent_at = [], now
     if pending:
-        send(("chunks", pending, figures(stats)))
+        send(("chunks", "".join(pending), latest.completion_tokens, latest.decode_tps, figures(stats)))
     send(("done", figures(stats)))
 
 

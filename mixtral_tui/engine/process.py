@@ -77,11 +77,10 @@ class ProcessEngine:
             try:
                 while True:
                     kind, *payload = self._receive(cancel, doing="writing the reply")
-                    if kind == "chunks":
-                        pieces, figures = payload
+                    if kind == "chunks":  # several tokens' text at once (child.SEND_EVERY)
+                        text, count, speed, figures = payload
                         _fill(stats, figures)
-                        for text, count, speed in pieces:
-                            yield Chunk(text, count, speed)
+                        yield Chunk(text, count, speed)
                     elif kind == "done":
                         _fill(stats, payload[0])
                         finished = True
