@@ -319,6 +319,21 @@ async def test_while_running_the_gc_skips_startup_objects_and_the_gil_switches_f
     assert gc.get_freeze_count() == 0 and sys.getswitchinterval() == before  # nothing leaks to the next app
 
 
+async def test_no_full_garbage_collection_while_a_reply_streams():
+    import gc
+
+    usual = gc.get_threshold()
+    app = make_app(ScriptedEngine([f"w{i} " for i in range(400)], delay=0.005), sampling=Sampling(max_tokens=1000))
+    async with app.run_test() as pilot:
+        await wait_for(pilot, lambda: app.model_info is not None)
+        await send(pilot, "go")
+        await wait_for(pilot, lambda: app.generation is not None and app.generation.text, what="streaming")
+        assert gc.get_threshold()[:2] == usual[:2] and gc.get_threshold()[2] >= 1_000_000  # young ones only
+        await wait_for(pilot, lambda: app.generation is None, what="the reply to end")
+        await wait_for(pilot, lambda: gc.get_threshold() == usual, what="full passes back after the reply")
+    assert gc.get_threshold() == usual
+
+
 async def test_the_app_survives_a_crash_of_the_models_process(tiny_model):
     import os
     import signal

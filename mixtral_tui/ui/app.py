@@ -86,6 +86,7 @@ class MixtralApp(ConversationActions, App):
         self.log_router = LogRouter(self.paths.llama_log)
         self.history = history or History(self.paths.database)
         self._engine = engine
+        self._gc_thresholds: tuple[int, int, int] | None = None  # the usual ones, while a reply holds full passes
         self._engine_kind: str | None = None  # what create_engine made ("separate" / "in-app"); None: given
         self.model_info: ModelInfo | None = None
         self.loading = False
@@ -239,6 +240,7 @@ class MixtralApp(ConversationActions, App):
         system_prompt = conversation.system_prompt if conversation.system_prompt is not None else self.config.chat.system_prompt
         sampling = self.config.sampling.merged(conversation.sampling)
         self.generation = Generation(conversation.id, CancelToken(), ChunkMailbox(self.pacer))
+        self._hold_full_collections()
         self.status.state_text = "Reading the prompt…"
         self.status.figures_text = ""  # the live figures take the room while writing
         self._generate(conversation.id, sampling, system_prompt, self.generation)
@@ -311,6 +313,7 @@ class MixtralApp(ConversationActions, App):
         if self.generation is not None:
             await self._drain(self.generation)  # text that arrived after the last ReplyChunk
         self.generation = None
+        self.call_after_refresh(self._release_full_collections)  # once the end of the reply is on screen
         view = self.chat_view(event.conversation_id)
         if event.message is not None:
             if view is not None:
@@ -328,6 +331,20 @@ class MixtralApp(ConversationActions, App):
             self.notify(event.error, title="Reply not finished", severity="error", timeout=15)
         await self.refresh_sidebar()
 
+    def _hold_full_collections(self) -> None:
+        """No full garbage collection while a reply streams: each walks every object (the reply's
+        rendered lines among them) and took 40-100 ms, the longest waits of a 10,000-token reply.
+        Young objects are still collected; the full pass runs once, when the reply has ended."""
+        if self._gc_thresholds is None:
+            self._gc_thresholds = gc.get_threshold()
+            gc.set_threshold(self._gc_thresholds[0], self._gc_thresholds[1], 1_000_000_000)
+
+    def _release_full_collections(self) -> None:
+        if self._gc_thresholds is not None and self.generation is None:
+            gc.set_threshold(*self._gc_thresholds)
+            self._gc_thresholds = None
+            gc.collect()
+
     def action_stop(self) -> None:
         if self.generation is not None:
             self.generation.cancel.cancel()
@@ -336,6 +353,8 @@ class MixtralApp(ConversationActions, App):
     def on_unmount(self) -> None:
         """Free the model and stop taking native log lines once the app is gone."""
         sys.setswitchinterval(getattr(self, "_switch_interval", 0.005))
+        if self._gc_thresholds is not None:
+            gc.set_threshold(*self._gc_thresholds)
         gc.unfreeze()  # another app in this process (tests, benchmarks) must not inherit our frozen objects
         if self._engine is not None and self.generation is None:
             close = getattr(self._engine, "close", None) or self._engine.unload

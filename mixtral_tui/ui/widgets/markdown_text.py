@@ -154,10 +154,13 @@ class MarkdownText(Widget):
         """The text is complete: give back the room kept for more."""
         if self.growing:
             self.growing = False
-            self._cutter.reset()
-            self._cut_block = -1
-            for each in self._renderings.values():
-                each.forget_from(len(self._splitter.closed))  # the open block, whole this time
+            # Slices of one code block join seamlessly: keep them (rendering a long code block whole
+            # takes a few hundred ms). Prose and lists are rendered whole, for their line breaks.
+            if not self._cutter.pieces or any(piece.joined != "code" for piece in self._cutter.pieces):
+                self._cutter.reset()
+                self._cut_block = -1
+                for each in self._renderings.values():
+                    each.forget_from(len(self._splitter.closed))  # the open block, whole this time
             self.refresh(layout=True)
 
     def _height_of(self, rendering: Rendering) -> int:
