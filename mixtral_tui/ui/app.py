@@ -240,6 +240,7 @@ class MixtralApp(ConversationActions, App):
         system_prompt = conversation.system_prompt if conversation.system_prompt is not None else self.config.chat.system_prompt
         sampling = self.config.sampling.merged(conversation.sampling)
         self.generation = Generation(conversation.id, CancelToken(), ChunkMailbox(self.pacer))
+        self.generation.status_shown = time.monotonic()  # figures in the status line from 1 s on, not "0 tok/s"
         self._hold_full_collections()
         self.status.state_text = "Reading the prompt…"
         self.status.figures_text = ""  # the live figures take the room while writing
@@ -281,7 +282,7 @@ class MixtralApp(ConversationActions, App):
             if event.notice is not None:
                 await view.add_message(event.notice)
             await view.begin_reply(event.message)
-        self.status.state_text = "Writing…"
+        self.status.state_text = "Writing… (Esc stops)"
 
     async def on_reply_chunk(self, event: ReplyChunk) -> None:
         generation = self.generation
