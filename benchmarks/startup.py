@@ -99,14 +99,15 @@ def fresh_process_seconds(database: Path) -> float:
     return time.perf_counter() - start
 
 
-def run(conversations: int = 1000, messages_each: int = 50, huge: int = 5000) -> dict:
+def run(conversations: int = 1000, messages_each: int = 50, huge: int = 5000, repeats: int = 3) -> dict:
+    """Medians of `repeats` runs (after a warm-up run) for the first screen, in-process and fresh."""
     with tempfile.TemporaryDirectory() as home:
         os.environ["MIXTRAL_TUI_HOME"] = home
         big = Path(home) / "big.sqlite3"
         write_history(big, conversations, messages_each)
         asyncio.run(first_screen_seconds(big))  # warm: imports and the disk cache are not what is measured
-        startup = sorted(asyncio.run(first_screen_seconds(big))[0] for _ in range(3))[1]
-        fresh = sorted(fresh_process_seconds(big) for _ in range(3))[1]
+        startup = sorted(asyncio.run(first_screen_seconds(big))[0] for _ in range(repeats))[repeats // 2]
+        fresh = sorted(fresh_process_seconds(big) for _ in range(repeats))[repeats // 2]
         one = Path(home) / "huge.sqlite3"
         write_history(one, 1, huge)
         opened, stall = asyncio.run(first_screen_seconds(one))
