@@ -135,3 +135,20 @@ def test_gemma_replies_through_its_own_process(gemma_model):
         assert text.strip() and stats.completion_tokens >= 1 and stats.prompt_tokens > 5
     finally:
         engine.unload()
+
+
+def test_hardware_is_asked_from_a_short_lived_process():
+    """The app learns the GPUs without loading llama.cpp itself (which would hold a GPU context)."""
+    script = (
+        "import sys\n"
+        "from mixtral_tui.engine import detect_hardware\n"
+        "hardware = detect_hardware()\n"
+        "print(hardware.gpu_offload, len(hardware.gpus), 'llama_cpp' in sys.modules)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "PYTHONPATH": os.getcwd()})
+    assert done.returncode == 0, done.stderr
+    from mixtral_tui.engine.llama import backend_devices
+
+    offload, devices = backend_devices()  # the same question, asked here
+    assert done.stdout.split() == [str(offload), str(len(devices)), "False"]

@@ -22,8 +22,32 @@ def create_engine(log_sink=None, separate_process: bool = True) -> Engine:
 
 
 def detect_hardware():
-    """This machine as llama.cpp sees it (RAM, cores, GPUs). Imports llama_cpp, so call it in a worker."""
-    from mixtral_tui.engine.llama import backend_devices
+    """This machine as llama.cpp sees it (RAM, cores, GPUs). Slow: call it in a worker.
+
+    The GPUs are asked from a short-lived process: asking from the app's own would load
+    llama.cpp's libraries into it and, with CUDA, keep a GPU context (hundreds of MB of
+    VRAM the model could use) for as long as the app runs."""
     from mixtral_tui.models.hardware import detect
 
-    return detect(backend_devices)
+    return detect(devices_from_a_child)
+
+
+def devices_from_a_child() -> tuple[bool, list[tuple[str, str, int, int]]]:
+    import json
+    import subprocess
+    import sys
+
+    from mixtral_tui.engine.child import DEVICES_MARK
+
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "mixtral_tui.engine.child", "--devices"],
+            capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return False, []
+    for line in reversed(done.stdout.splitlines()):
+        if line.startswith(DEVICES_MARK):
+            offload, devices = json.loads(line[len(DEVICES_MARK):])
+            return bool(offload), [tuple(device) for device in devices]
+    return False, []  # the probe failed (a broken driver, say): plan as for a machine without a GPU

@@ -1,4 +1,4 @@
-"""The engine's own process: `python -m mixtral_tui.engine.child SOCKET_FD FLAG_FD`.
+"""The engine's own process: `python -m mixtral_tui.engine.child SOCKET_FD FLAG_FD`, or `--devices`.
 
 Started by engine/process.py (which says why a second process). It serves one request
 at a time with a LlamaEngine until it is told to quit or the app goes away. Its stdout
@@ -90,5 +90,21 @@ def figures(stats: ReplyStats) -> dict:
     return {field.name: getattr(stats, field.name) for field in fields(stats)}
 
 
+DEVICES_MARK = "DEVICES "
+
+
+def print_devices() -> None:
+    """`--devices`: what llama.cpp sees, as one marked JSON line (native start-up lines may come too)."""
+    import json
+
+    from mixtral_tui.engine.llama import backend_devices
+
+    offload, devices = backend_devices()
+    sys.stdout.write("\n" + DEVICES_MARK + json.dumps([offload, devices]) + "\n")
+
+
 if __name__ == "__main__":
-    serve(Connection(int(sys.argv[1])), mmap.mmap(int(sys.argv[2]), 1))
+    if sys.argv[1:] == ["--devices"]:
+        print_devices()
+    else:
+        serve(Connection(int(sys.argv[1])), mmap.mmap(int(sys.argv[2]), 1))
