@@ -133,6 +133,7 @@ class OpenBlockCutter:
         self._fence: tuple[str, str] | None = None  # (fence chars, opening line) inside a code block
         self._in_list = False
         self._after_fence = False
+        self._code_line_before = False  # the last line inside the code block was not blank
         self._paragraph = False  # the last complete line was paragraph text
         self._paragraph_start = 0  # where that paragraph began
         self._cuts: list[_Cut] = []
@@ -183,14 +184,17 @@ class OpenBlockCutter:
                 chars, opening = self._fence
                 if stripped.startswith(chars) and not stripped.strip(chars[0]):
                     self._fence, self._after_fence = None, True
-                elif start > self._settled:
+                elif start > self._settled and stripped and self._code_line_before:
+                    # Not next to a blank line: Rich drops a code block's trailing blank lines.
                     self._cuts.append(_Cut(start, "code", opening))
+                self._code_line_before = bool(stripped)
                 continue
             opening = line.lstrip(" ")
             if opening[:3] in ("```", "~~~"):
                 chars = opening[: len(opening) - len(opening.lstrip(opening[0]))]
                 self._add_cut(start, "gap")
                 self._fence, self._in_list, self._paragraph = (chars, line), False, False
+                self._code_line_before = False  # no cut right after the opening line: an empty slice
                 continue
             if not stripped:
                 self._paragraph, self._after_fence = False, False

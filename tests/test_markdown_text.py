@@ -144,3 +144,62 @@ async def test_mouse_selection_copies_the_text_as_drawn():
         selected = app.screen.get_selected_text()
         assert selected.startswith("paragraph here.") and " • one" in selected
         assert selected.splitlines()[-1].startswith("Last") and "line." not in selected
+
+
+FRAGMENTS = [
+    lambda r: " ".join(f"Word{r.randint(0, 99)}{r.choice(['.', ',', '!', '?', ':', ''])}" for _ in range(r.randint(3, 30))),
+    lambda r: "**bold " + "x " * r.randint(1, 5) + "**. ",
+    lambda r: "`code " + str(r.randint(0, 9)) + "` then. ",
+    lambda r: "\n- item " + " ".join("w" for _ in range(r.randint(1, 20))),
+    lambda r: "\n1. step " + " ".join("s." for _ in range(r.randint(1, 10))),
+    lambda r: "\n```python\n" + "".join(f"x{i} = {i}\n" + "\n" * r.randint(0, 1) for i in range(r.randint(1, 30)))
+    + r.choice(["```\n", ""]),
+    lambda r: "\n~~~\n" + "".join(f"line {i}\n" for i in range(r.randint(1, 10))) + "~~~\n",
+    lambda r: "\n\n",
+    lambda r: "\n# Heading\n",
+    lambda r: "\n> quote " + "q " * r.randint(1, 30),
+    lambda r: "\n| a | b |\n|---|---|\n| 1 | 2 |\n",
+    lambda r: "\n    indented code\n",
+    lambda r: "[link](http://x.y/z) (paren) <tag> ",
+]
+
+
+def lines_at(widget: MarkdownText, width: int) -> list[str]:
+    rendering = widget._rendering_at(width)
+    lines: list[str] = []
+    for number, unit in enumerate(rendering.rendered):
+        lines += [""] * bool(number) + [strip.text.rstrip() for strip in unit]
+    return lines
+
+
+async def test_any_markdown_streamed_in_any_pieces_ends_as_it_renders_whole(monkeypatch):
+    """Random documents (prose, emphasis, lists, open and closed fences, tables, quotes) streamed in
+    random chunks, with pieces small enough to be cut often: the finished message looks exactly like
+    the same text rendered block by block from scratch, and no update fails on the way."""
+    import random
+
+    import mixtral_tui.markdown_blocks as blocks
+    import mixtral_tui.ui.widgets.markdown_text as markdown_text
+
+    monkeypatch.setattr(blocks, "PIECE_CHARS", 120)
+    monkeypatch.setattr(blocks, "CODE_PIECE_CHARS", 60)
+    monkeypatch.setattr(markdown_text, "GROUP_CHARS", 0)  # the reference: one Rich render per block
+    app = OneText("")
+    async with app.run_test(size=(60, 30)) as pilot:
+        await pilot.pause()
+        scroll = app.query_one(VerticalScroll)
+        for seed in range(25):
+            chance = random.Random(seed)
+            text = "".join(chance.choice(FRAGMENTS)(chance) for _ in range(chance.randint(5, 60)))
+            streamed = MarkdownText(growing=True)
+            await scroll.mount(streamed)
+            width = 56
+            for start in range(0, len(text), 17 + seed):
+                streamed.append(text[start : start + 17 + seed])
+                streamed._rendering_at(width)
+            streamed.stop_growing()
+            fresh = MarkdownText(text)
+            await scroll.mount(fresh)
+            assert lines_at(streamed, width) == lines_at(fresh, width), f"seed {seed}: {text[:200]!r}"
+            await streamed.remove()
+            await fresh.remove()
