@@ -14,6 +14,7 @@ from mixtral_tui.engine.base import CancelToken, LoadSpec, ReplyStats, Turn
 from mixtral_tui.engine.llama import LlamaEngine
 from mixtral_tui.engine.process import EngineStopped, ProcessEngine
 from mixtral_tui.errors import ModelLoadError, PromptTooLongError, UserError
+from tests.test_engine_llama import reply as stream_all
 
 GREEDY = Sampling(temperature=0.0, max_tokens=40, seed=1)
 TURNS = [Turn("system", "Be brief."), Turn("user", "Tell me about experts.")]
@@ -29,10 +30,14 @@ def process_engine(tiny_model):
     engine.unload()
 
 
-def reply(engine, turns, sampling=GREEDY, cancel=None):
-    stats = ReplyStats()
-    chunks = list(engine.stream_reply(turns, sampling, cancel or CancelToken(), stats))
-    return "".join(c.text for c in chunks), chunks, stats
+def reply(engine, turns, sampling=GREEDY):
+    return stream_all(engine, turns, sampling)
+
+
+def run_python(script: str) -> subprocess.CompletedProcess:
+    """The script in a new interpreter (a fresh app process), this checkout on its path."""
+    return subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "PYTHONPATH": os.getcwd()})
 
 
 def test_replies_match_the_engine_in_the_apps_own_process(process_engine, tiny_model):
@@ -119,8 +124,7 @@ def test_native_output_goes_to_the_log_file_not_the_terminal(tiny_model, home):
         "e.unload()\n"
         "print('CAPTURED', len(''.join(lines)) > 1000)\n"
     )
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
-                          env={**os.environ, "PYTHONPATH": os.getcwd()})
+    done = run_python(script)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "CAPTURED True" and done.stderr == ""
 
@@ -145,8 +149,7 @@ def test_hardware_is_asked_from_a_short_lived_process():
         "hardware = detect_hardware()\n"
         "print(hardware.gpu_offload, len(hardware.gpus), 'llama_cpp' in sys.modules)\n"
     )
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
-                          env={**os.environ, "PYTHONPATH": os.getcwd()})
+    done = run_python(script)
     assert done.returncode == 0, done.stderr
     from mixtral_tui.engine.llama import backend_devices
 
