@@ -175,15 +175,14 @@ def lines_at(widget: MarkdownText, width: int) -> list[str]:
 async def test_any_markdown_streamed_in_any_pieces_ends_as_it_renders_whole(monkeypatch):
     """Random documents (prose, emphasis, lists, open and closed fences, tables, quotes) streamed in
     random chunks, with pieces small enough to be cut often: the finished message looks exactly like
-    the same text rendered block by block from scratch, and no update fails on the way."""
+    the same message opened from history (rendered from scratch, small blocks together), and no
+    update fails on the way."""
     import random
 
     import mixtral_tui.markdown_blocks as blocks
-    import mixtral_tui.ui.widgets.markdown_text as markdown_text
 
     monkeypatch.setattr(blocks, "PIECE_CHARS", 120)
     monkeypatch.setattr(blocks, "CODE_PIECE_CHARS", 60)
-    monkeypatch.setattr(markdown_text, "GROUP_CHARS", 0)  # the reference: one Rich render per block
     app = OneText("")
     async with app.run_test(size=(60, 30)) as pilot:
         await pilot.pause()

@@ -181,7 +181,9 @@ class MarkdownText(Widget):
             lines.pop(0)
         while lines and is_blank(lines[-1]):
             lines.pop()
-        return lines
+        # One blank line between elements, as between blocks rendered apart: Rich puts two after some
+        # (a quote, an indented code block), and a message must look the same streamed and reopened.
+        return [line for index, line in enumerate(lines) if not (index and is_blank(line) and is_blank(lines[index - 1]))]
 
     def _rendering_at(self, width: int) -> Rendering:
         self._width = width
