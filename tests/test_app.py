@@ -1,5 +1,7 @@
 """The TUI driven headless with Pilot, on the real llama.cpp engine and on a scripted one."""
 
+from dataclasses import replace
+
 import pytest
 
 from mixtral_tui.config import Sampling, load_config
@@ -354,3 +356,24 @@ async def test_the_app_survives_a_crash_of_the_models_process(tiny_model):
         assert view.message.status == "error" and len(view.message.content) > 50  # the text so far is kept
         await send(pilot, "still here?")  # the app answers: the message is kept, not sent
         assert any("no model is loaded" in note for note in app.notes)
+
+
+async def test_settings_move_the_model_into_the_apps_process_and_back(tiny_model):
+    from mixtral_tui.engine.process import ProcessEngine
+
+    app = make_app(None, tiny_model)
+    app.config = replace(app.config, model=replace(app.config.model, path=str(tiny_model), context_size=512))
+    async with app.run_test(size=(120, 60)) as pilot:
+        await wait_for(pilot, lambda: app.model_info is not None, what="model load")
+        assert isinstance(app._engine, ProcessEngine)  # the default
+        child = app._engine._process
+        await pilot.press("f3")
+        app.screen.query_one("#model-engine").value = "in-app"
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: isinstance(app._engine, LlamaEngine) and app.model_info is not None,
+                       what="reload in the app's process")
+        assert child.poll() is not None  # the model's old process has ended
+        await send(pilot, "hello")
+        await wait_for(pilot, lambda: app.generation is None and replies(app), what="reply")
+        assert replies(app)[0].message.status == "done"
+    assert load_config(app_paths().config_file).model.engine == "in-app"
