@@ -1,7 +1,8 @@
 """The engine seam: the app talks to models only through `Engine`.
 
 Only `mixtral_tui.engine.llama` imports llama_cpp, and only when a model is
-actually loaded, so start-up and `--help` stay fast.
+actually loaded, so start-up and `--help` stay fast. By default the app runs it in
+a process of its own (`process.py` and `child.py`), behind the same protocol.
 """
 
 from mixtral_tui.engine.base import Engine, LoadSpec, ReplyStats, Turn
@@ -12,7 +13,9 @@ __all__ = ["Engine", "LoadSpec", "ReplyStats", "Turn", "create_engine"]
 def create_engine(log_sink=None, separate_process: bool = True) -> Engine:
     """The real engine: by default in a process of its own (engine/process.py says why).
     Imported lazily: llama_cpp takes a while to import."""
-    if separate_process:
+    import os
+
+    if separate_process and os.name == "posix":  # the child inherits its socket by file descriptor
         from mixtral_tui.engine.process import ProcessEngine
 
         return ProcessEngine(log_sink=log_sink)
