@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import mmap
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -29,6 +30,7 @@ import tempfile
 import threading
 from collections.abc import Iterator
 from multiprocessing.connection import Connection
+from pathlib import Path
 
 from mixtral_tui import errors
 from mixtral_tui.config import Sampling
@@ -51,6 +53,7 @@ class ProcessEngine:
         self._process = None
         self._conn = None
         self._stop_flag = None
+        self._log_from = None  # (log file, offset) where the current process's native output begins
         self._lock = threading.Lock()  # one request at a time on the pipe
 
     # -- the Engine protocol -------------------------------------------------
@@ -120,8 +123,10 @@ class ProcessEngine:
                 log = app_paths().llama_log
                 log.parent.mkdir(parents=True, exist_ok=True)
                 output = open(log, "ab")
+                self._log_from = (log, output.seek(0, os.SEEK_END))  # what this process writes starts here
             except OSError:
                 output = open(os.devnull, "wb")
+                self._log_from = None
             with theirs, output:
                 self._process = subprocess.Popen(
                     [sys.executable, "-m", "mixtral_tui.engine.child", str(theirs.fileno()), str(flag_file.fileno())],
@@ -211,11 +216,33 @@ class ProcessEngine:
             how = f"ended with exit code {code}"
         from mixtral_tui.paths import app_paths
 
+        said = last_complaint(*self._log_from) if self._log_from else ""
         return EngineStopped(
-            f"the model's process {how} while {doing}. llama.cpp's last lines are in the log "
-            f"({app_paths().llama_log}; F12 shows it). The model is unloaded: load it again (Ctrl+G), "
-            "or try fewer GPU layers or a smaller context if memory ran out."
+            f"the model's process {how} while {doing}{f' (it said: {said})' if said else ''}. "
+            f"llama.cpp's last lines are in the log ({app_paths().llama_log}; F12 shows it). The model is "
+            "unloaded: load it again (Ctrl+G), or try fewer GPU layers or a smaller context if memory ran out."
         )
+
+
+COMPLAINT = re.compile(
+    r"GGML_ASSERT|\berror\b|\bfailed\b|out of memory|\babort(ed)?\b|^\w*(Error|Exception):", re.IGNORECASE
+)
+
+
+def last_complaint(log: Path, offset: int) -> str:
+    """The last line that reads like the reason, of what the process wrote to the log (its native
+    output goes there directly: an assert or a driver error is never in the in-app view)."""
+    try:
+        with open(log, "rb") as file:
+            file.seek(max(offset, file.seek(0, os.SEEK_END) - 65_536))
+            lines = file.read().decode("utf-8", errors="replace").splitlines()
+    except OSError:
+        return ""
+    for line in reversed(lines):
+        if COMPLAINT.search(line):
+            line = line.strip()
+            return line if len(line) <= 200 else line[:199] + "…"
+    return ""
 
 
 def _fill(stats: ReplyStats, figures: dict) -> None:

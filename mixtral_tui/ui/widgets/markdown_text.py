@@ -183,7 +183,7 @@ class MarkdownText(Widget):
             lines.pop()
         # One blank line between elements, as between blocks rendered apart: Rich puts two after some
         # (a quote, an indented code block), and a message must look the same streamed and reopened.
-        return [line for index, line in enumerate(lines) if not (index and is_blank(line) and is_blank(lines[index - 1]))]
+        return [line for n, line in enumerate(lines) if not (n and is_blank(line) and is_blank(lines[n - 1]))]
 
     def _rendering_at(self, width: int) -> Rendering:
         self._width = width
