@@ -17,6 +17,9 @@ class ModelLoadError(UserError):
     """A model file could not be loaded; the message names the reason."""
 
 
+NO_MODEL = "no model is loaded; pick one with --model PATH.gguf or in Settings."
+
+
 class PromptTooLongError(UserError):
     """The newest message alone does not fit in the context window."""
 

@@ -23,7 +23,7 @@ from mixtral_tui.config import Sampling
 from mixtral_tui.engine.base import CancelToken, Chunk, LoadSpec, LogSink, ModelInfo, ReplyStats, Turn
 from mixtral_tui.engine.kv_states import StateCache, common_prefix
 from mixtral_tui.engine.templates import ChatTemplate, StopScanner, choose_template
-from mixtral_tui.errors import ModelLoadError, PromptTooLongError
+from mixtral_tui.errors import NO_MODEL, ModelLoadError, PromptTooLongError
 from mixtral_tui.models.gguf_info import explain_load_failure, read_info
 
 _sinks: list[LogSink] = []
@@ -320,7 +320,7 @@ class LlamaEngine:
     ) -> Iterator[Chunk]:
         llm = self._llm
         if llm is None:
-            raise ModelLoadError("no model is loaded; pick one with --model PATH.gguf or in Settings.")
+            raise ModelLoadError(NO_MODEL)
         tokens = self._prompt_tokens(turns)
         n_ctx = llm.n_ctx()
         if len(tokens) >= n_ctx - 1:

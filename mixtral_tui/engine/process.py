@@ -73,7 +73,7 @@ class ProcessEngine:
     ) -> Iterator[Chunk]:
         with self._lock:
             if self._conn is None:
-                raise errors.ModelLoadError("no model is loaded; pick one with --model PATH.gguf or in Settings.")
+                raise errors.ModelLoadError(errors.NO_MODEL)
             self._stop_flag[0] = 0
             self._send(("stream_reply", turns, sampling))
             finished = False
@@ -162,7 +162,7 @@ class ProcessEngine:
 
     def _call(self, *request, doing: str):
         if self._conn is None:
-            raise errors.ModelLoadError("no model is loaded; pick one with --model PATH.gguf or in Settings.")
+            raise errors.ModelLoadError(errors.NO_MODEL)
         self._send(request)
         kind, *payload = self._receive(None, doing=doing)
         if kind == "ok":

@@ -159,7 +159,7 @@ class MixtralApp(ConversationActions, App):
                 from mixtral_tui.engine import create_engine
 
                 if self._engine is not None:  # the settings moved the model to/from its own process
-                    (getattr(self._engine, "close", None) or self._engine.unload)()
+                    self._close_engine()
                 self._engine = create_engine(log_sink=self.log_router.write, separate_process=spec.engine == "separate")
                 self._engine_kind = spec.engine
             info = self._engine.load(spec)
@@ -239,8 +239,10 @@ class MixtralApp(ConversationActions, App):
         await view.add_message(user_message)
         system_prompt = conversation.system_prompt if conversation.system_prompt is not None else self.config.chat.system_prompt
         sampling = self.config.sampling.merged(conversation.sampling)
-        self.generation = Generation(conversation.id, CancelToken(), ChunkMailbox(self.pacer))
-        self.generation.status_shown = time.monotonic()  # figures in the status line from 1 s on, not "0 tok/s"
+        # status_shown = now: figures in the status line from 1 s on, not "1 tok · 0.0 tok/s"
+        self.generation = Generation(
+            conversation.id, CancelToken(), ChunkMailbox(self.pacer), status_shown=time.monotonic()
+        )
         self._hold_full_collections()
         self.status.state_text = "Reading the prompt…"
         self.status.figures_text = ""  # the live figures take the room while writing
@@ -358,8 +360,11 @@ class MixtralApp(ConversationActions, App):
             gc.set_threshold(*self._gc_thresholds)
         gc.unfreeze()  # another app in this process (tests, benchmarks) must not inherit our frozen objects
         if self._engine is not None and self.generation is None:
-            close = getattr(self._engine, "close", None) or self._engine.unload
-            close()
+            self._close_engine()
+
+    def _close_engine(self) -> None:
+        """Free the model and its log hook (`close`; engines without one just unload)."""
+        (getattr(self._engine, "close", None) or self._engine.unload)()
 
     async def action_quit(self) -> None:
         if self.generation is not None:
