@@ -48,8 +48,9 @@ async def test_live_speed_shows_while_streaming():
         assert "Writing:" in app.status.state_text
         # The reply's own line has the figures at every update; the status line at most once a second.
         live = app.active_view().live
-        await wait_for(pilot, lambda: "tok/s" in str(live.figures.render()), what="figures under the reply")
-        assert str(live.figures.render()).startswith("writing… ")
+        await wait_for(pilot, lambda: "tok/s" in live.figures, what="figures under the reply")
+        assert live.figures.startswith("writing… ")
+        assert any(live.render_line(y).text.startswith("writing… ") for y in range(live.size.height))
         app.action_stop()
         await wait_for(pilot, lambda: app.generation is None)
 
@@ -108,7 +109,7 @@ async def test_switching_conversations_never_disturbs_a_running_reply():
         stored = app.history.messages(first)[-1]
         assert stored.content == "".join(pieces) and stored.status == "done"
         [view] = [v for v in app.chat_view(first).query(MessageView) if v.message.role == "assistant"]
-        assert view.body.source == "".join(pieces)
+        assert view.source == "".join(pieces)
 
 
 async def test_history_survives_a_restart(tiny_model):
@@ -194,7 +195,7 @@ async def test_model_output_is_data_not_markup():
         await wait_for(pilot, lambda: app.model_info is not None)
         await send(pilot, "x")
         await wait_for(pilot, lambda: app.generation is None and replies(app))
-        source = replies(app)[0].body.source
+        source = replies(app)[0].source
         assert "[bold red]not bold[/]" in source and "\x1b" not in source and "␛[2J" in source
         assert replies(app)[0].message.content == "".join(hostile)  # stored exactly
 

@@ -80,6 +80,44 @@ async def test_streaming_text_grows_in_steps_and_gives_the_room_back():
         assert visible_text(app.text) == ["one", "", "two", "", "three"]
 
 
+class OneReply(App):
+    """A streaming reply alone in a transcript, as the app shows one."""
+
+    def compose(self) -> ComposeResult:
+        from mixtral_tui.store.history import Message
+        from mixtral_tui.ui.widgets.chat_view import Transcript
+
+        with Transcript():
+            yield MessageView(Message(1, 1, "assistant", "", 0.0, "streaming", "model", None, None, None, None))
+
+
+async def test_a_growth_step_of_a_streaming_reply_is_one_layout_pass():
+    """Textual asks for another whole-screen layout pass whenever a widget's size changes; the
+    message and the transcript take their new sizes from the pass that made them, so a growth step
+    costs one pass, not two. Label, text and figures are one widget."""
+    app = OneReply()
+    async with app.run_test(size=(60, 40)) as pilot:
+        await pilot.pause()
+        reply = app.query_one(MessageView)
+        passes = []
+        layout = app.screen._refresh_layout
+        app.screen._refresh_layout = lambda *args, **kwargs: passes.append(1) or layout(*args, **kwargs)
+        heights = [reply.size.height]
+        for line in range(24):
+            reply.append(f"Line {line}.\n\n")
+            reply.show_progress(line + 1, 10.0)
+            await pilot.pause()
+            await pilot.pause()
+            heights.append(reply.size.height)
+        steps = sum(after != before for before, after in zip(heights, heights[1:]))
+        assert steps >= 10 and all((after - before) % GROWTH_STEP == 0 for before, after in zip(heights, heights[1:]))
+        assert len(passes) <= steps + 2  # and the scrollbar appearing asks for its own (once)
+        lines = visible_text(reply)
+        assert lines[0].startswith("Assistant · model") and any(line.startswith("Line 23.") for line in lines)
+        assert lines[-1].startswith("writing… 24 tok · 10.0 tok/s")
+        assert not reply.children
+
+
 @pytest.mark.parametrize("text", [CODE, PARAGRAPH], ids=["code", "paragraph"])
 async def test_one_long_block_streams_at_a_bounded_cost_and_ends_rendered_whole(text):
     app = OneText("")
@@ -125,10 +163,10 @@ async def test_a_long_streamed_reply_stays_a_handful_of_widgets():
         await send(pilot, "go")
         await wait_for(pilot, lambda: app.generation is None and len(app.query(MessageView)) == 2, what="reply")
         reply = app.query(MessageView).last()
-        assert reply.body.source == LONG
-        assert len(list(reply.walk_children())) <= 4  # role, body, figures: not a widget per block
+        assert reply.source == LONG
+        assert not reply.children  # label, text and figures in one widget, not a widget per block
         await pilot.pause()
-        assert "Paragraph 299 says something." in visible_text(reply.body)
+        assert "Paragraph 299 says something." in visible_text(reply)
 
 
 async def test_mouse_selection_copies_the_text_as_drawn():

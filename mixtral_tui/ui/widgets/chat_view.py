@@ -5,7 +5,9 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.containers import Vertical, VerticalScroll
 from textual.content import Content
+from textual.geometry import Size
 from textual.message import Message as TextualMessage
+from textual.reactive import Reactive
 from textual.widgets import Static
 
 from mixtral_tui.store.history import Message
@@ -19,6 +21,10 @@ PAGE = 20
 
 class Transcript(VerticalScroll):
     """The scrolling list of messages; says when the reader reaches its top."""
+
+    virtual_size = Reactive(Size(0, 0), layout=False)
+    """Its height follows the messages' heights, set by the layout pass that placed them: a second
+    pass would change nothing (a scrollbar that appears asks for its own)."""
 
     class ReachedTop(TextualMessage):
         pass

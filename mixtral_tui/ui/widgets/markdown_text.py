@@ -148,7 +148,8 @@ class MarkdownText(Widget):
         if self._height_of(rendering) != height:
             self.refresh(layout=True)
         else:
-            self.refresh(Region(0, changed_from, self._width, height - changed_from))
+            top = len(self._header_lines(self._width))
+            self.refresh(Region(0, top + changed_from, self._width, height - changed_from))
 
     def stop_growing(self) -> None:
         """The text is complete: give back the room kept for more."""
@@ -221,21 +222,42 @@ class MarkdownText(Widget):
         parts = [(lines, piece.joined) for lines, piece in zip(rendering.piece_lines, pieces)] + [(tail, "")]
         return glue(parts, width)
 
+    def _header_lines(self, width: int) -> list[Strip]:
+        """Lines drawn above the text (none here: a message draws who wrote it)."""
+        return []
+
+    def _footer_lines(self, width: int) -> list[Strip]:
+        """Lines drawn under the text and the room kept for more (a message draws its figures)."""
+        return []
+
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
         if width <= 0:
             return 0
-        return self._height_of(self._rendering_at(width))
+        body = self._height_of(self._rendering_at(width))
+        return len(self._header_lines(width)) + body + len(self._footer_lines(width))
 
-    def render_line(self, y: int) -> Strip:
-        """Line y of the text, over this widget's own colours (a line-API widget applies them itself),
-        with the mouse selection shown and the offsets that let the screen map clicks to text."""
-        width = self.content_size.width
+    def _line(self, y: int, width: int) -> Strip:
+        """Line y of header, text and footer, unstyled by the widget."""
+        header = self._header_lines(width)
+        if y < len(header):
+            return header[y]
+        y -= len(header)
         rendering = self._rendering_at(width)
+        body = self._height_of(rendering)
+        if y >= body:
+            footer = self._footer_lines(width)
+            return footer[y - body] if y - body < len(footer) else Strip.blank(width)
         rendered, starts = rendering.rendered, rendering.starts
         index = bisect_right(starts, y) - 1
-        strip = Strip.blank(width)
         if 0 <= index < len(rendered) and y - starts[index] < len(rendered[index]):
-            strip = rendered[index][y - starts[index]]
+            return rendered[index][y - starts[index]]
+        return Strip.blank(width)
+
+    def render_line(self, y: int) -> Strip:
+        """Line y, over this widget's own colours (a line-API widget applies them itself),
+        with the mouse selection shown and the offsets that let the screen map clicks to text."""
+        width = self.content_size.width
+        strip = self._line(y, width)
         selection = self.text_selection
         if selection is not None and (span := selection.get_span(y)) is not None:
             start, end = span
@@ -248,12 +270,8 @@ class MarkdownText(Widget):
 
     def get_selection(self, selection: Selection) -> tuple[str, str] | None:
         """The selected text as drawn (bullets and all), for the screen's copy."""
-        rendering = self._rendering_at(self.content_size.width)
-        lines: list[str] = []
-        for number, unit in enumerate(rendering.rendered):
-            if number:
-                lines.append("")
-            lines += [strip.text.rstrip() for strip in unit]
+        width = self.content_size.width
+        lines = [self._line(y, width).text.rstrip() for y in range(self.get_content_height(Size(0, 0), Size(0, 0), width))]
         return selection.extract("\n".join(lines)), "\n"
 
     def selection_updated(self, selection: Selection | None) -> None:

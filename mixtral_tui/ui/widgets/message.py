@@ -1,11 +1,13 @@
-"""One message in a conversation: who said it, the text as Markdown, and its figures."""
+"""One message in a conversation: who said it, the text as Markdown, and its figures, as one widget."""
 
 from __future__ import annotations
 
-from textual.app import ComposeResult
-from textual.containers import Vertical
-from textual.content import Content
-from textual.widgets import Static
+from rich.segment import Segment
+from rich.style import Style
+from rich.text import Text
+from textual.geometry import Region, Size
+from textual.reactive import Reactive
+from textual.strip import Strip
 
 from mixtral_tui.engine.base import ReplyStats
 from mixtral_tui.figures import reply_figures
@@ -20,39 +22,47 @@ STATUS_NOTES = {
     "error": "failed",
     "streaming": "writing…",
 }
+WARNING_STATUSES = {"stopped", "interrupted", "error"}
 
 
-class MessageView(Vertical):
+class MessageView(MarkdownText):
     """A message; an assistant reply streams into it (work per update follows the last block only).
 
-    Classes that change (the status) go on the figures line: re-classing the view
-    itself would restyle everything inside it.
+    The label and the figures are lines this widget draws, not widgets of their own: every
+    widget on screen costs each layout pass and each repaint (Textual renders every widget
+    whose clip meets the changed area), and a reply's height changes many times while it
+    streams. One widget a message made a layout pass with ten messages ~2x cheaper.
     """
+
+    virtual_size = Reactive(Size(0, 0), layout=False)
+    """Set by a layout pass, from the height this widget gave it: no second pass needed (Textual's
+    default asks for one whenever a widget's size changes, which doubled the cost of each growth step)."""
+
+    COMPONENT_CLASSES = {"message-view--role", "message-view--figures", "message-view--warning"}
 
     DEFAULT_CSS = """
     MessageView { height: auto; margin: 0 1 1 1; padding: 0 1; }
     MessageView.-user { border-left: thick $primary; background: $primary 8%; }
     MessageView.-assistant { border-left: thick $success; }
     MessageView.-notice { border-left: thick $warning; color: $text-warning; }
-    MessageView .role { text-style: bold; color: $text-muted; }
-    MessageView .figures { color: $text-muted; }
-    MessageView .figures.-stopped, MessageView .figures.-error, MessageView .figures.-interrupted { color: $text-warning; }
+    MessageView > .message-view--role { text-style: bold; color: $text-muted; }
+    MessageView > .message-view--figures { color: $text-muted; }
+    MessageView > .message-view--warning { color: $text-warning; }
     """
 
     def __init__(self, message: Message) -> None:
-        super().__init__(classes=f"-{message.role}")
+        super().__init__(displayable(message.content), growing=message.status == "streaming", classes=f"-{message.role}")
         self.message = message
-        self.body = MarkdownText(displayable(message.content), growing=message.status == "streaming")
-        # Made now: finish() may come before compose.
-        self.figures = Static(Content(self.figures_text()), classes=f"figures -{message.status}")
+        self.figures = self.figures_text()
+        self._drawn: dict[tuple[str, Style, int], list[Strip]] = {}  # wrapped label and figures lines
+        self._styles: dict[tuple[str, str], Style] = {}  # by component and theme
 
-    def compose(self) -> ComposeResult:
+    @property
+    def label(self) -> str:
         label = ROLE_LABELS.get(self.message.role, self.message.role)
         if self.message.role == "assistant" and self.message.model:
             label = f"{label} · {self.message.model}"
-        yield Static(Content(label), classes="role")
-        yield self.body
-        yield self.figures
+        return label
 
     def figures_text(self) -> str:
         notes = []
@@ -63,18 +73,52 @@ class MessageView(Vertical):
             notes.append(status)
         return " · ".join(notes)
 
+    def _wrapped(self, text: str, component: str, width: int) -> list[Strip]:
+        """Plain text (never markup) wrapped to the width in a component's style; cached."""
+        if not text or width <= 0:
+            return []
+        theme = self.app.theme
+        if (component, theme) not in self._styles:
+            full = self.get_component_rich_style(component)  # colours blended as drawn ($text-muted has alpha)
+            self._styles[component, theme] = Style.from_color(full.color) + Style(bold=full.bold, italic=full.italic)
+        style = self._styles[component, theme]  # drawn over the widget's own background
+        key = (text, style, width)
+        if key not in self._drawn:
+            if len(self._drawn) > 8:
+                self._drawn.clear()
+            lines = Text(text).wrap(self.app.console, width)
+            self._drawn[key] = [Strip([Segment(line.plain, style)], line.cell_len).extend_cell_length(width) for line in lines]
+        return self._drawn[key]
+
+    def _header_lines(self, width: int) -> list[Strip]:
+        return self._wrapped(self.label, "message-view--role", width)
+
+    def _footer_lines(self, width: int) -> list[Strip]:
+        warning = self.message.status in WARNING_STATUSES
+        return self._wrapped(self.figures, "message-view--warning" if warning else "message-view--figures", width)
+
+    def _show_figures(self, text: str) -> None:
+        """New figures: repaint their lines only, unless they now wrap to another number of lines."""
+        width = self.content_size.width
+        before = len(self._footer_lines(width))
+        self.figures = text
+        if self._width != width or len(self._footer_lines(width)) != before or not before:
+            self.refresh(layout=True)
+            return
+        top = self.content_size.height - before
+        self.refresh(Region(0, top, width, before))
+
     def append(self, text: str) -> None:
         """Add streamed text (the app's mailbox already batches tokens to the screen's pace)."""
-        self.body.append(displayable(text))
+        super().append(displayable(text))
 
     def show_progress(self, tokens: int, tokens_per_second: float) -> None:
-        """Live figures under a reply being written: one line repainted, right under the text that
+        """Live figures under a reply being written: their line repainted, right under the text that
         changed (the screen repaints the box around all changes of an update, so nearness matters)."""
-        text = f"writing… {tokens:,} tok · {tokens_per_second:,.1f} tok/s"
-        self.figures.update(Content(text), layout=False)
+        self._show_figures(f"writing… {tokens:,} tok · {tokens_per_second:,.1f} tok/s")
 
     def finish(self, message: Message) -> None:
         self.message = message
-        self.body.stop_growing()
-        self.figures.set_classes(f"figures -{message.status}")
-        self.figures.update(Content(self.figures_text()))
+        self.figures = self.figures_text()
+        self.stop_growing()
+        self.refresh(layout=True)  # the final figures may take another number of lines
