@@ -51,8 +51,11 @@ async def test_live_speed_shows_while_streaming():
         await wait_for(pilot, lambda: "tok/s" in live.figures, what="figures under the reply")
         assert live.figures.startswith("writing… ")
         assert any(live.render_line(y).text.startswith("writing… ") for y in range(live.size.height))
+        composer = app.active_view().composer
+        assert not composer.cursor_blink  # a blink is a screen update taken from the model
         app.action_stop()
         await wait_for(pilot, lambda: app.generation is None)
+        assert composer.cursor_blink
 
 
 async def test_escape_stops_and_keeps_the_partial_reply():

@@ -63,6 +63,7 @@ class ChatView(Vertical):
         super().__init__(**kwargs)
         self.conversation_id = conversation_id
         self.live: MessageView | None = None
+        self._blink = True  # the composer's cursor blinked before the reply began
         self._earlier: list[Message] = []  # not shown yet, oldest first
 
     def compose(self) -> ComposeResult:
@@ -148,8 +149,12 @@ class ChatView(Vertical):
         return view
 
     async def begin_reply(self, message: Message) -> None:
-        """From here on, `append` streams into this message (text before this is the caller's)."""
+        """From here on, `append` streams into this message (text before this is the caller's).
+
+        The composer's cursor stops blinking meanwhile: each blink is a screen update, and on a
+        machine whose cores all run the model every update is taken from the model's speed."""
         self.live = await self.add_message(message)
+        self._blink, self.composer.cursor_blink = self.composer.cursor_blink, False
 
     def append(self, text: str) -> None:
         if self.live is not None and text:
@@ -163,3 +168,4 @@ class ChatView(Vertical):
         if self.live is not None:
             self.live.finish(message)
             self.live = None
+            self.composer.cursor_blink = self._blink
