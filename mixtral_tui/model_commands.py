@@ -96,6 +96,8 @@ def detect_hardware():
 
 def hardware_line(hw) -> str:
     gpus = ", ".join(f"{g.description or g.name} {g.free / GB:.0f}/{g.total / GB:.0f} GB free" for g in hw.gpus)
+    if hw.probe_error:
+        gpus = f"GPUs unknown ({hw.probe_error}; planned for CPU only, `mixtral-tui doctor` says more)"
     return f"{gpus or 'no GPU in use'}; RAM {hw.ram_available / GB:.0f}/{hw.ram_total / GB:.0f} GB free"
 
 
@@ -188,9 +190,12 @@ def doctor_command() -> int:
     print(f"RAM              {hw.ram_available / GB:.1f} GB free of {hw.ram_total / GB:.1f} GB")
     for gpu in hw.gpus:
         print(f"GPU              {gpu.description or gpu.name}: {gpu.free / GB:.1f} GB free of {gpu.total / GB:.1f} GB")
-    if not hw.gpus:
+    if hw.probe_error:
+        print(f"GPU              unknown: {hw.probe_error}")
+        print(f"  The model would run on the CPU only. llama.cpp's own lines may say why: {paths.llama_log}")
+    elif not hw.gpus:
         print("GPU              none that this llama.cpp build can use")
-    print(f"llama-cpp-python {md.version('llama-cpp-python')} (GPU offload: {'yes' if hw.gpu_offload else 'no, CPU only'})")
+    print(f"llama-cpp-python {md.version('llama-cpp-python')} (GPU offload: {'yes' if hw.gpu_offload else 'unknown' if hw.probe_error else 'no, CPU only'})")
     hint = missing_gpu_hint(hw)
     if hint:
         print(f"  hint: {hint}")

@@ -6,6 +6,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -160,3 +161,22 @@ def test_hardware_is_asked_from_a_short_lived_process():
 
     offload, devices = backend_devices()  # the same question, asked here
     assert done.stdout.split() == [str(offload), str(len(devices)), "False"]
+
+
+def test_a_failed_gpu_probe_is_said_not_taken_for_no_gpu(monkeypatch, capsys):
+    """A probe process that dies (a broken driver, a crash) plans for the CPU but says so, with its last words."""
+    import sys
+
+    from mixtral_tui.engine import detect_hardware
+    from mixtral_tui.model_commands import doctor_command, hardware_line
+
+    fake = Path(__file__).parent / "fixtures" / "dying_python.sh"
+    monkeypatch.setattr(sys, "executable", str(fake))
+    hardware = detect_hardware()
+    assert hardware.gpus == () and not hardware.gpu_offload
+    assert hardware.probe_error == "llama.cpp's device probe ended with status 3: CUDA error: unknown error"
+    assert "GPUs unknown (llama.cpp's device probe ended with status 3" in hardware_line(hardware)
+    assert doctor_command() == 0
+    out = capsys.readouterr().out
+    assert "GPU              unknown: llama.cpp's device probe" in out and "GPU offload: unknown" in out
+    assert "none that this llama.cpp build can use" not in out

@@ -41,16 +41,26 @@ def devices_from_a_child() -> tuple[bool, list[tuple[str, str, int, int]]]:
     import sys
 
     from mixtral_tui.engine.child import DEVICES_MARK
+    from mixtral_tui.models.hardware import ProbeFailed
 
     try:
         done = subprocess.run(
             [sys.executable, "-m", "mixtral_tui.engine.child", "--devices"],
-            capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL,
+            capture_output=True, text=True, timeout=PROBE_SECONDS, stdin=subprocess.DEVNULL,
         )
-    except (OSError, subprocess.TimeoutExpired):
-        return False, []
+    except subprocess.TimeoutExpired:
+        raise ProbeFailed(f"llama.cpp did not list its devices within {PROBE_SECONDS} s") from None
+    except OSError as exc:
+        raise ProbeFailed(f"could not start {sys.executable}: {exc.strerror or exc}") from None
     for line in reversed(done.stdout.splitlines()):
         if line.startswith(DEVICES_MARK):
             offload, devices = json.loads(line[len(DEVICES_MARK):])
             return bool(offload), [tuple(device) for device in devices]
-    return False, []  # the probe failed (a broken driver, say): plan as for a machine without a GPU
+    # A broken driver, say: native code's last words are the best reason there is.
+    said = [line.strip() for line in (done.stderr + done.stdout).splitlines() if line.strip()]
+    reason = f"llama.cpp's device probe ended with status {done.returncode}"
+    raise ProbeFailed(f"{reason}: {said[-1][:200]}" if said else reason)
+
+
+PROBE_SECONDS = 120
+"""A first CUDA start can take a while (kernels are loaded); a hung driver must not hang the picker."""

@@ -29,6 +29,7 @@ class Hardware:
     cpu_cores: int
     gpu_offload: bool = False  # whether this llama.cpp build can use a GPU at all
     gpus: tuple[Gpu, ...] = field(default_factory=tuple)
+    probe_error: str | None = None  # why the GPUs could not be asked: then planned as for no GPU, and said
 
     @property
     def vram_free(self) -> int:
@@ -81,22 +82,34 @@ def _nvidia_smi_gpus() -> list[Gpu]:
 DeviceProbe = Callable[[], tuple[bool, list[tuple[str, str, int, int]]]]
 
 
+class ProbeFailed(Exception):
+    """The probe could not learn the GPUs (a broken driver, a crash); the text says what happened."""
+
+
 def detect(probe: DeviceProbe | None = None) -> Hardware:
-    """This machine. `probe` returns (GPU offload supported, [(name, description, free, total)])."""
+    """This machine. `probe` returns (GPU offload supported, [(name, description, free, total)]).
+
+    A probe that fails leaves the plan CPU-only, but the reason is kept: a machine whose GPU
+    went unseen must not look like a machine without one."""
     total, available = _meminfo()
-    offload, devices = probe() if probe else (False, [])
+    error = None
+    try:
+        offload, devices = probe() if probe else (False, [])
+    except ProbeFailed as exc:
+        offload, devices, error = False, [], str(exc)
     return Hardware(
         ram_total=total,
         ram_available=available,
         cpu_cores=os.cpu_count() or 1,
         gpu_offload=offload,
         gpus=tuple(Gpu(*d) for d in devices),
+        probe_error=error,
     )
 
 
 def missing_gpu_hint(hardware: Hardware) -> str | None:
     """A CPU-only llama-cpp-python on a machine with an NVIDIA GPU is a common mistake: say how to fix it."""
-    if hardware.gpu_offload:
+    if hardware.gpu_offload or hardware.probe_error:  # a failed probe says nothing about the build
         return None
     gpus = _nvidia_smi_gpus()
     if not gpus:
