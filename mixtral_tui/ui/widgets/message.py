@@ -31,7 +31,8 @@ class MessageView(MarkdownText):
     The label and the figures are lines this widget draws, not widgets of their own: every
     widget on screen costs each layout pass and each repaint (Textual renders every widget
     whose clip meets the changed area), and a reply's height changes many times while it
-    streams. One widget a message made a layout pass with ten messages ~2x cheaper.
+    streams. Measured with eight messages while Gemma streams on 2 cores: a layout pass 21 ->
+    15-17 ms, a repaint 8 -> 6-7 ms.
     """
 
     virtual_size = Reactive(Size(0, 0), layout=False)
