@@ -20,6 +20,13 @@ OFFLOAD_MODES = ("auto", "manual")
 ENGINE_MODES = ("separate", "in-app")
 KV_CACHE_TYPES = ("f16", "q8_0", "q4_0")
 CHAT_TEMPLATES = ("auto", "gguf", "chatml", "mistral", "gemma", "llama3", "llama2", "zephyr")
+CHOICES = {
+    "model.chat_template": CHAT_TEMPLATES,
+    "model.offload": OFFLOAD_MODES,
+    "model.kv_cache_type": KV_CACHE_TYPES,
+    "model.engine": ENGINE_MODES,
+}
+"""Settings that take one of a few values: checked here, offered as a list by the settings screen."""
 
 
 @dataclass(frozen=True)
@@ -114,13 +121,10 @@ def validate_value(section: str, key: str, value: Any, where: str) -> Any:
         raise ConfigError(
             f"{where}: '{name}' must be a multiple of 256 (llama.cpp needs it); try {nearest}."
         )
-    choices = {"model.offload": OFFLOAD_MODES, "model.kv_cache_type": KV_CACHE_TYPES, "model.engine": ENGINE_MODES}.get(name)
+    choices = CHOICES.get(name)
     if choices and value not in choices:
-        raise ConfigError(f"{where}: '{name}' must be one of {', '.join(choices)}; got {value!r}.")
-    if name == "model.chat_template" and value not in CHAT_TEMPLATES:
         raise ConfigError(
-            f"{where}: '{name}' must be one of {', '.join(CHAT_TEMPLATES)}; got {value!r}."
-            + _did_you_mean(value, list(CHAT_TEMPLATES))
+            f"{where}: '{name}' must be one of {', '.join(choices)}; got {value!r}." + _did_you_mean(value, list(choices))
         )
     return value
 

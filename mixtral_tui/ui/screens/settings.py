@@ -16,7 +16,7 @@ from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select, Static, TextArea
 
-from mixtral_tui.config import CHAT_TEMPLATES, ENGINE_MODES, KV_CACHE_TYPES, OFFLOAD_MODES, ChatSettings, Config, ModelSettings, Sampling, validate_value
+from mixtral_tui.config import CHOICES, ChatSettings, Config, ModelSettings, Sampling, validate_value
 from mixtral_tui.errors import ConfigError
 
 HELP = {
@@ -35,12 +35,6 @@ HELP = {
     "sampling.seed": "-1 = random",
 }
 
-SELECTS = {
-    "model.chat_template": CHAT_TEMPLATES,
-    "model.offload": OFFLOAD_MODES,
-    "model.kv_cache_type": KV_CACHE_TYPES,
-    "model.engine": ENGINE_MODES,
-}
 
 FORM_CSS = """
 {name} {{ align: center middle; }}
@@ -61,8 +55,8 @@ def _field(section: str, key: str, value: Any, placeholder: str = "") -> Compose
     name = f"{section}.{key}"
     with Horizontal(classes="field"):
         yield Label(key.replace("_", " "))
-        if name in SELECTS:
-            yield Select([(t, t) for t in SELECTS[name]], value=value, allow_blank=False, id=name.replace(".", "-"))
+        if name in CHOICES:
+            yield Select([(t, t) for t in CHOICES[name]], value=value, allow_blank=False, id=name.replace(".", "-"))
         else:
             yield Input("" if value is None else str(value), placeholder=placeholder, id=name.replace(".", "-"))
     if name in HELP:
@@ -134,7 +128,7 @@ class SettingsScreen(FormScreen):
     def action_save(self) -> None:
         try:
             model = {
-                key: (self.query_one(f"#model-{key}", Select).value if f"model.{key}" in SELECTS
+                key: (self.query_one(f"#model-{key}", Select).value if f"model.{key}" in CHOICES
                       else _parse("model", key, self.query_one(f"#model-{key}", Input).value))
                 for key in asdict(self.config.model)
             }
