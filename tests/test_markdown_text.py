@@ -6,7 +6,7 @@ from textual.containers import VerticalScroll
 
 from mixtral_tui.config import Sampling
 from mixtral_tui.markdown_blocks import CODE_PIECE_CHARS, PIECE_CHARS
-from mixtral_tui.ui.widgets.markdown_text import GROWTH_STEP, MarkdownText
+from mixtral_tui.ui.widgets.markdown_text import MarkdownText
 from mixtral_tui.ui.widgets.message import MessageView
 from tests.fixtures.fake_engine import ScriptedEngine
 from tests.test_markdown_blocks import CODE, PARAGRAPH
@@ -61,7 +61,9 @@ async def test_streaming_text_grows_in_steps_and_gives_the_room_back():
     app.text.growing = True
     async with app.run_test(size=(40, 30)) as pilot:
         await pilot.pause()
-        assert app.text.size.height == GROWTH_STEP  # room for the first lines before any text
+        step = app.text.growth_step
+        assert step == 6  # a fifth of the screen's 30 lines
+        assert app.text.size.height == step  # room for the first lines before any text
         layouts = []
         refresh = app.text.refresh
         app.text.refresh = lambda *regions, **kw: layouts.append(kw.get("layout", False)) or refresh(*regions, **kw)
@@ -69,15 +71,15 @@ async def test_streaming_text_grows_in_steps_and_gives_the_room_back():
         await pilot.pause()
         app.text.append("\n\ntwo")  # a second block: lines 0 and 2 now, inside the room
         await pilot.pause()
-        assert app.text.size.height == GROWTH_STEP and layouts == [False, False]  # repainted, no layout pass
+        assert app.text.size.height == step and layouts == [False, False]  # repainted, no layout pass
         assert visible_text(app.text)[:3] == ["one", "", "two"]
-        app.text.append("\n\nthree")  # line 4: past the room, one more step
+        app.text.append("\n\nthree\n\nfour")  # line 6: past the room, one more step
         await pilot.pause()
-        assert app.text.size.height == 2 * GROWTH_STEP and layouts[-1] is True
+        assert app.text.size.height == 2 * step and layouts[-1] is True
         app.text.stop_growing()
         await pilot.pause()
-        assert app.text.size.height == 5  # exactly the text once it is complete
-        assert visible_text(app.text) == ["one", "", "two", "", "three"]
+        assert app.text.size.height == 7  # exactly the text once it is complete
+        assert visible_text(app.text) == ["one", "", "two", "", "three", "", "four"]
 
 
 class OneReply(App):
@@ -103,18 +105,20 @@ async def test_a_growth_step_of_a_streaming_reply_is_one_layout_pass():
         layout = app.screen._refresh_layout
         app.screen._refresh_layout = lambda *args, **kwargs: passes.append(1) or layout(*args, **kwargs)
         heights = [reply.size.height]
-        for line in range(24):
+        step = reply.growth_step
+        assert step == 8  # a fifth of the screen's 40 lines
+        for line in range(48):
             reply.append(f"Line {line}.\n\n")
             reply.show_progress(line + 1, 10.0)
             await pilot.pause()
             await pilot.pause()
             heights.append(reply.size.height)
         steps = sum(after != before for before, after in zip(heights, heights[1:]))
-        assert steps >= 10 and all((after - before) % GROWTH_STEP == 0 for before, after in zip(heights, heights[1:]))
+        assert steps >= 10 and all((after - before) % step == 0 for before, after in zip(heights, heights[1:]))
         assert len(passes) <= steps + 2  # and the scrollbar appearing asks for its own (once)
         lines = visible_text(reply)
-        assert lines[0].startswith("Assistant · model") and any(line.startswith("Line 23.") for line in lines)
-        assert lines[-1].startswith("writing… 24 tok · 10.0 tok/s")
+        assert lines[0].startswith("Assistant · model") and any(line.startswith("Line 47.") for line in lines)
+        assert lines[-1].startswith("writing… 48 tok · 10.0 tok/s")
         assert not reply.children
 
 
