@@ -8,7 +8,7 @@ import pytest
 
 from mixtral_tui.config import Sampling
 from mixtral_tui.engine.base import CancelToken, LoadSpec, ReplyStats, Turn
-from mixtral_tui.engine.llama import LlamaEngine
+from mixtral_tui.engine.llama import LlamaEngine, default_threads
 from mixtral_tui.errors import ModelLoadError, PromptTooLongError
 
 GREEDY = Sampling(temperature=0.0, max_tokens=24, seed=1)
@@ -41,6 +41,7 @@ def reply(engine, turns, sampling=GREEDY, cancel=None):
 def test_tiny_moe_model_loads_with_its_own_template(tiny_engine):
     info = tiny_engine.info
     assert info.architecture == "llama" and info.template == "gguf" and info.context_size == 512
+    assert info.threads == default_threads() > 0  # the UI paces its updates by it
     assert any("n_expert" in line and "8" in line for line in "".join(tiny_engine.log_lines).splitlines())
 
 

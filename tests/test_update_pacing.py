@@ -25,6 +25,25 @@ def test_pacer_spaces_updates_while_the_ui_is_busy_and_closes_up_when_it_is_idle
     assert pacer.interval == UpdatePacer.FASTEST
 
 
+def ui_at(share: float, pacer: UpdatePacer, updates: int = 25) -> None:
+    """A UI thread that works `share` of the time between updates 20 ms apart."""
+    pacer.tick()
+    for _ in range(updates):
+        burn(0.02 * share)
+        time.sleep(0.02 * (1 - share))
+        pacer.tick()
+
+
+def test_where_the_model_takes_every_core_the_ui_gets_a_smaller_budget():
+    spare, busy = UpdatePacer(), UpdatePacer()
+    spare.share_cores_with(model_threads=4, cores=8)
+    busy.share_cores_with(model_threads=2, cores=2)
+    assert spare.ui_share == UpdatePacer.UI_SHARE and busy.ui_share == UpdatePacer.BUSY_SHARE < spare.ui_share
+    ui_at(0.05, spare)
+    ui_at(0.05, busy)  # the same work: within the budget with a core to spare, over it on a busy machine
+    assert spare.interval <= UpdatePacer.START < busy.interval == UpdatePacer.SLOWEST
+
+
 def test_mailbox_announces_once_per_interval_and_hands_over_everything():
     pacer = UpdatePacer()
     pacer.interval = 0.05

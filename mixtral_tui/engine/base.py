@@ -68,6 +68,7 @@ class ModelInfo:
     gpu_layers: int = 0
     cpu_moe_layers: int = 0
     plan_summary: str = ""
+    threads: int = 0  # llama.cpp's CPU threads (0: not known); the UI paints less when they take every core
 
 
 @dataclass

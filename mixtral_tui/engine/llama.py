@@ -234,6 +234,7 @@ class LlamaEngine:
             gpu_layers=spec.gpu_layers if llama_cpp.llama_supports_gpu_offload() else 0,
             cpu_moe_layers=spec.cpu_moe_layers if header.is_moe else 0,
             plan_summary=summary,
+            threads=default_threads(),
         )
         return self.info
 

@@ -7,6 +7,7 @@ Loading and generation run in thread workers; results come back as messages
 from __future__ import annotations
 
 import gc
+import os
 import sys
 import time
 from dataclasses import dataclass, replace
@@ -173,6 +174,7 @@ class MixtralApp(ConversationActions, App):
     def on_model_loaded(self, event: ModelLoaded) -> None:
         self.loading = False
         self.model_info = info = event.info
+        self.pacer.share_cores_with(info.threads, os.cpu_count() or 1)
         quant = f" {info.quant}" if info.quant else ""
         self.status.model_text = f"{info.name}{quant} · ctx {info.context_size:,} · template {info.template}"
         self.status.state_text = "Ready"

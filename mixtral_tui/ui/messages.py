@@ -43,21 +43,28 @@ class UpdatePacer:
     """How often the screen shows new text while a reply streams.
 
     Each update measures the share of a core the UI thread used since the last one,
-    and the interval grows while that share is above UI_SHARE and shrinks when it is
-    well below. On a 2-core machine llama.cpp wants both cores and every millisecond
-    the UI paints is taken from the model; where cores are to spare, painting is cheap
-    and updates stay at the fastest pace. The app keeps one pacer, so each reply starts
-    at the pace the last one found.
+    and the interval grows while that share is above the budget and shrinks when it is
+    well below. Where llama.cpp's threads take every core (a machine of 4 cores or fewer)
+    each millisecond the UI paints is taken from the model, whose threads wait for each
+    other at every step: the budget is then BUSY_SHARE. With cores to spare, painting is
+    cheap and updates stay near the fastest pace. The app keeps one pacer, so each reply
+    starts at the pace the last one found.
     """
 
     FASTEST = 1 / 30
     SLOWEST = 0.25
     START = 0.1
     UI_SHARE = 0.08
+    BUSY_SHARE = 0.02
 
-    def __init__(self) -> None:
+    def __init__(self, ui_share: float = UI_SHARE) -> None:
         self.interval = self.START
+        self.ui_share = ui_share
         self._clock: tuple[float, float] | None = None  # (UI thread CPU time, wall time) at the last update
+
+    def share_cores_with(self, model_threads: int, cores: int) -> None:
+        """A model is loaded: is there a core llama.cpp leaves to the UI?"""
+        self.ui_share = self.BUSY_SHARE if model_threads >= cores else self.UI_SHARE
 
     def restart(self) -> None:
         """A reply starts: the time since the last one is not streaming time."""
@@ -68,9 +75,9 @@ class UpdatePacer:
         cpu, wall = time.thread_time(), time.perf_counter()
         if self._clock is not None:
             share = (cpu - self._clock[0]) / max(wall - self._clock[1], 1e-6)
-            if share > self.UI_SHARE:
+            if share > self.ui_share:
                 self.interval = min(self.interval * 1.25, self.SLOWEST)
-            elif share < self.UI_SHARE / 2:
+            elif share < self.ui_share / 2:
                 self.interval = max(self.interval * 0.8, self.FASTEST)
         self._clock = (cpu, wall)
 
