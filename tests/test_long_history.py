@@ -103,3 +103,30 @@ async def test_a_refreshed_list_keeps_the_pages_already_brought_in():
         assert listing.option_count == total
         await app.refresh_sidebar()  # as after every reply
         assert listing.option_count == total
+
+
+async def test_a_long_chat_keeps_a_bounded_number_of_messages_on_screen_and_loses_none():
+    """Each message shown costs every layout pass: past KEEP, the oldest go back behind the note."""
+    from mixtral_tui.ui.widgets.chat_view import KEEP
+
+    total = KEEP + PAGE + 3
+    app = make_app(ScriptedEngine(), history=history_with(1, 2))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_for(pilot, lambda: app.active_view() is not None and shown(app))
+        view = app.active_view()
+        stored = app.history.messages(view.conversation_id)
+        for m in range(2, total):  # as a long chat adds them, one at a time at the bottom
+            stored.append(app.history.add_message(view.conversation_id, "user", f"message {m}\n\nline two"))
+            await view.add_message(stored[-1])
+        await pilot.pause()
+        assert KEEP - PAGE < len(shown(app)) <= KEEP
+        assert shown(app)[-1] == f"message {total - 1}" and view.transcript.scroll_y == view.transcript.max_scroll_y
+        assert f"{total - len(shown(app)):,} earlier messages" in str(view.transcript.query_one(".earlier").render())
+
+        view.transcript.focus()
+        for _ in range(4 * total // PAGE):  # Home at the top brings every one back, in order
+            if not view.earlier_count:
+                break
+            await pilot.press("home")
+            await pilot.pause()
+        assert shown(app) == [f"message {m}" for m in range(total)]

@@ -18,6 +18,11 @@ from mixtral_tui.ui.widgets.message import MessageView
 PAGE = 20
 """Messages shown when a conversation opens, and added each time the reader reaches the top."""
 
+KEEP = 5 * PAGE
+"""A new message at the bottom puts the oldest shown ones back behind the "earlier" note when more
+than this many are shown: every widget on screen costs each layout pass (about 1 ms per 50
+messages on 2 cores), and a long chat, or one the reader paged up through, would grow without end."""
+
 
 class Transcript(VerticalScroll):
     """The scrolling list of messages; says when the reader reaches its top."""
@@ -146,7 +151,24 @@ class ChatView(Vertical):
         await self.transcript.mount(view)
         self.transcript.scroll_end(animate=False)
         self.transcript.anchor()
+        await self._keep_at_most(KEEP)
         return view
+
+    async def _keep_at_most(self, count: int) -> None:
+        """Put the oldest shown messages back with the earlier ones, a page at a time (the reader is
+        at the bottom: a new message scrolled there). Home brings them back as before."""
+        views = [child for child in self.transcript.children if isinstance(child, MessageView)]
+        if len(views) <= count:
+            return
+        hidden = views[: -(-(len(views) - count) // PAGE) * PAGE]  # whole pages, as Home brings them back
+        self._earlier += [view.message for view in hidden]
+        await self.transcript.remove_children(hidden)
+        notes = self.transcript.query(".earlier")
+        if notes:
+            notes.first(Static).update(self._earlier_note())
+        else:
+            await self.transcript.mount(Static(self._earlier_note(), classes="earlier"), before=0)
+        self.transcript.scroll_end(animate=False)
 
     async def begin_reply(self, message: Message) -> None:
         """From here on, `append` streams into this message (text before this is the caller's).
