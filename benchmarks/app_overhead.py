@@ -30,7 +30,9 @@ def raw_decode_tps(model: Path, context: int, max_tokens: int, prompt_text: str)
 
     from mixtral_tui.engine.llama import default_threads
 
-    llm = llama_cpp.Llama(str(model), n_ctx=context, n_threads=default_threads(), n_batch=512, verbose=False)
+    llm = llama_cpp.Llama(  # every layer on the GPU where there is one, as the app loads by default
+        str(model), n_ctx=context, n_gpu_layers=-1, n_threads=default_threads(), n_batch=512, verbose=False
+    )
     tokens = llm.tokenize(prompt_text.encode(), add_bos=False, special=True)
     vocab = llm._model.vocab
     times = []
@@ -43,14 +45,16 @@ def raw_decode_tps(model: Path, context: int, max_tokens: int, prompt_text: str)
     return (len(times) - 1) / (times[-1] - times[0]) if len(times) > 1 else 0.0
 
 
-async def app_decode_tps(model: Path, context: int, max_tokens: int, engine: str = "separate") -> tuple[float, int]:
+async def app_decode_tps(
+    model: Path, context: int, max_tokens: int, engine: str = "separate", cpu_moe_layers: int = 0
+) -> tuple[float, int]:
     from mixtral_tui.store.history import History
     from mixtral_tui.ui.app import MixtralApp
 
     config = Config(sampling=Sampling(temperature=0.0, max_tokens=max_tokens, repeat_penalty=1.0, seed=1))
     with tempfile.TemporaryDirectory() as home:
         os.environ["MIXTRAL_TUI_HOME"] = home
-        spec = LoadSpec(str(model), context_size=context, engine=engine)
+        spec = LoadSpec(str(model), context_size=context, engine=engine, cpu_moe_layers=cpu_moe_layers)
         app = MixtralApp(config, spec, history=History(Path(home) / "h.sqlite3"))
         async with app.run_test(size=(120, 40)) as pilot:
             while app.model_info is None:
