@@ -9,22 +9,29 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
 from pathlib import Path
 
-Listener = Callable[[str], None]
+from mixtral_tui.engine.base import LOG_DEBUG, LOG_INFO
+
+Entry = tuple[int, int, str]  # (number, level, line): numbers count every line this router took
 
 
 class LogRouter:
-    """Appends lines to a file, keeps the recent ones, and tells listeners (thread-safe)."""
+    """Appends lines to a file and keeps the recent ones with their levels (thread-safe).
+
+    The file gets every line; a viewer picks by level. Debug lines are kept apart, so the
+    ~1,200 that a model load writes do not push out the lines that matter.
+    """
 
     def __init__(self, path: Path | None, keep: int = 5000) -> None:
         self.path = path
-        self.recent: deque[str] = deque(maxlen=keep)
-        self._listeners: list[Listener] = []
+        self._recent: deque[Entry] = deque(maxlen=keep)  # info and above
+        self._recent_debug: deque[Entry] = deque(maxlen=keep)
         self._lock = threading.Lock()
         self._partial = ""
-        self.total = 0  # lines ever written, so a viewer can ask for the new ones
+        self._partial_level = LOG_INFO
+        self.total = 0  # lines ever written: a viewer asks for those after the last it showed
+        self.debug_total = 0
         self._file = None
         if path is not None:
             try:
@@ -34,33 +41,34 @@ class LogRouter:
             except OSError:
                 self._file = None  # logging must never stop the app
 
-    def subscribe(self, listener: Listener) -> None:
+    def write(self, text: str, level: int = LOG_INFO) -> None:
+        """Take text in any pieces (llama.cpp logs in fragments); keep whole lines, each with the
+        level of its first piece."""
         with self._lock:
-            self._listeners.append(listener)
-
-    def unsubscribe(self, listener: Listener) -> None:
-        with self._lock:
-            if listener in self._listeners:
-                self._listeners.remove(listener)
-
-    def write(self, text: str) -> None:
-        """Take text in any pieces (llama.cpp logs in fragments); emit whole lines."""
-        with self._lock:
+            if not self._partial:
+                self._partial_level = level
             self._partial += text
             *lines, self._partial = self._partial.split("\n")
-            listeners = list(self._listeners)
             for line in lines:
-                self.recent.append(line)
+                entry = (self.total, self._partial_level, line)
                 self.total += 1
+                if self._partial_level <= LOG_DEBUG:
+                    self._recent_debug.append(entry)
+                    self.debug_total += 1
+                else:
+                    self._recent.append(entry)
                 if self._file is not None:
                     try:
                         self._file.write(line + "\n")
                     except (OSError, ValueError):  # full disk, or closed at shutdown
                         self._file = None
-        for line in lines:
-            for listener in listeners:
-                listener(line)
+                self._partial_level = level  # the next line begins in this piece
 
-    def text(self) -> str:
+    def entries(self, after: int = -1, debug: bool = False) -> list[Entry]:
+        """Kept lines numbered above `after`, in order; debug lines only when asked for."""
         with self._lock:
-            return "\n".join(self.recent)
+            chosen = [entry for entry in self._recent if entry[0] > after]
+            if debug:
+                chosen += [entry for entry in self._recent_debug if entry[0] > after]
+                chosen.sort()
+            return chosen

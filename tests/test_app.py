@@ -274,8 +274,17 @@ async def test_log_view_shows_native_log(tiny_model):
         await pilot.press("f12")
         assert isinstance(app.screen, LogScreen)
         await pilot.pause(0.1)
-        lines = app.screen.query_one("Log").lines
+        lines = list(app.screen.query_one("Log").lines)
         assert any("llama_model_loader" in line for line in lines)
+        assert not any(line.startswith("load: control token") for line in lines)  # debug lines: on request
+        assert app.log_router.debug_total > 0
+        await pilot.press("d")
+        await pilot.pause(0.1)
+        with_debug = list(app.screen.query_one("Log").lines)
+        assert any(line.startswith("load: control token") for line in with_debug) and len(with_debug) > len(lines)
+        await pilot.press("d")
+        await pilot.pause(0.1)
+        assert app.screen.query_one("Log").lines == lines
 
 
 async def test_unreadable_database_falls_back_to_memory(home):

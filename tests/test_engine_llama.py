@@ -17,7 +17,7 @@ GREEDY = Sampling(temperature=0.0, max_tokens=24, seed=1)
 @pytest.fixture(scope="module")
 def tiny_engine(tiny_model):
     lines: list[str] = []
-    engine = LlamaEngine(log_sink=lines.append)
+    engine = LlamaEngine(log_sink=lambda text, level: lines.append(text))
     engine.load(LoadSpec(str(tiny_model), context_size=512))
     engine.log_lines = lines
     yield engine
@@ -151,7 +151,7 @@ def test_native_logs_never_reach_the_terminal(tiny_model, tmp_path):
         "from mixtral_tui.engine.base import LoadSpec, Turn, CancelToken, ReplyStats\n"
         "from mixtral_tui.config import Sampling\n"
         "lines = []\n"
-        "e = LlamaEngine(log_sink=lines.append)\n"
+        "e = LlamaEngine(log_sink=lambda text, level: lines.append(text))\n"
         f"e.load(LoadSpec({str(tiny_model)!r}, 256))\n"
         "list(e.stream_reply([Turn('user', 'hi')], Sampling(max_tokens=4), CancelToken(), ReplyStats()))\n"
         "e.unload()\n"

@@ -11,7 +11,7 @@ from mixtral_tui.models.planner import kv_cache_bytes, plan
 
 def load_with_log(path, **spec):
     lines: list[str] = []
-    engine = LlamaEngine(log_sink=lines.append)
+    engine = LlamaEngine(log_sink=lambda text, level: lines.append(text))
     engine.load(LoadSpec(str(path), **spec))
     return engine, "".join(lines)
 

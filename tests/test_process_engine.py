@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from mixtral_tui.config import Sampling
-from mixtral_tui.engine.base import CancelToken, LoadSpec, ReplyStats, Turn
+from mixtral_tui.engine.base import LOG_DEBUG, LOG_INFO, CancelToken, LoadSpec, ReplyStats, Turn
 from mixtral_tui.engine.llama import LlamaEngine
 from mixtral_tui.engine.process import EngineStopped, ProcessEngine
 from mixtral_tui.errors import ModelLoadError, PromptTooLongError, UserError
@@ -24,9 +24,10 @@ TURNS = [Turn("system", "Be brief."), Turn("user", "Tell me about experts.")]
 @pytest.fixture(scope="module")
 def process_engine(tiny_model):
     lines: list[str] = []
-    engine = ProcessEngine(log_sink=lines.append)
+    levels: set[int] = set()
+    engine = ProcessEngine(log_sink=lambda text, level: lines.append(text) or levels.add(level))
     engine.load(LoadSpec(str(tiny_model), context_size=8192))  # room for replies long enough to stop
-    engine.log_lines = lines
+    engine.log_lines, engine.log_levels = lines, levels
     yield engine
     engine.unload()
 
@@ -60,6 +61,7 @@ def test_replies_match_the_engine_in_the_apps_own_process(process_engine, tiny_m
     assert stats.decode_tps > 0 and stats.ttft_seconds > 0 and stats.finish_reason == "length"
     assert process_engine.info.name == "Mixtral-8x7B-Instruct-tiny"
     assert any("llama_model_loader" in line for line in process_engine.log_lines)  # the child's log reaches the app
+    assert {LOG_DEBUG, LOG_INFO} <= process_engine.log_levels  # with llama.cpp's levels
 
 
 def test_a_stop_request_reaches_the_other_process(process_engine):
@@ -126,7 +128,7 @@ def test_native_output_goes_to_the_log_file_not_the_terminal(tiny_model, home):
         "from mixtral_tui.engine.base import LoadSpec, Turn, CancelToken, ReplyStats\n"
         "from mixtral_tui.config import Sampling\n"
         "lines = []\n"
-        "e = ProcessEngine(log_sink=lines.append)\n"
+        "e = ProcessEngine(log_sink=lambda text, level: lines.append(text))\n"
         f"e.load(LoadSpec({str(tiny_model)!r}, 256))\n"
         "list(e.stream_reply([Turn('user', 'hi')], Sampling(max_tokens=4), CancelToken(), ReplyStats()))\n"
         "e.unload()\n"

@@ -38,7 +38,7 @@ class SharedFlag:
 def serve(conn: Connection, stop_flag: mmap.mmap) -> None:
     """Answer requests: ("load", spec), ("count_tokens", turns), ("stream_reply", turns, sampling),
     ("quit",). Answers are ("ok", value), ("error", kind, text); a reply streams as ("chunks", ...)
-    then ("done", figures). Log lines go as ("log", text) whenever llama.cpp writes one."""
+    then ("done", figures). Log lines go as ("log", text, level) whenever llama.cpp writes one."""
     send_lock = threading.Lock()
 
     def send(message: tuple) -> None:
@@ -47,7 +47,7 @@ def serve(conn: Connection, stop_flag: mmap.mmap) -> None:
 
     from mixtral_tui.engine.llama import LlamaEngine
 
-    engine = LlamaEngine(log_sink=lambda text: send(("log", text)))
+    engine = LlamaEngine(log_sink=lambda text, level: send(("log", text, level)))
     while True:
         try:
             operation, *args = conn.recv()

@@ -20,7 +20,7 @@ from collections.abc import Iterator
 import llama_cpp
 
 from mixtral_tui.config import Sampling
-from mixtral_tui.engine.base import CancelToken, Chunk, LoadSpec, LogSink, ModelInfo, ReplyStats, Turn
+from mixtral_tui.engine.base import LOG_INFO, CancelToken, Chunk, LoadSpec, LogSink, ModelInfo, ReplyStats, Turn
 from mixtral_tui.engine.kv_states import StateCache, common_prefix
 from mixtral_tui.engine.templates import ChatTemplate, StopScanner, choose_template
 from mixtral_tui.errors import NO_MODEL, ModelLoadError, PromptTooLongError
@@ -30,13 +30,20 @@ _sinks: list[LogSink] = []
 _sinks_lock = threading.Lock()
 
 
+_GGML_LOG_CONT = 5  # "the same level as this thread's last message" (progress dots and the like)
+_last_level = threading.local()
+
+
 @llama_cpp.llama_log_callback
 def _native_log(level: int, text: bytes, user_data: ctypes.c_void_p) -> None:
+    if level == _GGML_LOG_CONT:
+        level = getattr(_last_level, "value", LOG_INFO)
+    _last_level.value = level
     line = text.decode("utf-8", errors="replace")
     with _sinks_lock:
         sinks = list(_sinks)
     for sink in sinks:
-        sink(line)
+        sink(line, level)
 
 
 # Before any other call into llama.cpp (a CUDA build logs on its very first call).
@@ -96,7 +103,7 @@ class _SinkWriter(io.TextIOBase):
         self._sink = sink
 
     def write(self, text: str) -> int:
-        self._sink(text)
+        self._sink(text, LOG_INFO)
         return len(text)
 
 
@@ -181,9 +188,13 @@ class LlamaEngine:
             summary = chosen.summary
         kv_type = {"f16": None, "q8_0": llama_cpp.GGML_TYPE_Q8_0, "q4_0": llama_cpp.GGML_TYPE_Q4_0}[spec.kv_cache_type]
         captured: list[str] = []
+
+        def capture(text: str, level: int) -> None:
+            captured.append(text)
+
         with _sinks_lock:
-            _sinks.append(captured.append)
-        writer = _SinkWriter(self._log_sink or (lambda text: None))
+            _sinks.append(capture)
+        writer = _SinkWriter(self._log_sink or (lambda text, level: None))
         try:
             with contextlib.redirect_stderr(writer), contextlib.redirect_stdout(writer), _experts_on_cpu(
                 spec.cpu_moe_layers if header.is_moe else 0
@@ -212,7 +223,7 @@ class LlamaEngine:
             raise ModelLoadError(reason) from None
         finally:
             with _sinks_lock:
-                _sinks.remove(captured.append)
+                _sinks.remove(capture)
         llm.verbose = False  # the load is done; stop llama-cpp-python's per-call prints
 
         self._llm = llm

@@ -184,7 +184,7 @@ class ProcessEngine:
                 raise self._stopped(doing) from None
             if message[0] == "log":
                 if self._log_sink is not None:
-                    self._log_sink(message[1])
+                    self._log_sink(message[1], message[2])
                 continue
             if cancel is not None and cancel.cancelled:
                 self._stop_flag[0] = 1

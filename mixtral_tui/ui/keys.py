@@ -51,6 +51,7 @@ WIDGET_KEYS = [
     ("↑ ↓ PgUp PgDn", "Scroll, or move in the list"),
     ("PgUp / PgDn", "Scroll the conversation while typing (composer)"),
     ("Home", "Top of the conversation; at the top, load earlier messages"),
+    ("d", "Show or hide debug lines (log view, F12)"),
 ]
 
 

@@ -8,11 +8,25 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Log, Static
 
-from mixtral_tui.logs import LogRouter
+from mixtral_tui.engine.base import LOG_ERROR, LOG_WARN
+from mixtral_tui.logs import Entry, LogRouter
+
+MARKS = {LOG_WARN: "⚠ ", LOG_ERROR: "✖ "}
+
+
+def shown(entry: Entry) -> str:
+    """A line as the view shows it: warnings and errors marked (plain text; Log reads no markup)."""
+    _, level, line = entry
+    return MARKS.get(level, "") + line
 
 
 class LogScreen(ModalScreen[None]):
-    BINDINGS = [Binding("escape,f12,q", "dismiss", "Close")]
+    """The recent log; debug lines (most of what a load writes) on request."""
+
+    BINDINGS = [
+        Binding("escape,f12,q", "dismiss", "Close"),
+        Binding("d", "toggle_debug", "Debug lines"),
+    ]
     DEFAULT_CSS = """
     LogScreen { align: center middle; }
     LogScreen > Vertical { width: 95%; height: 90%; border: round $primary; background: $surface; }
@@ -23,13 +37,18 @@ class LogScreen(ModalScreen[None]):
     def __init__(self, router: LogRouter) -> None:
         super().__init__()
         self.router = router
-        self._shown = 0
+        self.debug = False
+        self._last = -1  # the number of the last line written to the view
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            where = f"also written to {self.router.path}" if self.router.path else "not written to a file"
-            yield Static(f"llama.cpp log ({where}). Esc closes.", classes="hint")
+            yield Static(self._hint(), classes="hint", markup=False)  # a path may hold brackets
             yield Log(highlight=False, auto_scroll=True)
+
+    def _hint(self) -> str:
+        where = f"also written to {self.router.path}" if self.router.path else "not written to a file"
+        debug = "d hides debug lines" if self.debug else f"d shows debug lines ({self.router.debug_total:,} so far)"
+        return f"llama.cpp log ({where}). {debug}. Esc closes."
 
     def on_mount(self) -> None:
         self._refresh()
@@ -37,8 +56,16 @@ class LogScreen(ModalScreen[None]):
 
     def _refresh(self) -> None:
         """Poll for new lines: cheaper than a message per native log line during a load."""
-        total = self.router.total
-        fresh = min(total - self._shown, len(self.router.recent))
-        if fresh > 0:
-            self.query_one(Log).write_lines(list(self.router.recent)[-fresh:])
-        self._shown = total
+        fresh = self.router.entries(after=self._last, debug=self.debug)
+        if fresh:
+            self.query_one(Log).write_lines([shown(entry) for entry in fresh])
+            self._last = fresh[-1][0]
+        hint = self.query_one(".hint", Static)
+        if str(hint.content) != (text := self._hint()):
+            hint.update(text)
+
+    def action_toggle_debug(self) -> None:
+        self.debug = not self.debug
+        self.query_one(Log).clear()
+        self._last = -1
+        self._refresh()
