@@ -280,8 +280,10 @@ async def test_log_view_shows_native_log(tiny_model):
         assert app.log_router.debug_total > 0
         await pilot.press("d")
         await pilot.pause(0.1)
-        with_debug = list(app.screen.query_one("Log").lines)
+        log = app.screen.query_one("Log")
+        with_debug = list(log.lines)
         assert any(line.startswith("load: control token") for line in with_debug) and len(with_debug) > len(lines)
+        assert log.scroll_y == log.max_scroll_y > 0  # at the newest line
         await pilot.press("d")
         await pilot.pause(0.1)
         assert app.screen.query_one("Log").lines == lines

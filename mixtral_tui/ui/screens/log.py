@@ -66,6 +66,8 @@ class LogScreen(ModalScreen[None]):
 
     def action_toggle_debug(self) -> None:
         self.debug = not self.debug
-        self.query_one(Log).clear()
+        log = self.query_one(Log)
+        log.clear()
         self._last = -1
         self._refresh()
+        self.call_after_refresh(log.scroll_end, animate=False)  # at the newest line, once laid out again
