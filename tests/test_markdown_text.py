@@ -40,6 +40,50 @@ async def test_renders_markdown_and_keeps_markup_literal():
         assert any("x = 1" in line for line in lines)
 
 
+LINKS = (
+    "Read [the guide](https://example.com/docs/a/rather/long/path/to/the/guide/that/wraps.html), "
+    "<https://example.org>, [a file](notes/b.md) and [mail](mailto:me@example.com)."
+)
+
+
+def links_on(widget: MarkdownText) -> dict[str, str]:
+    """Each hyperlink target and the text drawn with it, across all lines."""
+    found: dict[str, str] = {}
+    for y in range(widget.size.height):
+        for segment in widget.render_line(y):
+            if segment.style and segment.style.link:
+                found[segment.style.link] = found.get(segment.style.link, "") + segment.text
+    return found
+
+
+async def test_links_show_their_target_and_web_addresses_are_terminal_hyperlinks():
+    app = OneText(LINKS)
+    async with app.run_test(size=(50, 20)) as pilot:
+        await pilot.pause()
+        text = " ".join(visible_text(app.text))
+        assert "the guide (https://example.com/docs/" in text and "a file (notes/b.md)" in text
+        assert text.count("https://example.org") == 1  # shown as its own text: not repeated
+        links = links_on(app.text)
+        guide = "https://example.com/docs/a/rather/long/path/to/the/guide/that/wraps.html"
+        assert links[guide].replace(" ", "") == f"theguide({guide})"  # one link across the wrapped lines
+        assert links["https://example.org"] == "https://example.org"
+        assert "mailto:me@example.com" in links
+        assert not any("b.md" in target for target in links)  # a relative path is not a link
+
+
+async def test_a_link_target_cannot_carry_terminal_escapes():
+    from mixtral_tui.store.history import Message
+
+    hostile = "[x](https://a.example/\x1b]8;;https://evil\x07) and [y](https://b.example/\x9b31m)"
+    view = MessageView(Message(1, 1, "assistant", hostile, 0.0, "done", None, None, None, None, None))
+    app = OneText("")
+    async with app.run_test(size=(60, 20)) as pilot:
+        await app.query_one(VerticalScroll).mount(view)
+        await pilot.pause()
+        targets = list(links_on(view))
+        assert targets and all(target.isprintable() and target.isascii() for target in targets)
+
+
 async def test_an_append_renders_only_the_open_block():
     app = OneText(LONG)
     async with app.run_test(size=(60, 30)) as pilot:

@@ -13,9 +13,11 @@ Rich or Textual markup (the caller has already replaced control characters).
 
 from __future__ import annotations
 
+import re
 from bisect import bisect_right
 from dataclasses import dataclass, field
 
+from markdown_it.token import Token
 from rich.markdown import ListItem
 from rich.markdown import Markdown as RichMarkdown
 from rich.segment import Segment
@@ -52,8 +54,46 @@ class NumberedItem(ListItem):
             yield Segment.line()
 
 
+LINKABLE = re.compile(r"(https?|ftp)://[!-~]+|mailto:[!-~]+")
+"""Link targets the terminal is asked to open (printable ASCII only: a target is written into an
+escape sequence; markdown-it has already percent-encoded anything else and refused javascript:)."""
+
+
+def show_link_targets(tokens: list[Token]) -> None:
+    """Links read "text (target)", as Rich writes them without hyperlinks, and where the target is
+    a web or mail address the whole of it is a terminal hyperlink (OSC 8): clickable where the
+    terminal supports them, even when a long address wraps. An address shown as its own text
+    ("<https://…>") is not repeated. Other targets (relative paths) stay plain text."""
+    for token in tokens:
+        if not token.children:
+            continue
+        children: list[Token] = []
+        href, label = "", ""
+        for child in token.children:
+            if child.type == "link_open":
+                href, label = str(child.attrs.get("href", "")), ""
+                if LINKABLE.fullmatch(href):
+                    children.append(child)
+                continue
+            if child.type == "link_close":
+                if label not in (href, href.removeprefix("mailto:")):
+                    children.append(Token("text", "", 0, content=f" ({href})"))
+                if LINKABLE.fullmatch(href):
+                    children.append(child)
+                href = ""
+                continue
+            if href:
+                label += child.content
+            children.append(child)
+        token.children = children
+
+
 class ChatMarkdown(RichMarkdown):
     elements = {**RichMarkdown.elements, "list_item_open": NumberedItem}
+
+    def __init__(self, markup: str, **kwargs) -> None:
+        super().__init__(markup, hyperlinks=True, **kwargs)
+        show_link_targets(self.parsed)
 
 
 def is_blank(strip: Strip) -> bool:
@@ -185,7 +225,7 @@ class MarkdownText(Widget):
 
     def _render(self, text: str, width: int) -> list[Strip]:
         console = self.app.console
-        markdown = ChatMarkdown(text.rstrip("\n"), code_theme="monokai" if self._dark else "default", hyperlinks=False)
+        markdown = ChatMarkdown(text.rstrip("\n"), code_theme="monokai" if self._dark else "default")
         lines = [Strip(line, width) for line in console.render_lines(markdown, console.options.update_width(width), pad=True)]
         while lines and is_blank(lines[0]):
             lines.pop(0)
