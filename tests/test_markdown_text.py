@@ -42,7 +42,8 @@ async def test_renders_markdown_and_keeps_markup_literal():
 
 LINKS = (
     "Read [the guide](https://example.com/docs/a/rather/long/path/to/the/guide/that/wraps.html), "
-    "<https://example.org>, [a file](notes/b.md) and [mail](mailto:me@example.com)."
+    "<https://example.org>, [a file](notes/b.md) and [mail](mailto:me@example.com).\n\n"
+    "![logo](img/logo.png) ![chart](https://example.com/chart.png)"
 )
 
 
@@ -68,7 +69,8 @@ async def test_links_show_their_target_and_web_addresses_are_terminal_hyperlinks
         assert links[guide].replace(" ", "") == f"theguide({guide})"  # one link across the wrapped lines
         assert links["https://example.org"] == "https://example.org"
         assert "mailto:me@example.com" in links
-        assert not any("b.md" in target for target in links)  # a relative path is not a link
+        assert not any("b.md" in target or "logo" in target for target in links)  # relative paths are not links
+        assert "https://example.com/chart.png" in links
 
 
 async def test_a_link_target_cannot_carry_terminal_escapes():

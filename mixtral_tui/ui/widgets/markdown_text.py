@@ -18,7 +18,7 @@ from bisect import bisect_right
 from dataclasses import dataclass, field
 
 from markdown_it.token import Token
-from rich.markdown import ListItem
+from rich.markdown import ImageItem, ListItem
 from rich.markdown import Markdown as RichMarkdown
 from rich.segment import Segment
 from rich.style import Style
@@ -88,8 +88,17 @@ def show_link_targets(tokens: list[Token]) -> None:
         token.children = children
 
 
+class LinkedImage(ImageItem):
+    """An image's placeholder, a hyperlink only to a web address (as for links)."""
+
+    @classmethod
+    def create(cls, markdown, token):
+        src = str(token.attrs.get("src", ""))
+        return cls(src, bool(LINKABLE.fullmatch(src)))
+
+
 class ChatMarkdown(RichMarkdown):
-    elements = {**RichMarkdown.elements, "list_item_open": NumberedItem}
+    elements = {**RichMarkdown.elements, "list_item_open": NumberedItem, "image": LinkedImage}
 
     def __init__(self, markup: str, **kwargs) -> None:
         super().__init__(markup, hyperlinks=True, **kwargs)
