@@ -28,7 +28,7 @@ def raw_decode_tps(model: Path, context: int, max_tokens: int, prompt_text: str)
     at every token, so it slows down as a reply grows: 24 tok/s by token 384 on the tiny model.)"""
     import llama_cpp
 
-    from mixtral_tui.engine.llama import default_threads
+    from mixtral_tui.engine.base import default_threads
 
     llm = llama_cpp.Llama(  # every layer on the GPU where there is one, as the app loads by default
         str(model), n_ctx=context, n_gpu_layers=-1, n_threads=default_threads(), n_batch=512, verbose=False

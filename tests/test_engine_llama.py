@@ -7,8 +7,8 @@ import subprocess
 import pytest
 
 from mixtral_tui.config import Sampling
-from mixtral_tui.engine.base import CancelToken, LoadSpec, ReplyStats, Turn
-from mixtral_tui.engine.llama import LlamaEngine, default_threads
+from mixtral_tui.engine.base import CancelToken, LoadSpec, ReplyStats, Turn, default_threads
+from mixtral_tui.engine.llama import LlamaEngine
 from mixtral_tui.errors import ModelLoadError, PromptTooLongError
 
 GREEDY = Sampling(temperature=0.0, max_tokens=24, seed=1)
@@ -165,8 +165,6 @@ def test_native_logs_never_reach_the_terminal(tiny_model, tmp_path):
 
 
 def test_thread_count_follows_the_environment(monkeypatch):
-    from mixtral_tui.engine.llama import default_threads
-
     monkeypatch.delenv("MIXTRAL_TUI_THREADS", raising=False)
     automatic = default_threads()
     assert 1 <= automatic <= (os.cpu_count() or 1)

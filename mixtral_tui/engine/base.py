@@ -7,6 +7,7 @@ deterministic UI tests.
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
@@ -131,6 +132,15 @@ class CancelToken:
     @property
     def cancelled(self) -> bool:
         return self._event.is_set()
+
+
+def default_threads() -> int:
+    """MIXTRAL_TUI_THREADS when set (benchmarks use it to leave the UI a core), else one per physical core."""
+    chosen = os.environ.get("MIXTRAL_TUI_THREADS", "")
+    if chosen.isdigit() and int(chosen) > 0:
+        return int(chosen)
+    cores = os.cpu_count() or 1
+    return cores if cores <= 4 else cores // 2  # past 4, assume SMT pairs
 
 
 LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERROR = 1, 2, 3, 4

@@ -20,7 +20,9 @@ from collections.abc import Iterator
 import llama_cpp
 
 from mixtral_tui.config import Sampling
-from mixtral_tui.engine.base import LOG_INFO, CancelToken, Chunk, LoadSpec, LogSink, ModelInfo, ReplyStats, Turn
+from mixtral_tui.engine.base import (
+    LOG_INFO, CancelToken, Chunk, LoadSpec, LogSink, ModelInfo, ReplyStats, Turn, default_threads,
+)
 from mixtral_tui.engine.kv_states import StateCache, common_prefix
 from mixtral_tui.engine.templates import ChatTemplate, StopScanner, choose_template
 from mixtral_tui.errors import NO_MODEL, ModelLoadError, PromptTooLongError
@@ -136,15 +138,6 @@ def backend_devices() -> tuple[bool, list[tuple[str, str, int, int]]]:
             total.value,
         ))
     return bool(llama_cpp.llama_supports_gpu_offload()), devices
-
-
-def default_threads() -> int:
-    """MIXTRAL_TUI_THREADS when set (benchmarks use it to leave the UI a core), else one per physical core."""
-    chosen = os.environ.get("MIXTRAL_TUI_THREADS", "")
-    if chosen.isdigit() and int(chosen) > 0:
-        return int(chosen)
-    cores = os.cpu_count() or 1
-    return cores if cores <= 4 else cores // 2  # past 4, assume SMT pairs
 
 
 class LlamaEngine:
