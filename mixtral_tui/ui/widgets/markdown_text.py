@@ -41,6 +41,7 @@ else an update costs); lines that fill room already there are a repaint of those
 A fifth of the screen keeps the blank room under the text small next to the text on
 screen: 8 lines on a 40-line terminal, half the passes of a fixed 4."""
 
+
 class NumberedItem(ListItem):
     """An ordered-list item drawn as "1. text" (Rich draws "1 text")."""
 
