@@ -94,7 +94,8 @@ class Piece:
     """A settled part of the open block, as Markdown that renders on its own, and how it meets the next.
 
     joined: "code" (both are slices of one code block: drop the padding rows between them),
-    "tight" (lines follow lines: sentences of a paragraph, items of a list) or "gap" (a blank line).
+    "prose" (the next piece continues this paragraph: its last line may be carried on), "tight"
+    (lines follow lines: items of a list) or "gap" (a blank line).
     """
 
     markdown: str
@@ -213,7 +214,7 @@ class OpenBlockCutter:
                 if not self._paragraph:
                     self._paragraph_start = start
                 elif balanced(text[max(self._paragraph_start, self._settled) : start]):
-                    self._add_cut(start, "tight")  # a soft line break
+                    self._add_cut(start, "prose")  # a soft line break
                 self._cuts += self._sentence_cuts(text[: end + 1], start, self._paragraph_start)
                 self._paragraph = True
 
@@ -235,7 +236,7 @@ class OpenBlockCutter:
         begun = max(paragraph_start, self._settled)
         for match in SENTENCE_END.finditer(text, max(line_start, self._settled)):
             if match.end() > self._settled and balanced(text[begun : match.end()]):
-                cuts.append(_Cut(match.end(), "tight", ""))
+                cuts.append(_Cut(match.end(), "prose", ""))
         return cuts
 
 
@@ -247,7 +248,7 @@ class OpenBlockCutter:
             if space <= self._settled:
                 break
             if text[space + 1] != " " and balanced(text[begun : space + 1]):
-                return [_Cut(space + 1, "tight", "")]
+                return [_Cut(space + 1, "prose", "")]
             end = space
         return []
 

@@ -86,8 +86,8 @@ def test_pieces_are_cut_where_they_render_alone():
     code = [p for p in middle if p.joined == "code"]  # slices of the code block get its fence around them
     assert code and all(p.markdown.startswith("```python\n") and p.markdown.endswith("\n```\n") for p in code)
     [end] = [p for p in middle if "```\nAnd after it" in p.source]  # the code block ends inside a piece
-    assert end.markdown.startswith("```python\n") and end.joined == "tight"
-    prose = [p for p in middle if p.joined == "tight" and p is not end]
+    assert end.markdown.startswith("```python\n") and end.joined == "prose"
+    prose = [p for p in middle if p.joined == "prose" and p is not end]
     assert prose and all(balanced(p.source) and p.source.rstrip().endswith(".") for p in prose)
     assert cutter.tail(MIXED).startswith("Sentence")  # the tail is prose: no fence line in front
 

@@ -200,6 +200,26 @@ async def test_one_long_block_streams_at_a_bounded_cost_and_ends_rendered_whole(
             assert len(streamed) > len(whole)
 
 
+async def test_a_long_paragraph_breaks_its_lines_while_streaming_as_it_will_once_complete():
+    """Pieces of a long paragraph are rendered apart; each piece's short last line is rendered again
+    with what follows, so no line break appears at a cut (where the words carry no markup)."""
+    prose = " ".join(f"Sentence number {i} says plain things about the terminal." for i in range(120))
+    app = OneText("")
+    app.text.growing = True
+    async with app.run_test(size=(70, 30)) as pilot:
+        await pilot.pause()
+        sizes = []
+        render = app.text._render
+        app.text._render = lambda markdown, width: sizes.append(len(markdown)) or render(markdown, width)
+        for start in range(0, len(prose), 40):
+            app.text.append(prose[start : start + 40])
+            app.text._rendering_at(70)
+        whole = [strip.text.rstrip() for strip in render(prose, app.text._width)]
+        streamed = [line for line in all_lines(app.text) if line]
+        assert len(app.text._cutter.pieces) >= 3 and max(sizes) <= PIECE_CHARS + 40 + 80  # cut, at a bounded cost
+        assert streamed == whole  # no ragged line at any cut
+
+
 def all_lines(widget: MarkdownText) -> list[str]:
     rendering = widget._rendering_at(widget._width)
     return [widget.render_line(y).text.rstrip() for y in range(widget._height_of(rendering))]

@@ -27,7 +27,7 @@ from textual.selection import Selection
 from textual.strip import Strip
 from textual.widget import Widget
 
-from mixtral_tui.markdown_blocks import BlockSplitter, OpenBlockCutter
+from mixtral_tui.markdown_blocks import BlockSplitter, OpenBlockCutter, balanced
 
 GROUP_CHARS = 2_000
 """Closed blocks are rendered together up to about this size: each Rich render has a fixed cost."""
@@ -106,6 +106,20 @@ class ChatMarkdown(RichMarkdown):
         show_link_targets(self.parsed)
 
 
+def carry_last_line(lines: list[Strip], markdown: str) -> tuple[list[Strip], str]:
+    """A piece cut inside a paragraph ends in a short line; whole, the paragraph would fill it. When
+    that line's words end the piece's Markdown as written (no markup in them), drop the line and
+    return its source, to be rendered at the head of what follows: Rich wraps greedily, so the
+    paragraph then breaks its lines exactly as it will once complete."""
+    words = lines[-1].text.split() if lines else []
+    if not words:
+        return lines, ""
+    match = re.search(r"(?:^|(?<=\s))" + r"\s+".join(map(re.escape, words)) + r"\s*$", markdown)
+    if match is None or not balanced(markdown[match.start() :]):
+        return lines, ""
+    return lines[:-1], markdown[match.start() :]
+
+
 def is_blank(strip: Strip) -> bool:
     """Only spaces and no background: Rich pads some blocks with such lines; the widget spaces blocks itself."""
     return all(not segment.text.strip() and not (segment.style and segment.style.bgcolor) for segment in strip)
@@ -140,6 +154,7 @@ class Rendering:
     starts: list[int] = field(default_factory=lambda: [0])  # first line of each unit, then the end
     grouped: bool = True  # rendering everything anew: join small closed blocks (far fewer Rich calls)
     piece_lines: list[list[Strip]] = field(default_factory=list)  # the open block's settled pieces
+    carried: str = ""  # the source of the last piece's last line, rendered again with what follows
     pieces_of: int = -1  # ... for the open block that comes after this many closed blocks
 
     def add(self, unit: tuple[int, int], lines: list[Strip]) -> None:
@@ -274,10 +289,15 @@ class MarkdownText(Widget):
         if not pieces:
             return self._render(self._splitter.open, width)
         if rendering.pieces_of != self._cut_block:
-            rendering.piece_lines, rendering.pieces_of = [], self._cut_block
+            rendering.piece_lines, rendering.pieces_of, rendering.carried = [], self._cut_block, ""
         while len(rendering.piece_lines) < len(pieces):
-            rendering.piece_lines.append(self._render(pieces[len(rendering.piece_lines)].markdown, width))
-        tail = self._render(self._cutter.tail(self._splitter.open), width)
+            piece = pieces[len(rendering.piece_lines)]
+            lines = self._render(rendering.carried + piece.markdown, width)
+            rendering.carried = ""
+            if piece.joined == "prose":  # the paragraph goes on: its last line is filled by what follows
+                lines, rendering.carried = carry_last_line(lines, rendering.carried + piece.markdown)
+            rendering.piece_lines.append(lines)
+        tail = self._render(rendering.carried + self._cutter.tail(self._splitter.open), width)
         parts = [(lines, piece.joined) for lines, piece in zip(rendering.piece_lines, pieces)] + [(tail, "")]
         return glue(parts, width)
 
