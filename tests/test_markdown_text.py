@@ -168,18 +168,25 @@ async def test_a_growth_step_of_a_streaming_reply_is_one_layout_pass():
         assert not reply.children
 
 
+def stream_in(widget: MarkdownText, text: str, width: int = 70):
+    """Append the text 40 characters at a time, rendering after each as a screen update would.
+    Returns the sizes of the Markdown rendered (recording goes on) and the widget's own renderer."""
+    sizes: list[int] = []
+    render = widget._render
+    widget._render = lambda markdown, width: sizes.append(len(markdown)) or render(markdown, width)
+    for start in range(0, len(text), 40):
+        widget.append(text[start : start + 40])
+        widget._rendering_at(width)
+    return sizes, render
+
+
 @pytest.mark.parametrize("text", [CODE, PARAGRAPH], ids=["code", "paragraph"])
 async def test_one_long_block_streams_at_a_bounded_cost_and_ends_rendered_whole(text):
     app = OneText("")
     app.text.growing = True
     async with app.run_test(size=(70, 30)) as pilot:
         await pilot.pause()
-        sizes = []
-        render = app.text._render
-        app.text._render = lambda markdown, width: sizes.append(len(markdown)) or render(markdown, width)
-        for start in range(0, len(text), 40):
-            app.text.append(text[start : start + 40])
-            app.text._rendering_at(70)  # as a screen update would
+        sizes, render = stream_in(app.text, text)
         streamed = all_lines(app.text)
         limit = CODE_PIECE_CHARS if text is CODE else PIECE_CHARS
         assert max(sizes) <= limit + 40 + len("```python\n")  # never the whole block per update
@@ -208,12 +215,7 @@ async def test_a_long_paragraph_breaks_its_lines_while_streaming_as_it_will_once
     app.text.growing = True
     async with app.run_test(size=(70, 30)) as pilot:
         await pilot.pause()
-        sizes = []
-        render = app.text._render
-        app.text._render = lambda markdown, width: sizes.append(len(markdown)) or render(markdown, width)
-        for start in range(0, len(prose), 40):
-            app.text.append(prose[start : start + 40])
-            app.text._rendering_at(70)
+        sizes, render = stream_in(app.text, prose)
         whole = [strip.text.rstrip() for strip in render(prose, app.text._width)]
         streamed = [line for line in all_lines(app.text) if line]
         assert len(app.text._cutter.pieces) >= 3 and max(sizes) <= PIECE_CHARS + 40 + 80  # cut, at a bounded cost
