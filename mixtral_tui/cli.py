@@ -1,4 +1,4 @@
-"""Command line: the TUI by default, plus `list`, `export` and `ask` for scripts.
+"""Command line: the TUI by default, plus `list`, `search`, `export` and `ask` for scripts.
 
 Only argparse and the standard library load at start-up; Textual and
 llama_cpp are imported inside the commands that need them, so `--help`
@@ -34,6 +34,10 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     commands.add_parser("list", help="list saved conversations (id, updated, messages, title; tab-separated)")
+
+    search = commands.add_parser("search", help="find saved messages holding every word (conversation id, message id, time, role, title, snippet)")
+    search.add_argument("words", nargs="+", help="words to find; the last also matches as a prefix")
+    search.add_argument("--limit", type=int, default=50, metavar="N", help="most hits to print (default 50)")
 
     export = commands.add_parser("export", help="write a conversation as Markdown")
     export.add_argument("id", nargs="?", type=int, help="conversation id (see `list`)")
@@ -72,6 +76,10 @@ def main(argv: list[str] | None = None) -> int:
             from mixtral_tui.commands import list_conversations
 
             return list_conversations()
+        if args.command == "search":
+            from mixtral_tui.commands import search_command
+
+            return search_command(" ".join(args.words), args.limit)
         if args.command == "export":
             if args.all == (args.id is not None):
                 parser.error("export needs a conversation ID, or --all -o DIR")

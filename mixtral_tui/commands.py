@@ -12,6 +12,7 @@ from mixtral_tui.engine.base import LoadSpec
 from mixtral_tui.errors import UserError
 from mixtral_tui.paths import app_paths
 from mixtral_tui.store.history import History
+from mixtral_tui.text_safety import displayable
 
 
 def open_history() -> History:
@@ -48,8 +49,27 @@ def list_conversations() -> int:
     history = open_history()
     for c in history.conversations():
         updated = time.strftime("%Y-%m-%d %H:%M", time.localtime(c.updated_at))
-        title = " ".join(c.title.split())
+        title = displayable(" ".join(c.title.split()))
         print(f"{c.id}\t{updated}\t{c.message_count}\t{title}")
+    return 0
+
+
+def search_command(text: str, limit: int) -> int:
+    """Hits as tab-separated lines: conversation id, message id ("-" for a title), time, role,
+    title, snippet. On a terminal the matched words are bold; piped, the text is left plain."""
+    from mixtral_tui.store.search import MARK_END, MARK_START
+
+    hits = open_history().search(text, limit)
+    if not hits:
+        print(f"mixtral-tui: no saved message holds every word of “{displayable(text)}”", file=sys.stderr)
+        return 1
+    start, end = ("\x1b[1m", "\x1b[22m") if sys.stdout.isatty() else ("", "")
+    for hit in hits:
+        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(hit.created_at))
+        title = displayable(" ".join(hit.title.split()))
+        snippet = displayable(hit.snippet).replace(MARK_START, start).replace(MARK_END, end)
+        message = hit.message_id if hit.message_id is not None else "-"
+        print(f"{hit.conversation_id}\t{message}\t{when}\t{hit.role}\t{title}\t{snippet}")
     return 0
 
 

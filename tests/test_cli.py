@@ -49,6 +49,27 @@ def test_list_and_export(home):
     assert done.returncode == 0 and len(list(folder.glob("*.md"))) == 1
 
 
+def test_search_prints_one_line_per_hit_and_exits_1_when_nothing_matches(home):
+    history = History(home / "data" / "history.sqlite3")
+    conversation = history.create_conversation("Escapes \x1b[31mred")
+    question = history.add_message(conversation.id, "user", "What does a tortoise eat?")
+    answer = history.add_message(conversation.id, "assistant", "A tortoise eats greens.\x1b]0;pwned\x07 Mostly.")
+    found = run("search", "tortoise", "eat")  # piped: no emphasis, control characters made visible
+    assert found.returncode == 0
+    lines = [line.split("\t") for line in found.stdout.strip().split("\n")]
+    assert sorted(int(fields[1]) for fields in lines) == [question.id, answer.id]
+    for fields in lines:
+        assert fields[0] == str(conversation.id) and fields[3] in ("user", "assistant")
+        assert fields[4] == "Escapes \u241b[31mred"
+    assert "\x1b" not in found.stdout and "\x07" not in found.stdout
+    assert "\u241b]0;pwned\u2407" in found.stdout and "A tortoise eats greens." in found.stdout
+
+    missing = run("search", "walrus")
+    assert missing.returncode == 1 and missing.stdout == ""
+    assert "no saved message holds every word of “walrus”" in missing.stderr
+    assert run("search").returncode == 2  # words are required
+
+
 def test_export_unknown_id_is_one_clear_line():
     done = run("export", "999")
     assert done.returncode == 1 and done.stderr.count("\n") == 1 and "no conversation with id 999" in done.stderr

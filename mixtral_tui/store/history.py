@@ -19,6 +19,7 @@ from typing import Any
 
 from mixtral_tui.errors import StoreError
 from mixtral_tui.store.migrations import migrate
+from mixtral_tui.store.search import SearchHit, search
 
 MEMORY = ":memory:"
 
@@ -231,6 +232,10 @@ class History:
             "UPDATE messages SET content = ?, status = ?, stats_json = COALESCE(?, stats_json) WHERE id = ?",
             (content, status, _dumps(stats), message_id),
         )
+
+    def search(self, text: str, limit: int = 100) -> list[SearchHit]:
+        """Messages (and titles) holding every word of `text`; see store/search.py."""
+        return self._guard(lambda: search(self._db, text, limit))
 
     def mark_interrupted(self) -> int:
         """Replies left 'streaming' by a killed process become 'interrupted' (their text is kept)."""

@@ -15,10 +15,15 @@ MIGRATIONS: list[tuple[str, Migration]] = []
 
 
 def _run(db: sqlite3.Connection, script: str) -> None:
-    """Run statements one by one (executescript would commit our transaction)."""
-    for statement in script.split(";"):
-        if statement.strip():
-            db.execute(statement)
+    """Run statements one by one (executescript would commit our transaction). A trigger's body
+    holds semicolons of its own: a statement ends where SQLite says it is complete."""
+    statement = ""
+    for part in script.split(";"):
+        statement += part + ";"
+        if sqlite3.complete_statement(statement):
+            if statement.strip(" \n;"):
+                db.execute(statement)
+            statement = ""
 
 
 def migration(fn: Migration) -> Migration:
@@ -71,6 +76,32 @@ def m002_reply_details(db: sqlite3.Connection) -> None:
 def m003_model_file(db: sqlite3.Connection) -> None:
     """The GGUF file a reply came from (the model's own name can be shared by many quants)."""
     _run(db, "ALTER TABLE messages ADD COLUMN model_file TEXT")
+
+
+@migration
+def m004_message_search(db: sqlite3.Connection) -> None:
+    """A full-text index of every message's text, kept in step by triggers (a streaming reply's
+    checkpoints too), and filled from the messages already saved. External content: the text is
+    stored once, in `messages`; the index holds only its words."""
+    _run(
+        db,
+        """
+        CREATE VIRTUAL TABLE message_search USING fts5(
+            content, content='messages', content_rowid='id', tokenize='unicode61 remove_diacritics 2'
+        );
+        CREATE TRIGGER message_search_insert AFTER INSERT ON messages BEGIN
+            INSERT INTO message_search (rowid, content) VALUES (new.id, new.content);
+        END;
+        CREATE TRIGGER message_search_delete AFTER DELETE ON messages BEGIN
+            INSERT INTO message_search (message_search, rowid, content) VALUES ('delete', old.id, old.content);
+        END;
+        CREATE TRIGGER message_search_update AFTER UPDATE OF content ON messages BEGIN
+            INSERT INTO message_search (message_search, rowid, content) VALUES ('delete', old.id, old.content);
+            INSERT INTO message_search (rowid, content) VALUES (new.id, new.content);
+        END;
+        INSERT INTO message_search (message_search) VALUES ('rebuild');
+        """
+    )
 
 
 def schema_version(db: sqlite3.Connection) -> int:

@@ -1,0 +1,109 @@
+"""Finding saved messages by their words.
+
+The user's text never reaches SQLite as a query language: each word becomes a quoted
+full-text phrase (so `"`, `*`, `-`, `AND`, `NEAR(` are just words), all of them must occur,
+and the last one also matches as a prefix while it is still being typed. Hits carry a
+snippet whose matched words are marked with two private-use characters, which the CLI and the
+UI turn into their own emphasis: the text itself is data and is never read as markup.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from dataclasses import dataclass
+
+MARK_START, MARK_END = "\ue000", "\ue001"
+SNIPPET_WORDS = 16
+
+_WORD = re.compile(r"\w", re.UNICODE)
+
+
+@dataclass
+class SearchHit:
+    conversation_id: int
+    title: str
+    message_id: int | None  # None: the conversation's title matched
+    role: str  # user | assistant | system | title
+    created_at: float
+    snippet: str  # one line; matched words between MARK_START and MARK_END
+
+    def marked(self) -> tuple[str, list[tuple[int, int]]]:
+        """The snippet without marks, and where the marked words are in it."""
+        text, spans, start = "", [], None
+        for piece in re.split(f"([{MARK_START}{MARK_END}])", self.snippet):
+            if piece == MARK_START:
+                start = len(text)
+            elif piece == MARK_END:
+                if start is not None and start < len(text):
+                    spans.append((start, len(text)))
+                start = None
+            else:
+                text += piece
+        return text, spans
+
+
+def _words(text: str) -> list[str]:
+    """Whitespace-separated words with a letter or digit in them (FTS5 ends a string at a NUL)."""
+    return [word for word in text.replace("\x00", " ").split() if _WORD.search(word)]
+
+
+def match_expression(text: str) -> str | None:
+    """An FTS5 query for the words in `text` (None when it has none): every word must occur; the
+    last matches as a prefix too unless the text ends in a space (the user has finished it)."""
+    words = _words(text)
+    if not words:
+        return None
+    phrases = ['"' + word.replace('"', '""') + '"' for word in words]
+    if not text[-1:].isspace():
+        phrases[-1] += "*"
+    return " ".join(phrases)
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _title_hits(db: sqlite3.Connection, words: list[str], limit: int) -> list[SearchHit]:
+    """Conversations whose title holds every word (anywhere, any case): a renamed chat is found by its name."""
+    if not words:
+        return []
+    clauses = " AND ".join("title LIKE ? ESCAPE '\\'" for _ in words)
+    patterns = ["%" + re.sub(r"([%_\\])", r"\\\1", word) + "%" for word in words]
+    rows = db.execute(
+        f"SELECT id, title, updated_at FROM conversations WHERE {clauses} ORDER BY updated_at DESC LIMIT ?",
+        (*patterns, limit),
+    ).fetchall()
+    found = re.compile("|".join(re.escape(w) for w in sorted(words, key=len, reverse=True)), re.IGNORECASE)
+    return [
+        SearchHit(conversation_id, title, None, "title", updated_at,
+                  found.sub(lambda m: MARK_START + m.group(0) + MARK_END, _one_line(title)))
+        for conversation_id, title, updated_at in rows
+    ]
+
+
+def search(db: sqlite3.Connection, text: str, limit: int = 100) -> list[SearchHit]:
+    """Titles that match first (newest first), then messages, best match first (bm25), newer first
+    among equals. Notes the app wrote itself are left out."""
+    expression = match_expression(text)
+    if expression is None:
+        return []
+    hits = _title_hits(db, _words(text), limit)
+    rows = db.execute(
+        """
+        SELECT m.id, m.conversation_id, m.role, m.created_at, c.title,
+               snippet(message_search, 0, ?, ?, '…', ?) AS snippet
+        FROM message_search
+        JOIN messages m ON m.id = message_search.rowid
+        JOIN conversations c ON c.id = m.conversation_id
+        WHERE message_search MATCH ? AND m.role != 'notice'
+        ORDER BY rank, m.id DESC
+        LIMIT ?
+        """,
+        (MARK_START, MARK_END, SNIPPET_WORDS, expression, max(0, limit - len(hits))),
+    ).fetchall()
+    hits += [
+        SearchHit(conversation_id, title, message_id, role, created_at, _one_line(snippet))
+        for message_id, conversation_id, role, created_at, title, snippet in rows
+    ]
+    return hits

@@ -1,0 +1,104 @@
+"""Finding saved messages by their words: the full-text index follows every write, the user's
+text is never read as a query language, and a database from before the index gets one."""
+
+import sqlite3
+
+import pytest
+
+from mixtral_tui.store.history import History
+from mixtral_tui.store.migrations import MIGRATIONS, migrate
+from mixtral_tui.store.search import MARK_END, MARK_START, match_expression
+
+
+@pytest.fixture
+def history(tmp_path):
+    history = History(tmp_path / "h.sqlite3")
+    bread = history.create_conversation("Baking")
+    history.add_message(bread.id, "user", "How do I bake sourdough bread?")
+    history.add_message(bread.id, "assistant", "Mix flour, water and **starter**.\n\nThen bake the loaf at 230 °C.")
+    history.add_message(bread.id, "notice", "bread notes the app wrote itself")
+    rivers = history.create_conversation("Geography")
+    history.add_message(rivers.id, "user", "Name three rivers.")
+    history.add_message(rivers.id, "assistant", "The Nile, the Amazon and the Yangtze.")
+    return history
+
+
+def found(history: History, text: str) -> list[tuple[str, str]]:
+    """(role, snippet with the matched words in [brackets]) for each hit."""
+    return [(h.role, h.snippet.replace(MARK_START, "[").replace(MARK_END, "]")) for h in history.search(text)]
+
+
+def test_words_are_found_in_what_the_user_and_the_model_wrote_and_marked(history):
+    assert found(history, "bake") == [
+        ("user", "How do I [bake] sourdough bread?"),
+        ("assistant", "Mix flour, water and **starter**. Then [bake] the loaf at 230 °C."),
+    ]
+    assert found(history, "nile amazon") == [("assistant", "The [Nile], the [Amazon] and the Yangtze.")]
+    assert found(history, "nile danube") == []  # every word must occur
+
+
+def test_the_last_word_matches_while_it_is_being_typed_and_accents_do_not_matter(history):
+    assert [role for role, _ in found(history, "sourd")] == ["user"]
+    assert found(history, "sourd ") == []  # a space: the word is finished
+    assert [role for role, _ in found(history, "yangtze C")] == []
+    assert [role for role, _ in found(history, "230 c")] == ["assistant"]  # "°C" is the word "c"
+    history.add_message(1, "user", "Crème brûlée?")
+    assert found(history, "creme brulee") == [("user", "[Crème] [brûlée]?")]
+
+
+def test_notes_the_app_wrote_are_not_found_but_titles_are(history):
+    assert all(role != "notice" for role, _ in found(history, "notes"))
+    assert found(history, "geog") == [("title", "[Geog]raphy")]
+    hit = history.search("geog")[0]
+    assert (hit.message_id, hit.title, hit.marked()) == (None, "Geography", ("Geography", [(0, 4)]))
+
+
+def test_the_index_follows_checkpoints_and_deletes(history):
+    conversation = history.create_conversation("Live")
+    reply = history.add_message(conversation.id, "assistant", "", status="streaming")
+    history.update_message(reply.id, "The first checkpoint says tortoise", "streaming")
+    assert [h.message_id for h in history.search("tortoise")] == [reply.id]
+    history.update_message(reply.id, "The reply was rewritten: hare", "done")
+    assert history.search("tortoise") == []
+    assert [h.message_id for h in history.search("hare")] == [reply.id]
+    history.delete_conversation(conversation.id)
+    assert history.search("hare") == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    ['"', '""bake', "bake*", "*", "-bake", "NOT bake", "bake OR", "AND", "NEAR(bake", "NEAR(", "^bake", "content:bake",
+     "(bake", "bake)", "{bake}", "'", "%", "_", "\\", "bake\x00", "   ", ""],
+)
+def test_query_syntax_in_the_users_text_is_just_text(history, text):
+    hits = history.search(text)  # never an FTS5 syntax error
+    assert all(MARK_START in h.snippet or h.role == "title" for h in hits)
+
+
+def test_the_users_words_become_quoted_phrases():
+    assert match_expression("bake bread") == '"bake" "bread"*'
+    assert match_expression('say "hi" ') == '"say" """hi"""'
+    assert match_expression("NEAR( AND") == '"NEAR(" "AND"*'
+    assert match_expression("-- ** ") is None
+
+
+def test_a_database_from_before_the_index_gets_its_messages_indexed(tmp_path):
+    path = tmp_path / "old.sqlite3"
+    db = sqlite3.connect(path, isolation_level=None)
+    migrate(db, upto=len(MIGRATIONS) - 1)  # the version before the index
+    assert "message_search" not in {r[0] for r in db.execute("SELECT name FROM sqlite_master")}
+    db.execute("INSERT INTO conversations (id, title, created_at, updated_at) VALUES (3, 'kept', 1, 2)")
+    db.execute("INSERT INTO messages (conversation_id, role, content, created_at) VALUES (3, 'user', 'an old walrus', 1)")
+    db.close()
+    [hit] = History(path).search("walrus")
+    assert (hit.conversation_id, hit.role, hit.title) == (3, "user", "kept")
+
+
+def test_many_hits_are_capped_best_first(tmp_path):
+    history = History(tmp_path / "h.sqlite3")
+    conversation = history.create_conversation("Repeats")
+    for i in range(30):
+        history.add_message(conversation.id, "user", "echo " * (1 if i != 17 else 5) + f"number {i}")
+    hits = history.search("echo", limit=10)
+    assert len(hits) == 10
+    assert "number 17" in hits[0].snippet  # the word five times ranks first
