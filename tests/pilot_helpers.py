@@ -60,8 +60,8 @@ def notifications(app) -> list[str]:
 
 def steady(app) -> None:
     """No blinking cursors: a snapshot must not depend on when it is taken."""
-    from textual.widgets import TextArea
+    from textual.widgets import Input, TextArea
 
     for screen in app.screen_stack:
-        for area in screen.query(TextArea):
-            area.cursor_blink = False
+        for box in [*screen.query(TextArea), *screen.query(Input)]:
+            box.cursor_blink = False

@@ -45,6 +45,28 @@ def test_chat_screen(snap_compare):
     assert snap_compare(scripted_app(), terminal_size=SIZE, run_before=_chat)
 
 
+def test_search_screen(snap_compare, monkeypatch):
+    import time
+
+    monkeypatch.setenv("TZ", "UTC")  # the hits show when each message was written
+    time.tzset()
+
+    async def before(pilot):
+        await _chat(pilot)
+        pilot.app.history._db.execute("UPDATE messages SET created_at = 1794000000 + id * 60")
+        pilot.app.history._db.execute("UPDATE conversations SET updated_at = 1794000000 + 180")
+        await pilot.press("ctrl+f", *"add")
+        await wait_for(pilot, lambda: "found" in str(pilot.app.screen.query_one("#summary").render()))
+        steady(pilot.app)
+        await pilot.pause()
+
+    try:
+        assert snap_compare(scripted_app(), terminal_size=SIZE, run_before=before)
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+
+
 def test_help_screen(snap_compare):
     async def before(pilot):
         await pilot.press("f1")

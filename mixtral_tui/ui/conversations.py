@@ -1,4 +1,4 @@
-"""Conversation actions: open as tabs, new, rename, delete, export, settings, log, help.
+"""Conversation actions: open as tabs, search, new, rename, delete, export, settings, log, help.
 
 A mixin for MixtralApp, kept apart so the app module holds only loading and
 generation.
@@ -16,6 +16,7 @@ from mixtral_tui.config import save_config
 from mixtral_tui.engine.base import LoadSpec
 from mixtral_tui.export import export_conversation, safe_filename
 from mixtral_tui.ui.screens.dialogs import ConfirmScreen, PromptScreen
+from mixtral_tui.ui.screens.search import Found, SearchScreen
 from mixtral_tui.ui.widgets.chat_view import ChatView
 from mixtral_tui.ui.widgets.sidebar import ConversationList, Sidebar, conversation_of
 
@@ -55,8 +56,9 @@ class ConversationActions:
             await self.query_one(Sidebar).show(conversations, view.conversation_id if view else None)
 
     # -- opening and closing -----------------------------------------------
-    async def open_conversation(self, conversation_id: int) -> None:
-        """Show it in its tab (adding the tab if needed) and focus its composer."""
+    async def open_conversation(self, conversation_id: int, around: int | None = None) -> None:
+        """Show it in its tab (adding the tab if needed) and focus its composer. A new tab opens at
+        the page around message `around` if given (see ChatView.reveal for a tab already open)."""
         existing = self.chat_view(conversation_id)
         if existing is None:
             conversation = self._guard(self.history.conversation, conversation_id)
@@ -67,7 +69,9 @@ class ConversationActions:
             await self.tabs.add_pane(TabPane(Content(conversation.title), view, id=pane_id(conversation_id)))
             live = self.generation
             live_id = getattr(live.message, "id", None) if live and live.conversation_id == conversation_id else None
-            await view.show_messages([m for m in messages if m.id != live_id])
+            shown = [m for m in messages if m.id != live_id]
+            index = next((i for i, m in enumerate(shown) if m.id == around), None) if live_id is None else None
+            await view.show_messages(shown, around=index)
             if live_id is not None:
                 await view.begin_reply(live.message)
                 if self.generation is live:
@@ -78,6 +82,19 @@ class ConversationActions:
             existing = view
         self.tabs.active = pane_id(conversation_id)
         self.set_focus(existing.composer)  # at once: see ChatTabs
+
+    def action_search(self) -> None:
+        async def chosen(found: Found | None) -> None:
+            if found is None:
+                return
+            await self.open_conversation(found.conversation_id, around=found.message_id)
+            view = self.chat_view(found.conversation_id)
+            if view is None:
+                self.notify("That conversation is no longer there (deleted meanwhile?).", severity="warning")
+            elif found.message_id is not None and not await view.reveal(found.message_id):
+                self.notify("That message is no longer there (deleted meanwhile?).", severity="warning")
+
+        self.push_screen(SearchScreen(self.history), chosen)
 
     async def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         if isinstance(event.option_list, ConversationList):

@@ -22,6 +22,7 @@ class Key:
 
 APP_KEYS = [
     Key("ctrl+n", "new_conversation", "New chat"),
+    Key("ctrl+f", "search", "Search"),
     Key("f2", "rename_conversation", "Rename"),
     Key("f8", "delete_conversation", "Delete"),
     Key("f9", "export_conversation", "Export"),
@@ -51,6 +52,7 @@ WIDGET_KEYS = [
     ("↑ ↓ PgUp PgDn", "Scroll, or move in the list"),
     ("PgUp / PgDn", "Scroll the conversation while typing (composer)"),
     ("Home", "Top of the conversation; at the top, load earlier messages"),
+    ("End", "Bottom of the conversation; after a search, back to the newest messages"),
     ("d", "Show or hide debug lines (log view, F12)"),
 ]
 

@@ -18,6 +18,9 @@ from mixtral_tui.ui.widgets.message import MessageView
 PAGE = 20
 """Messages shown when a conversation opens, and added each time the reader reaches the top."""
 
+FOUND_MARK_SECONDS = 3.0
+"""How long a message opened from search stays marked."""
+
 KEEP = 5 * PAGE
 """A new message at the bottom puts the oldest shown ones back behind the "earlier" note when more
 than this many are shown: every widget on screen costs each layout pass (about 1 ms per 50
@@ -34,10 +37,32 @@ class Transcript(VerticalScroll):
     class ReachedTop(TextualMessage):
         pass
 
+    class ReachedBottom(TextualMessage):
+        pass
+
+    class WantsNewest(TextualMessage):
+        pass
+
     def watch_scroll_y(self, old: float, new: float) -> None:
         super().watch_scroll_y(old, new)
         if new <= 0 < old:
             self.post_message(self.ReachedTop())
+        elif old < self.max_scroll_y <= new:
+            self.post_message(self.ReachedBottom())
+
+    def action_scroll_end(self) -> None:
+        self.post_message(self.WantsNewest())  # a no-op unless a found message left later ones out
+        super().action_scroll_end()
+
+    def action_page_down(self) -> None:
+        if self.scroll_y >= self.max_scroll_y:
+            self.post_message(self.ReachedBottom())
+        super().action_page_down()
+
+    def action_scroll_down(self) -> None:
+        if self.scroll_y >= self.max_scroll_y:
+            self.post_message(self.ReachedBottom())
+        super().action_scroll_down()
 
     def action_scroll_home(self) -> None:
         if self.scroll_y <= 0:  # already there: Home asks for more
@@ -61,7 +86,8 @@ class ChatView(Vertical):
     DEFAULT_CSS = """
     ChatView { height: 1fr; }
     ChatView #transcript { height: 1fr; }
-    ChatView .empty, ChatView .earlier { color: $text-muted; margin: 1 2; }
+    ChatView .empty, ChatView .earlier, ChatView .later { color: $text-muted; margin: 1 2; }
+    ChatView MessageView.-found { background: $accent 25%; }
     """
 
     def __init__(self, conversation_id: int, **kwargs) -> None:
@@ -70,6 +96,8 @@ class ChatView(Vertical):
         self.live: MessageView | None = None
         self._blink = True  # the composer's cursor blinked before the reply began
         self._earlier: list[Message] = []  # not shown yet, oldest first
+        self._later: list[Message] = []  # not shown, after a found message opened in the middle
+        self._rebuilding = 0  # show_messages under way, or its layout not done: scroll events are not the reader's
 
     def compose(self) -> ComposeResult:
         with Transcript(id="transcript"):
@@ -92,22 +120,107 @@ class ChatView(Vertical):
         count = len(self._earlier)
         return Content(f"↑ {count:,} earlier message{'s' if count != 1 else ''}: scroll up (or press Home) to see them")
 
-    async def show_messages(self, messages: list[Message]) -> None:
-        """Replace the transcript with these messages (the last page of them)."""
+    def _later_note(self) -> Content:
+        count = len(self._later)
+        return Content(f"↓ {count:,} later message{'s' if count != 1 else ''}: scroll down for more, End for the newest")
+
+    async def show_messages(self, messages: list[Message], around: int | None = None) -> None:
+        """Replace the transcript with these messages: the last page of them, or, with `around`
+        (an index), a page from a little before that message, the later ones left out until asked for."""
+        # Emptying and refilling the view moves its scroll position: no reader reached its top or
+        # bottom, until the layout after it is done.
+        self._rebuilding += 1
+        try:
+            await self._replace(messages, around)
+        finally:
+            self.call_after_refresh(self._rebuilt)
+
+    async def _replace(self, messages: list[Message], around: int | None) -> None:
         await self.transcript.remove_children()
         self.live = None
-        self._earlier = messages[:-PAGE]
-        shown = messages[-PAGE:]
+        start = max(0, len(messages) - PAGE) if around is None else max(0, min(around - PAGE // 4, len(messages) - PAGE))
+        self._earlier, shown, self._later = messages[:start], messages[start : start + PAGE], messages[start + PAGE :]
         if self._earlier:
             await self.transcript.mount(Static(self._earlier_note(), classes="earlier"))
         if shown:
             await self.transcript.mount_all(MessageView(m) for m in shown)
         else:
             await self.transcript.mount(Static("No messages yet. Type below and press Enter.", classes="empty"))
-        self.transcript.scroll_end(animate=False)
-        self.transcript.anchor()
+        if self._later:
+            await self.transcript.mount(Static(self._later_note(), classes="later"))
+            self.transcript.anchor(False)  # reaching the bottom must not pull the reader along as pages come in
+        else:
+            self.transcript.scroll_end(animate=False)
+            self.transcript.anchor()
         if self._earlier:
             self.call_after_refresh(self._fill_view)
+
+    def _rebuilt(self) -> None:
+        self._rebuilding -= 1
+
+    def _shown(self) -> list[MessageView]:
+        return [child for child in self.transcript.children if isinstance(child, MessageView)]
+
+    def _all_messages(self) -> list[Message]:
+        return self._earlier + [view.message for view in self._shown()] + self._later
+
+    async def reveal(self, message_id: int) -> bool:
+        """Bring a message on screen (opening the page around it if it is not shown) and mark it
+        for a few seconds. False if this conversation has no such message."""
+        found = next((view for view in self._shown() if view.message.id == message_id), None)
+        if found is None:
+            messages = self._all_messages()
+            index = next((i for i, m in enumerate(messages) if m.id == message_id), None)
+            if index is None:
+                return False
+            if self.live is not None:  # a reply streams at the bottom: add pages above it instead
+                while found is None and self._earlier:
+                    await self.show_earlier()
+                    found = next((view for view in self._shown() if view.message.id == message_id), None)
+            else:
+                await self.show_messages(messages, around=index)
+                found = next(view for view in self._shown() if view.message.id == message_id)
+        if found is None:
+            return False
+        target, transcript = found, self.transcript
+        transcript.release_anchor()
+
+        def bring_into_view() -> None:  # once laid out: a message taller than the view shows its start
+            if target.outer_size.height < transcript.scrollable_content_region.height:
+                transcript.scroll_to_center(target, animate=False, immediate=True)
+            else:
+                transcript.scroll_to_widget(target, animate=False, top=True, immediate=True)
+
+        self.call_after_refresh(bring_into_view)
+        target.add_class("-found")
+        self.set_timer(FOUND_MARK_SECONDS, lambda: target.remove_class("-found"))
+        return True
+
+    async def on_transcript_reached_bottom(self, event: Transcript.ReachedBottom) -> None:
+        event.stop()
+        if not self._rebuilding:
+            await self.show_later()
+
+    async def on_transcript_wants_newest(self, event: Transcript.WantsNewest) -> None:
+        event.stop()
+        await self.show_newest()
+
+    async def show_later(self) -> None:
+        """Add the next page under the last shown message (the reader's place stays)."""
+        if not self._later:
+            return
+        page, self._later = self._later[:PAGE], self._later[PAGE:]
+        note = self.transcript.query_one(".later", Static)
+        await self.transcript.mount_all([MessageView(m) for m in page], before=note)
+        if self._later:
+            note.update(self._later_note())
+        else:
+            await note.remove()  # the end: a new message anchors the view to the bottom again
+
+    async def show_newest(self) -> None:
+        """Back to the last page, as when the conversation opens (after a found message was opened)."""
+        if self._later:
+            await self.show_messages(self._all_messages())
 
     async def _fill_view(self) -> None:
         """Short messages may not fill the screen: there is then no scrolling up to ask for more."""
@@ -122,16 +235,20 @@ class ChatView(Vertical):
 
     async def on_transcript_reached_top(self, event: Transcript.ReachedTop) -> None:
         event.stop()
-        await self.show_earlier()
+        if not self._rebuilding:
+            await self.show_earlier()
 
     async def show_earlier(self) -> None:
         """Add the previous page above the first shown message, keeping the reader's place."""
         if not self._earlier:
             return
+        shown = self._shown()
+        if not shown:  # the transcript is being rebuilt (a search opened a page meanwhile)
+            return
         page, self._earlier = self._earlier[-PAGE:], self._earlier[:-PAGE]
         transcript = self.transcript
         note = transcript.query_one(".earlier", Static)
-        first = next(child for child in transcript.children if isinstance(child, MessageView))
+        first = shown[0]
         height_before = transcript.virtual_size.height
         await transcript.mount_all([MessageView(m) for m in page], before=first)
         if self._earlier:
@@ -145,6 +262,7 @@ class ChatView(Vertical):
         self.call_after_refresh(keep_place)
 
     async def add_message(self, message: Message) -> MessageView:
+        await self.show_newest()  # a new message goes at the very end, where the reader is taken
         for empty in self.transcript.query(".empty"):
             await empty.remove()
         view = MessageView(message)

@@ -1,0 +1,150 @@
+"""Ctrl+F: find saved messages by their words, across every conversation, and open one.
+
+Results follow the typing. The query runs in a thread worker (a database another instance
+holds busy must not freeze the screen); an answer for text that has since changed is dropped.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.content import Content
+from textual.message import Message
+from textual.screen import ModalScreen
+from textual.widgets import Input, OptionList, Static
+from textual.widgets.option_list import Option
+
+from mixtral_tui.errors import UserError
+from mixtral_tui.store.history import History
+from mixtral_tui.store.search import SearchHit
+from mixtral_tui.text_safety import displayable
+
+ROLE_NAMES = {"user": "You", "assistant": "Assistant", "system": "System", "title": "Title"}
+LIMIT = 100
+HINT = "Type words to find them in every saved conversation (all must occur; the last may be cut short)."
+
+
+@dataclass(frozen=True)
+class Found:
+    """What the user chose: a conversation, and the message to show in it (None for a title)."""
+
+    conversation_id: int
+    message_id: int | None
+
+
+def marked_content(hit: SearchHit) -> Content:
+    """The snippet as plain text (never markup) with the words found in bold."""
+    text, spans = hit.marked()
+    content = Content(displayable(text))
+    for start, end in spans:
+        content = content.stylize("bold $text-accent", start, end)
+    return content
+
+
+def hit_option(hit: SearchHit, index: int) -> Option:
+    """Where it is (title, who, when) over the snippet; a title that matched is the snippet itself."""
+    when = time.strftime("%Y-%m-%d %H:%M", time.localtime(hit.created_at))
+    about = Content.styled(f"  {ROLE_NAMES.get(hit.role, hit.role)} · {when}", "$text-muted")
+    if hit.message_id is None:
+        return Option(Content.assemble(marked_content(hit).stylize("bold"), about), id=str(index))
+    title = Content.styled(displayable(" ".join(hit.title.split())), "bold")
+    return Option(Content("\n").join([Content.assemble(title, about), marked_content(hit)]), id=str(index))
+
+
+class SearchScreen(ModalScreen[Found | None]):
+    BINDINGS = [
+        Binding("escape", "dismiss(None)", "Close"),
+        Binding("down", "move('cursor_down')", show=False),
+        Binding("up", "move('cursor_up')", show=False),
+        Binding("pagedown", "move('page_down')", show=False),
+        Binding("pageup", "move('page_up')", show=False),
+    ]
+    DEFAULT_CSS = """
+    SearchScreen { align: center middle; }
+    SearchScreen > Vertical { width: 90%; max-width: 110; height: 80%; border: round $primary; background: $surface; padding: 0 1; }
+    SearchScreen .title { text-style: bold; }
+    SearchScreen #summary { color: $text-muted; margin: 0 0 1 0; }
+    SearchScreen OptionList { height: 1fr; border: none; padding: 0; }
+    SearchScreen .hint { color: $text-muted; }
+    """
+
+    class Answer(Message):
+        def __init__(self, text: str, hits: list[SearchHit] | None, error: str | None = None) -> None:
+            super().__init__()
+            self.text = text
+            self.hits = hits
+            self.error = error
+
+    def __init__(self, history: History, text: str = "") -> None:
+        super().__init__()
+        self.history = history
+        self.initial = text
+        self.hits: list[SearchHit] = []
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Static("Search saved messages", classes="title")
+            yield Input(self.initial, placeholder="words to find…", id="query")
+            yield Static(HINT, id="summary", markup=False)
+            yield OptionList(id="hits")
+            yield Static("Enter opens the message · ↑ ↓ PgUp PgDn choose · Esc closes", classes="hint", markup=False)
+
+    def on_mount(self) -> None:
+        self.query_one("#hits", OptionList).can_focus = False  # typing stays in the box; ↑ ↓ move the choice
+        if self.initial:
+            self._search(self.initial)
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        self._search(event.value)
+
+    @work(thread=True, exclusive=True, group="search", exit_on_error=False)
+    def _search(self, text: str) -> None:
+        try:
+            self.post_message(self.Answer(text, self.history.search(text, LIMIT) if text.strip() else None))
+        except UserError as exc:
+            self.post_message(self.Answer(text, [], str(exc)))
+        finally:
+            self.history.close()  # this thread's connection
+
+    def on_search_screen_answer(self, answer: Answer) -> None:
+        if answer.text != self.query_one("#query", Input).value:
+            return  # typed on since: a newer answer is coming
+        summary = self.query_one("#summary", Static)
+        hits = self.query_one("#hits", OptionList)
+        self.hits = answer.hits or []
+        options: list[Option | None] = []
+        for i, hit in enumerate(self.hits):
+            options += [None, hit_option(hit, i)] if i else [hit_option(hit, i)]  # None: a separator line
+        hits.set_options(options)
+        if self.hits:
+            hits.highlighted = 0
+        if answer.error:
+            summary.update(Content(f"The search failed: {answer.error}"))
+        elif answer.hits is None:
+            summary.update(Content(HINT))
+        elif not self.hits:
+            summary.update(Content("Nothing saved holds all of these words. Fewer or shorter words find more."))
+        else:
+            more = " (the best ones; more words narrow it down)" if len(self.hits) >= LIMIT else ""
+            summary.update(Content(f"{len(self.hits):,} found{more}"))
+
+    def action_move(self, where: str) -> None:
+        """↑ ↓ PgUp PgDn move the choice while typing goes on in the box."""
+        getattr(self.query_one("#hits", OptionList), f"action_{where}")()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        hits = self.query_one("#hits", OptionList)
+        if hits.highlighted is not None:
+            self._choose(hits.get_option_at_index(hits.highlighted))
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        self._choose(event.option)
+
+    def _choose(self, option: Option) -> None:
+        hit = self.hits[int(option.id or 0)]
+        self.dismiss(Found(hit.conversation_id, hit.message_id))

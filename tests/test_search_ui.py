@@ -1,0 +1,125 @@
+"""Ctrl+F in the app: results follow the typing, Enter opens the conversation at the message
+found (a page around it when it is far back), and the newest messages are one key away."""
+
+from textual.widgets import Input, OptionList
+
+from mixtral_tui.paths import app_paths
+from mixtral_tui.store.history import History
+from mixtral_tui.ui.screens.search import SearchScreen
+from mixtral_tui.ui.widgets.chat_view import PAGE
+from mixtral_tui.ui.widgets.message import MessageView
+from tests.fixtures.fake_engine import ScriptedEngine
+from tests.pilot_helpers import make_app, send, wait_for
+
+
+def saved_history(long_one: int = 0) -> History:
+    """Two short chats, and (when asked) a long one whose 11th message holds the word "walrus"."""
+    paths = app_paths()
+    paths.ensure()
+    history = History(paths.database)
+    bread = history.create_conversation("Baking")
+    history.add_message(bread.id, "user", "How do I bake sourdough bread?")
+    history.add_message(bread.id, "assistant", "Mix flour and water, then [bold]bake[/bold] it.")
+    if long_one:
+        long = history.create_conversation("Long")
+        for m in range(long_one):
+            text = "the walrus speaks" if m == 10 else f"message {m}"
+            history.add_message(long.id, "user" if m % 2 == 0 else "assistant", text)
+    rivers = history.create_conversation("Geography")  # the newest: the one the app opens
+    history.add_message(rivers.id, "user", "Name three rivers.")
+    return history
+
+
+def hit_lines(app) -> list[str]:
+    hits = app.screen.query_one("#hits", OptionList)
+    return [str(hits.get_option_at_index(i).prompt) for i in range(hits.option_count)]
+
+
+def shown(app) -> list[str]:
+    return [v.message.content for v in app.active_view().query(MessageView)]
+
+
+async def test_typing_finds_messages_and_enter_opens_the_one_chosen():
+    app = make_app(ScriptedEngine(), history=saved_history())
+    async with app.run_test(size=(110, 32)) as pilot:
+        await wait_for(pilot, lambda: app.active_view() is not None and shown(app))
+        assert shown(app) == ["Name three rivers."]
+        await pilot.press("ctrl+f")
+        assert isinstance(app.screen, SearchScreen)
+        await pilot.press(*"bak")
+        await wait_for(pilot, lambda: len(hit_lines(app)) == 3, what="three hits")
+        lines = hit_lines(app)
+        assert lines[0].startswith("Baking") and "Title" in lines[0]
+        assert "How do I bake sourdough bread?" in lines[1]
+        assert "[bold]bake[/bold]" in lines[2]  # model text is shown as written, never as markup
+        assert "3 found" in str(app.screen.query_one("#summary").render())
+
+        await pilot.press("down", "down", "enter")  # the assistant's message
+        await wait_for(pilot, lambda: not isinstance(app.screen, SearchScreen))
+        await wait_for(pilot, lambda: app.active_view().conversation_id == 1, what="the Baking chat")
+        view = app.active_view()
+        [found] = [v for v in view.query(MessageView) if v.has_class("-found")]
+        assert found.message.content.startswith("Mix flour")
+        assert app.focused is view.composer
+
+
+async def test_no_match_and_escape_say_so_and_change_nothing():
+    app = make_app(ScriptedEngine(), history=saved_history())
+    async with app.run_test(size=(110, 32)) as pilot:
+        await wait_for(pilot, lambda: app.active_view() is not None and shown(app))
+        await pilot.press("ctrl+f", *"zebra")
+        await wait_for(pilot, lambda: "Nothing saved" in str(app.screen.query_one("#summary").render()))
+        await pilot.press("enter")  # nothing to open: the search stays
+        assert isinstance(app.screen, SearchScreen)
+        app.screen.query_one(Input).value = ""
+        await wait_for(pilot, lambda: "Type words" in str(app.screen.query_one("#summary").render()))
+        await pilot.press("escape")
+        assert not isinstance(app.screen, SearchScreen)
+        assert shown(app) == ["Name three rivers."]
+
+
+async def test_a_message_far_back_opens_with_a_page_around_it_and_end_brings_the_newest():
+    total = PAGE * 10
+    app = make_app(ScriptedEngine(), history=saved_history(long_one=total))
+    async with app.run_test(size=(110, 32)) as pilot:
+        await wait_for(pilot, lambda: app.active_view() is not None and shown(app))
+        await pilot.press("ctrl+f", *"walrus")
+        await wait_for(pilot, lambda: len(hit_lines(app)) == 1)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.active_view().conversation_id == 2 and "the walrus speaks" in shown(app))
+        view = app.active_view()
+        transcript = view.transcript
+        assert shown(app)[0] == "message 5" and len(shown(app)) == PAGE  # a few before it, then a page
+        assert "5 earlier messages" in str(transcript.query_one(".earlier").render())
+        assert f"{total - PAGE - 5:,} later messages" in str(transcript.query_one(".later").render())
+        await pilot.pause()
+        walrus = next(v for v in view.query(MessageView) if v.message.content == "the walrus speaks")
+        assert walrus.has_class("-found")
+        assert transcript.scrollable_content_region.overlaps(walrus.region)  # on screen
+
+        transcript.focus()
+        transcript.scroll_end(animate=False)  # read down to the bottom: the next page comes in under it
+        await wait_for(pilot, lambda: len(shown(app)) == 2 * PAGE, what="the next page")
+        await pilot.pause()
+        assert shown(app)[-1] == f"message {5 + 2 * PAGE - 1}"
+        assert len(shown(app)) == 2 * PAGE and transcript.scroll_y < transcript.max_scroll_y  # not pulled along
+
+        await pilot.press("end")  # the newest, as when the chat opens
+        await wait_for(pilot, lambda: shown(app)[-1] == f"message {total - 1}", what="the newest page")
+        assert not transcript.query(".later") and len(shown(app)) == PAGE
+
+
+async def test_sending_from_a_found_message_goes_to_the_end_of_the_conversation():
+    total = PAGE * 4
+    app = make_app(ScriptedEngine(), history=saved_history(long_one=total))
+    async with app.run_test(size=(110, 32)) as pilot:
+        await wait_for(pilot, lambda: app.active_view() is not None and shown(app))
+        await pilot.press("ctrl+f", *"walrus", "enter")
+        await wait_for(pilot, lambda: app.active_view().conversation_id == 2 and app.active_view().transcript.query(".later"))
+        await send(pilot, "and now?")
+        await wait_for(pilot, lambda: app.generation is None and shown(app)[-1] != "and now?", what="the reply")
+        view = app.active_view()
+        assert shown(app)[-2] == "and now?"
+        assert shown(app)[-3] == f"message {total - 1}"  # everything before it is back in order
+        assert not view.transcript.query(".later")
+        assert [m.content for m in app.history.messages(2)][-2] == "and now?"
