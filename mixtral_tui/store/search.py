@@ -15,6 +15,8 @@ from dataclasses import dataclass
 
 MARK_START, MARK_END = "\ue000", "\ue001"
 SNIPPET_WORDS = 16
+NOTICE_ROOM = 20
+"""Extra index hits taken before the app's own notes are left out (they are few and alike)."""
 
 _WORD = re.compile(r"\w", re.UNICODE)
 
@@ -83,24 +85,29 @@ def _title_hits(db: sqlite3.Connection, words: list[str], limit: int) -> list[Se
 
 
 def search(db: sqlite3.Connection, text: str, limit: int = 100) -> list[SearchHit]:
-    """Titles that match first (newest first), then messages, best match first (bm25), newer first
-    among equals. Notes the app wrote itself are left out."""
+    """Titles that match first (newest first), then messages, best match first (bm25). Notes the
+    app wrote itself are left out."""
     expression = match_expression(text)
     if expression is None:
         return []
     hits = _title_hits(db, _words(text), limit)
+    # Best first inside the index, then the join: ordering the joined rows made SQLite build a
+    # snippet for every match (150 ms for a word in half of 50,000 messages, against 35 ms).
+    wanted = max(0, limit - len(hits))
     rows = db.execute(
         """
-        SELECT m.id, m.conversation_id, m.role, m.created_at, c.title,
-               snippet(message_search, 0, ?, ?, '…', ?) AS snippet
-        FROM message_search
-        JOIN messages m ON m.id = message_search.rowid
+        SELECT m.id, m.conversation_id, m.role, m.created_at, c.title, best.snippet
+        FROM (
+            SELECT rowid AS id, rank, snippet(message_search, 0, ?, ?, '…', ?) AS snippet
+            FROM message_search WHERE message_search MATCH ? ORDER BY rank LIMIT ?
+        ) AS best
+        JOIN messages m ON m.id = best.id
         JOIN conversations c ON c.id = m.conversation_id
-        WHERE message_search MATCH ? AND m.role != 'notice'
-        ORDER BY rank, m.id DESC
+        WHERE m.role != 'notice'
+        ORDER BY best.rank
         LIMIT ?
         """,
-        (MARK_START, MARK_END, SNIPPET_WORDS, expression, max(0, limit - len(hits))),
+        (MARK_START, MARK_END, SNIPPET_WORDS, expression, wanted + NOTICE_ROOM, wanted),
     ).fetchall()
     hits += [
         SearchHit(conversation_id, title, message_id, role, created_at, _one_line(snippet))
