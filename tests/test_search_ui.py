@@ -108,6 +108,12 @@ async def test_a_message_far_back_opens_with_a_page_around_it_and_end_brings_the
         await wait_for(pilot, lambda: shown(app)[-1] == f"message {total - 1}", what="the newest page")
         assert not transcript.query(".later") and len(shown(app)) == PAGE
 
+        await pilot.press("ctrl+f", *"walrus", "enter")  # its tab is open now: the view pages back to it
+        await wait_for(pilot, lambda: "the walrus speaks" in shown(app) and transcript.query(".later"))
+        assert app.focused is view.composer
+        await pilot.press("ctrl+end")  # from the message box, too
+        await wait_for(pilot, lambda: shown(app)[-1] == f"message {total - 1}", what="the newest page again")
+
 
 async def test_sending_from_a_found_message_goes_to_the_end_of_the_conversation():
     total = PAGE * 4

@@ -51,6 +51,7 @@ WIDGET_KEYS = [
     ("Ctrl+P", "Command palette: every action by name"),
     ("↑ ↓ PgUp PgDn", "Scroll, or move in the list"),
     ("PgUp / PgDn", "Scroll the conversation while typing (composer)"),
+    ("Ctrl+Home / Ctrl+End", "Top / bottom of the conversation while typing (composer)"),
     ("Home", "Top of the conversation; at the top, load earlier messages"),
     ("End", "Bottom of the conversation; after a search, back to the newest messages"),
     ("d", "Show or hide debug lines (log view, F12)"),

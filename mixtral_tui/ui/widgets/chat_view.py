@@ -51,8 +51,9 @@ class Transcript(VerticalScroll):
             self.post_message(self.ReachedBottom())
 
     def action_scroll_end(self) -> None:
-        self.post_message(self.WantsNewest())  # a no-op unless a found message left later ones out
-        super().action_scroll_end()
+        """The ChatView scrolls: to the end of what is shown, or first back to the newest messages
+        (scrolling here too would race with that rebuild)."""
+        self.post_message(self.WantsNewest())
 
     def action_page_down(self) -> None:
         if self.scroll_y >= self.max_scroll_y:
@@ -122,7 +123,9 @@ class ChatView(Vertical):
 
     def _later_note(self) -> Content:
         count = len(self._later)
-        return Content(f"↓ {count:,} later message{'s' if count != 1 else ''}: scroll down for more, End for the newest")
+        return Content(
+            f"↓ {count:,} later message{'s' if count != 1 else ''}: scroll down for more, End (Ctrl+End while typing) for the newest"
+        )
 
     async def show_messages(self, messages: list[Message], around: int | None = None) -> None:
         """Replace the transcript with these messages: the last page of them, or, with `around`
@@ -130,6 +133,8 @@ class ChatView(Vertical):
         # Emptying and refilling the view moves its scroll position: no reader reached its top or
         # bottom, until the layout after it is done.
         self._rebuilding += 1
+        self.transcript.set_reactive(Transcript.scroll_y, 0.0)  # not a scroll for the watchers either
+        self.transcript.set_reactive(Transcript.scroll_target_y, 0.0)
         try:
             await self._replace(messages, around)
         finally:
@@ -198,12 +203,15 @@ class ChatView(Vertical):
 
     async def on_transcript_reached_bottom(self, event: Transcript.ReachedBottom) -> None:
         event.stop()
-        if not self._rebuilding:
+        if not self._rebuilding and self.transcript.scroll_y >= self.transcript.max_scroll_y:
             await self.show_later()
 
     async def on_transcript_wants_newest(self, event: Transcript.WantsNewest) -> None:
         event.stop()
-        await self.show_newest()
+        if self._later:
+            await self.show_newest()
+        else:
+            self.transcript.scroll_end(animate=False)
 
     async def show_later(self) -> None:
         """Add the next page under the last shown message (the reader's place stays)."""
@@ -235,7 +243,7 @@ class ChatView(Vertical):
 
     async def on_transcript_reached_top(self, event: Transcript.ReachedTop) -> None:
         event.stop()
-        if not self._rebuilding:
+        if not self._rebuilding and self.transcript.scroll_y <= 0:  # still there: not a stale event
             await self.show_earlier()
 
     async def show_earlier(self) -> None:

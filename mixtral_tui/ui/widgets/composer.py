@@ -7,7 +7,9 @@ from textual.message import Message
 from textual.widgets import TextArea
 
 NEWLINE_KEYS = ("ctrl+j", "shift+enter", "alt+enter", "ctrl+enter")
-SCROLL_KEYS = {"pageup": "page_up", "pagedown": "page_down"}  # a message box has little to page through
+SCROLL_KEYS = {  # a message box has little to page through: these move the conversation above it
+    "pageup": "page_up", "pagedown": "page_down", "ctrl+home": "scroll_home", "ctrl+end": "scroll_end",
+}
 
 
 class Composer(TextArea):
