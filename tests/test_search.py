@@ -102,3 +102,17 @@ def test_many_hits_are_capped_best_first(tmp_path):
     hits = history.search("echo", limit=10)
     assert len(hits) == 10
     assert "number 17" in hits[0].snippet  # the word five times ranks first
+
+
+def test_without_fts5_the_history_still_works_and_search_says_what_is_missing(tmp_path, monkeypatch):
+    from mixtral_tui.errors import StoreError
+    from mixtral_tui.store import migrations
+
+    monkeypatch.setattr(migrations, "fts5_available", lambda db: False)  # as a Python built without it
+    history = History(tmp_path / "h.sqlite3")
+    conversation = history.create_conversation("Still saved")
+    message = history.add_message(conversation.id, "user", "no index here")
+    history.update_message(message.id, "no index here, edited", "done")
+    assert [m.content for m in history.messages(conversation.id)] == ["no index here, edited"]
+    with pytest.raises(StoreError, match="needs SQLite's FTS5"):
+        history.search("index")

@@ -82,7 +82,10 @@ def m003_model_file(db: sqlite3.Connection) -> None:
 def m004_message_search(db: sqlite3.Connection) -> None:
     """A full-text index of every message's text, kept in step by triggers (a streaming reply's
     checkpoints too), and filled from the messages already saved. External content: the text is
-    stored once, in `messages`; the index holds only its words."""
+    stored once, in `messages`; the index holds only its words. A Python whose SQLite lacks FTS5
+    (rare) keeps its history without the index: search then says what is missing."""
+    if not fts5_available(db):
+        return
     _run(
         db,
         """
@@ -102,6 +105,15 @@ def m004_message_search(db: sqlite3.Connection) -> None:
         INSERT INTO message_search (message_search) VALUES ('rebuild');
         """
     )
+
+
+def fts5_available(db: sqlite3.Connection) -> bool:
+    try:
+        db.execute("CREATE VIRTUAL TABLE temp.fts5_probe USING fts5(text)")
+    except sqlite3.OperationalError:  # "no such module: fts5"
+        return False
+    db.execute("DROP TABLE temp.fts5_probe")
+    return True
 
 
 def schema_version(db: sqlite3.Connection) -> int:

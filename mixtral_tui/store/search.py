@@ -13,6 +13,8 @@ import re
 import sqlite3
 from dataclasses import dataclass
 
+from mixtral_tui.errors import StoreError
+
 MARK_START, MARK_END = "\ue000", "\ue001"
 SNIPPET_WORDS = 16
 NOTICE_ROOM = 20
@@ -91,6 +93,11 @@ def search(db: sqlite3.Connection, text: str, limit: int = 100) -> list[SearchHi
     if expression is None:
         return []
     hits = _title_hits(db, _words(text), limit)
+    if db.execute("SELECT 1 FROM sqlite_master WHERE name = 'message_search'").fetchone() is None:
+        raise StoreError(
+            "searching messages needs SQLite's FTS5, which this Python's sqlite3 lacks: install a Python"
+            " built with it (python.org, pyenv, Homebrew and Linux distributions' builds have it)"
+        )
     # Best first inside the index, then the join: ordering the joined rows made SQLite build a
     # snippet for every match (150 ms for a word in half of 50,000 messages, against 35 ms).
     wanted = max(0, limit - len(hits))

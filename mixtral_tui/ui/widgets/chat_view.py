@@ -283,7 +283,7 @@ class ChatView(Vertical):
     async def _keep_at_most(self, count: int) -> None:
         """Put the oldest shown messages back with the earlier ones, a page at a time (the reader is
         at the bottom: a new message scrolled there). Home brings them back as before."""
-        views = [child for child in self.transcript.children if isinstance(child, MessageView)]
+        views = self._shown()
         if len(views) <= count:
             return
         hidden = views[: -(-(len(views) - count) // PAGE) * PAGE]  # whole pages, as Home brings them back
