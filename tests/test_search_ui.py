@@ -3,6 +3,7 @@ found (a page around it when it is far back), and the newest messages are one ke
 
 from textual.widgets import Input, OptionList
 
+from mixtral_tui.config import Sampling
 from mixtral_tui.paths import app_paths
 from mixtral_tui.store.history import History
 from mixtral_tui.ui.screens.search import SearchScreen
@@ -129,3 +130,33 @@ async def test_sending_from_a_found_message_goes_to_the_end_of_the_conversation(
         assert shown(app)[-3] == f"message {total - 1}"  # everything before it is back in order
         assert not view.transcript.query(".later")
         assert [m.content for m in app.history.messages(2)][-2] == "and now?"
+
+
+async def test_a_message_found_while_a_reply_streams_in_its_conversation_is_paged_in_above_it():
+    total = PAGE * 3
+    engine = ScriptedEngine([f"piece {i} " for i in range(60)], delay=0.05)
+    app = make_app(engine, history=saved_history(long_one=total), sampling=Sampling(max_tokens=100))
+    async with app.run_test(size=(110, 32)) as pilot:
+        await wait_for(pilot, lambda: app.active_view() is not None and shown(app))
+        await pilot.press("ctrl+f", *"the walrus")  # open the long chat at the walrus, then go to its end
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.active_view().conversation_id == 2 and "the walrus speaks" in shown(app))
+        await pilot.press("ctrl+end")
+        await wait_for(pilot, lambda: "the walrus speaks" not in shown(app), what="the newest page")
+        await send(pilot, "and now?")
+        await wait_for(pilot, lambda: app.generation is not None and app.active_view().live is not None)
+
+        app.action_search()  # Ctrl+F while the reply streams
+        await wait_for(pilot, lambda: isinstance(app.screen, SearchScreen) and app.screen.query(Input))
+        app.screen.query_one(Input).value = "walrus"
+        await wait_for(pilot, lambda: len(hit_lines(app)) == 1)
+        await pilot.press("enter")
+        view = app.active_view()
+        await wait_for(pilot, lambda: "the walrus speaks" in shown(app), what="pages added above the reply")
+        assert app.generation is not None and view.live is not None  # the reply goes on meanwhile
+        assert not view.transcript.query(".later")
+        await wait_for(pilot, lambda: app.generation is None, what="the reply's end")
+        assert shown(app)[-2] == "and now?"
+        assert shown(app)[-1].strip() == "".join(f"piece {i} " for i in range(60)).strip()
+        assert shown(app)[:11][-1] == "the walrus speaks"  # everything in order, nothing twice
+        assert len(shown(app)) == len(set(shown(app))) == total + 2
