@@ -116,3 +116,8 @@ def test_without_fts5_the_history_still_works_and_search_says_what_is_missing(tm
     assert [m.content for m in history.messages(conversation.id)] == ["no index here, edited"]
     with pytest.raises(StoreError, match="needs SQLite's FTS5"):
         history.search("index")
+    history.close()
+
+    monkeypatch.undo()  # the same file opened by a Python that has FTS5: the index is built then
+    [hit] = History(tmp_path / "h.sqlite3").search("edited")
+    assert hit.message_id == message.id

@@ -80,11 +80,24 @@ def m003_model_file(db: sqlite3.Connection) -> None:
 
 @migration
 def m004_message_search(db: sqlite3.Connection) -> None:
+    create_search_index(db)
+
+
+SEARCH_VERSION = len(MIGRATIONS)
+"""The schema from which a database has (or, without FTS5, would have) the search index."""
+
+
+def has_search_index(db: sqlite3.Connection) -> bool:
+    return db.execute("SELECT 1 FROM sqlite_master WHERE name = 'message_search'").fetchone() is not None
+
+
+def create_search_index(db: sqlite3.Connection) -> None:
     """A full-text index of every message's text, kept in step by triggers (a streaming reply's
     checkpoints too), and filled from the messages already saved. External content: the text is
     stored once, in `messages`; the index holds only its words. A Python whose SQLite lacks FTS5
-    (rare) keeps its history without the index: search then says what is missing."""
-    if not fts5_available(db):
+    (rare) keeps its history without the index (search then says what is missing); `migrate`
+    builds it once a Python that has FTS5 opens the file."""
+    if has_search_index(db) or not fts5_available(db):
         return
     _run(
         db,
@@ -139,6 +152,14 @@ def migrate(db: sqlite3.Connection, upto: int | None = None) -> int:
                 continue
             fn(db)
             db.execute(f"PRAGMA user_version = {index + 1}")
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+    if target >= SEARCH_VERSION and not has_search_index(db):  # migrated by a Python without FTS5
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            create_search_index(db)
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")

@@ -14,6 +14,7 @@ import sqlite3
 from dataclasses import dataclass
 
 from mixtral_tui.errors import StoreError
+from mixtral_tui.store.migrations import has_search_index
 
 MARK_START, MARK_END = "\ue000", "\ue001"
 SNIPPET_WORDS = 16
@@ -93,7 +94,7 @@ def search(db: sqlite3.Connection, text: str, limit: int = 100) -> list[SearchHi
     if expression is None:
         return []
     hits = _title_hits(db, _words(text), limit)
-    if db.execute("SELECT 1 FROM sqlite_master WHERE name = 'message_search'").fetchone() is None:
+    if not has_search_index(db):
         raise StoreError(
             "searching messages needs SQLite's FTS5, which this Python's sqlite3 lacks: install a Python"
             " built with it (python.org, pyenv, Homebrew and Linux distributions' builds have it)"
