@@ -36,7 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("list", help="list saved conversations (id, updated, messages, title; tab-separated)")
 
     search = commands.add_parser("search", help="find saved messages holding every word (conversation id, message id, time, role, title, snippet)")
-    search.add_argument("words", nargs="+", help="words to find; the last also matches as a prefix")
+    search.add_argument("words", nargs="+", help="words to find (each also as the start of a longer word)")
     search.add_argument("--limit", type=int, default=50, metavar="N", help="most hits to print (default 50)")
 
     export = commands.add_parser("export", help="write a conversation as Markdown")

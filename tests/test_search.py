@@ -37,9 +37,10 @@ def test_words_are_found_in_what_the_user_and_the_model_wrote_and_marked(history
     assert found(history, "nile danube") == []  # every word must occur
 
 
-def test_the_last_word_matches_while_it_is_being_typed_and_accents_do_not_matter(history):
+def test_words_match_as_the_start_of_longer_ones_and_accents_do_not_matter(history):
     assert [role for role, _ in found(history, "sourd")] == ["user"]
-    assert found(history, "sourd ") == []  # a space: the word is finished
+    assert [role for role, _ in found(history, "sourd brea ")] == ["user"]
+    assert found(history, "ourdough") == []  # the start of a word, not any part of it
     assert [role for role, _ in found(history, "yangtze C")] == []
     assert [role for role, _ in found(history, "230 c")] == ["assistant"]  # "°C" is the word "c"
     history.add_message(1, "user", "Crème brûlée?")
@@ -76,9 +77,9 @@ def test_query_syntax_in_the_users_text_is_just_text(history, text):
 
 
 def test_the_users_words_become_quoted_phrases():
-    assert match_expression("bake bread") == '"bake" "bread"*'
-    assert match_expression('say "hi" ') == '"say" """hi"""'
-    assert match_expression("NEAR( AND") == '"NEAR(" "AND"*'
+    assert match_expression("bake bread") == '"bake"* "bread"*'
+    assert match_expression('say "hi" ') == '"say"* """hi"""*'
+    assert match_expression("NEAR( AND") == '"NEAR("* "AND"*'
     assert match_expression("-- ** ") is None
 
 

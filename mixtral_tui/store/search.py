@@ -2,7 +2,7 @@
 
 The user's text never reaches SQLite as a query language: each word becomes a quoted
 full-text phrase (so `"`, `*`, `-`, `AND`, `NEAR(` are just words), all of them must occur,
-and the last one also matches as a prefix while it is still being typed. Hits carry a
+and each matches as the start of a word too ("quest" finds "questions"). Hits carry a
 snippet whose matched words are marked with two private-use characters, which the CLI and the
 UI turn into their own emphasis: the text itself is data and is never read as markup.
 """
@@ -54,15 +54,12 @@ def _words(text: str) -> list[str]:
 
 
 def match_expression(text: str) -> str | None:
-    """An FTS5 query for the words in `text` (None when it has none): every word must occur; the
-    last matches as a prefix too unless the text ends in a space (the user has finished it)."""
+    """An FTS5 query for the words in `text` (None when it has none): every word must occur, as a
+    word or the start of one (as-you-type search, and one search finds "model" and "models")."""
     words = _words(text)
     if not words:
         return None
-    phrases = ['"' + word.replace('"', '""') + '"' for word in words]
-    if not text[-1:].isspace():
-        phrases[-1] += "*"
-    return " ".join(phrases)
+    return " ".join('"' + word.replace('"', '""') + '"*' for word in words)
 
 
 def _one_line(text: str) -> str:

@@ -26,7 +26,7 @@ from mixtral_tui.text_safety import displayable
 
 ROLE_NAMES = {"user": "You", "assistant": "Assistant", "system": "System", "title": "Title"}
 LIMIT = 100
-HINT = "Type words to find them in every saved conversation (all must occur; the last may be cut short)."
+HINT = "Type words to find them in every saved conversation (all must occur; each may be the start of a word)."
 
 
 @dataclass(frozen=True)
