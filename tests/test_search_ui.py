@@ -160,3 +160,27 @@ async def test_a_message_found_while_a_reply_streams_in_its_conversation_is_page
         assert shown(app)[-1].strip() == "".join(f"piece {i} " for i in range(60)).strip()
         assert shown(app)[:11][-1] == "the walrus speaks"  # everything in order, nothing twice
         assert len(shown(app)) == len(set(shown(app))) == total + 2
+
+
+async def test_a_long_message_opens_at_the_line_with_the_word_found():
+    history = saved_history()
+    long = history.create_conversation("Long reply")
+    lines = [f"Paragraph {i} of a long answer." for i in range(150)]
+    lines[120] = "Paragraph 120 is where the narwhal swims."
+    history.add_message(long.id, "assistant", "\n\n".join(lines))
+    app = make_app(ScriptedEngine(), history=history)
+    async with app.run_test(size=(110, 32)) as pilot:
+        await wait_for(pilot, lambda: app.active_view() is not None and shown(app))
+        await pilot.press("ctrl+f", *"narwh")
+        await wait_for(pilot, lambda: len(hit_lines(app)) == 1)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.active_view().conversation_id == long.id and shown(app))
+        await pilot.pause()
+        await pilot.pause()
+        view = app.active_view()
+        [message] = view.query(MessageView)
+        line = message.line_with("narwhal")
+        assert line is not None and line > 200  # far below the message's start
+        at = message.virtual_region.y + line
+        transcript = view.transcript
+        assert transcript.scroll_y <= at < transcript.scroll_y + transcript.scrollable_content_region.height

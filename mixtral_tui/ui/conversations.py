@@ -91,7 +91,7 @@ class ConversationActions:
             view = self.chat_view(found.conversation_id)
             if view is None:
                 self.notify("That conversation is no longer there (deleted meanwhile?).", severity="warning")
-            elif found.message_id is not None and not await view.reveal(found.message_id):
+            elif found.message_id is not None and not await view.reveal(found.message_id, found.word):
                 self.notify("That message is no longer there (deleted meanwhile?).", severity="warning")
 
         self.push_screen(SearchScreen(self.history), chosen)

@@ -35,6 +35,7 @@ class Found:
 
     conversation_id: int
     message_id: int | None
+    word: str = ""  # the first word found in it, as written there
 
 
 def marked_content(hit: SearchHit) -> Content:
@@ -147,4 +148,5 @@ class SearchScreen(ModalScreen[Found | None]):
 
     def _choose(self, option: Option) -> None:
         hit = self.hits[int(option.id or 0)]
-        self.dismiss(Found(hit.conversation_id, hit.message_id))
+        text, spans = hit.marked()
+        self.dismiss(Found(hit.conversation_id, hit.message_id, text[spans[0][0] : spans[0][1]] if spans else ""))

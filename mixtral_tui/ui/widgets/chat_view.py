@@ -169,9 +169,10 @@ class ChatView(Vertical):
     def _all_messages(self) -> list[Message]:
         return self._earlier + [view.message for view in self._shown()] + self._later
 
-    async def reveal(self, message_id: int) -> bool:
+    async def reveal(self, message_id: int, word: str = "") -> bool:
         """Bring a message on screen (opening the page around it if it is not shown) and mark it
-        for a few seconds. False if this conversation has no such message."""
+        for a few seconds; a message taller than the view shows its line with `word`, else its
+        start. False if this conversation has no such message."""
         found = next((view for view in self._shown() if view.message.id == message_id), None)
         if found is None:
             messages = self._all_messages()
@@ -190,11 +191,16 @@ class ChatView(Vertical):
         target, transcript = found, self.transcript
         transcript.release_anchor()
 
-        def bring_into_view() -> None:  # once laid out: a message taller than the view shows its start
-            if target.outer_size.height < transcript.scrollable_content_region.height:
+        def bring_into_view() -> None:  # once laid out
+            view_height = transcript.scrollable_content_region.height
+            line = target.line_with(word) if word else None
+            if target.outer_size.height < view_height:
                 transcript.scroll_to_center(target, animate=False, immediate=True)
-            else:
+            elif line is None:
                 transcript.scroll_to_widget(target, animate=False, top=True, immediate=True)
+            else:  # that line a third of the way down
+                top = target.virtual_region.y + target.styles.padding.top + line
+                transcript.scroll_to(y=max(0, top - view_height // 3), animate=False, immediate=True)
 
         self.call_after_refresh(bring_into_view)
         target.add_class("-found")

@@ -355,6 +355,12 @@ class MarkdownText(Widget):
             self._paint_style = self.rich_style
         return strip.apply_style(self._paint_style).apply_offsets(0, y)
 
+    def line_with(self, word: str) -> int | None:
+        """The first line, as drawn, that holds `word` (any case): where a search hit is."""
+        width, word = self.content_size.width, word.casefold()
+        height = self.get_content_height(Size(0, 0), Size(0, 0), width)
+        return next((y for y in range(height) if word in self._line(y, width).text.casefold()), None)
+
     def get_selection(self, selection: Selection) -> tuple[str, str] | None:
         """The selected text as drawn (bullets and all), for the screen's copy."""
         width = self.content_size.width
