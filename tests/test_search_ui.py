@@ -9,6 +9,7 @@ from mixtral_tui.store.history import History
 from mixtral_tui.ui.screens.search import SearchScreen
 from mixtral_tui.ui.widgets.chat_view import PAGE
 from mixtral_tui.ui.widgets.message import MessageView
+from mixtral_tui.ui.widgets.sidebar import ConversationList
 from tests.fixtures.fake_engine import ScriptedEngine
 from tests.pilot_helpers import make_app, send, wait_for
 
@@ -62,6 +63,7 @@ async def test_typing_finds_messages_and_enter_opens_the_one_chosen():
         [found] = [v for v in view.query(MessageView) if v.has_class("-found")]
         assert found.message.content.startswith("Mix flour")
         assert app.focused is view.composer
+        assert app.query_one(ConversationList).highlighted_conversation == 1
 
 
 async def test_no_match_and_escape_say_so_and_change_nothing():

@@ -88,6 +88,7 @@ class ConversationActions:
             if found is None:
                 return
             await self.open_conversation(found.conversation_id, around=found.message_id)
+            await self.refresh_sidebar()  # its highlight follows
             view = self.chat_view(found.conversation_id)
             if view is None:
                 self.notify("That conversation is no longer there (deleted meanwhile?).", severity="warning")
