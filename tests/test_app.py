@@ -50,7 +50,9 @@ async def test_live_speed_shows_while_streaming():
         live = app.active_view().live
         await wait_for(pilot, lambda: "tok/s" in live.figures, what="figures under the reply")
         assert live.figures.startswith("writing… ")
-        assert any(live.render_line(y).text.startswith("writing… ") for y in range(live.size.height))
+        # Drawn on its last line once the screen has caught up (a layout pass when they wrap anew).
+        await wait_for(pilot, lambda: any(live.render_line(y).text.startswith("writing… ") for y in range(live.size.height)),
+                       what="the figures drawn under the reply")
         composer = app.active_view().composer
         assert not composer.cursor_blink  # a blink is a screen update taken from the model
         app.action_stop()
