@@ -12,7 +12,7 @@ from mixtral_tui.engine.base import LoadSpec
 from mixtral_tui.errors import UserError
 from mixtral_tui.paths import app_paths
 from mixtral_tui.store.history import History
-from mixtral_tui.text_safety import displayable
+from mixtral_tui.text_safety import displayable, displayable_line
 
 
 def open_history() -> History:
@@ -49,7 +49,7 @@ def list_conversations() -> int:
     history = open_history()
     for c in history.conversations():
         updated = time.strftime("%Y-%m-%d %H:%M", time.localtime(c.updated_at))
-        title = displayable(" ".join(c.title.split()))
+        title = displayable_line(c.title)
         print(f"{c.id}\t{updated}\t{c.message_count}\t{title}")
     return 0
 
@@ -66,7 +66,7 @@ def search_command(text: str, limit: int) -> int:
     start, end = ("\x1b[1m", "\x1b[22m") if sys.stdout.isatty() else ("", "")
     for hit in hits:
         when = time.strftime("%Y-%m-%d %H:%M", time.localtime(hit.created_at))
-        title = displayable(" ".join(hit.title.split()))
+        title = displayable_line(hit.title)
         snippet = displayable(hit.snippet).replace(MARK_START, start).replace(MARK_END, end)
         message = hit.message_id if hit.message_id is not None else "-"
         print(f"{hit.conversation_id}\t{message}\t{when}\t{hit.role}\t{title}\t{snippet}")

@@ -28,3 +28,8 @@ def _picture(match: re.Match[str]) -> str:
 def displayable(text: str) -> str:
     """The text with every terminal control character made visible and harmless."""
     return _CONTROL.sub(_picture, text)
+
+
+def displayable_line(text: str) -> str:
+    """On one line (tabs and newlines become single spaces), then made displayable: titles in lists."""
+    return displayable(" ".join(text.split()))

@@ -22,7 +22,7 @@ from textual.widgets.option_list import Option
 from mixtral_tui.errors import UserError
 from mixtral_tui.store.history import History
 from mixtral_tui.store.search import SearchHit
-from mixtral_tui.text_safety import displayable
+from mixtral_tui.text_safety import displayable, displayable_line
 
 ROLE_NAMES = {"user": "You", "assistant": "Assistant", "system": "System", "title": "Title"}
 LIMIT = 100
@@ -53,7 +53,7 @@ def hit_option(hit: SearchHit, index: int) -> Option:
     about = Content.styled(f"  {ROLE_NAMES.get(hit.role, hit.role)} · {when}", "$text-muted")
     if hit.message_id is None:
         return Option(Content.assemble(marked_content(hit).stylize("bold"), about), id=str(index))
-    title = Content.styled(displayable(" ".join(hit.title.split())), "bold")
+    title = Content.styled(displayable_line(hit.title), "bold")
     return Option(Content("\n").join([Content.assemble(title, about), marked_content(hit)]), id=str(index))
 
 
@@ -81,24 +81,21 @@ class SearchScreen(ModalScreen[Found | None]):
             self.hits = hits
             self.error = error
 
-    def __init__(self, history: History, text: str = "") -> None:
+    def __init__(self, history: History) -> None:
         super().__init__()
         self.history = history
-        self.initial = text
         self.hits: list[SearchHit] = []
 
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Static("Search saved messages", classes="title")
-            yield Input(self.initial, placeholder="words to find…", id="query")
+            yield Input(placeholder="words to find…", id="query")
             yield Static(HINT, id="summary", markup=False)
             yield OptionList(id="hits")
             yield Static("Enter opens the message · ↑ ↓ PgUp PgDn choose · Esc closes", classes="hint", markup=False)
 
     def on_mount(self) -> None:
         self.query_one("#hits", OptionList).can_focus = False  # typing stays in the box; ↑ ↓ move the choice
-        if self.initial:
-            self._search(self.initial)
 
     def on_input_changed(self, event: Input.Changed) -> None:
         self._search(event.value)

@@ -14,6 +14,7 @@ Rich or Textual markup (the caller has already replaced control characters).
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from bisect import bisect_right
 from dataclasses import dataclass, field
 
@@ -355,17 +356,20 @@ class MarkdownText(Widget):
             self._paint_style = self.rich_style
         return strip.apply_style(self._paint_style).apply_offsets(0, y)
 
+    def _drawn_text(self) -> Iterator[str]:
+        """Each line's text as drawn (bullets and all), top to bottom."""
+        width = self.content_size.width
+        for y in range(self.get_content_height(Size(0, 0), Size(0, 0), width)):
+            yield self._line(y, width).text
+
     def line_with(self, word: str) -> int | None:
         """The first line, as drawn, that holds `word` (any case): where a search hit is."""
-        width, word = self.content_size.width, word.casefold()
-        height = self.get_content_height(Size(0, 0), Size(0, 0), width)
-        return next((y for y in range(height) if word in self._line(y, width).text.casefold()), None)
+        word = word.casefold()
+        return next((y for y, text in enumerate(self._drawn_text()) if word in text.casefold()), None)
 
     def get_selection(self, selection: Selection) -> tuple[str, str] | None:
         """The selected text as drawn (bullets and all), for the screen's copy."""
-        width = self.content_size.width
-        lines = [self._line(y, width).text.rstrip() for y in range(self.get_content_height(Size(0, 0), Size(0, 0), width))]
-        return selection.extract("\n".join(lines)), "\n"
+        return selection.extract("\n".join(text.rstrip() for text in self._drawn_text())), "\n"
 
     def selection_updated(self, selection: Selection | None) -> None:
         self.refresh()
