@@ -191,16 +191,18 @@ class ChatView(Vertical):
         target, transcript = found, self.transcript
         transcript.release_anchor()
 
-        def bring_into_view() -> None:  # once laid out
+        def bring_into_view() -> None:
+            """Once laid out. Worked out here: Textual's scroll_to_center put a new tab's message at the top."""
             view_height = transcript.scrollable_content_region.height
-            line = target.line_with(word) if word else None
-            if target.outer_size.height < view_height:
-                transcript.scroll_to_center(target, animate=False, immediate=True)
-            elif line is None:
-                transcript.scroll_to_widget(target, animate=False, top=True, immediate=True)
-            else:  # that line a third of the way down
-                top = target.virtual_region.y + target.styles.padding.top + line
-                transcript.scroll_to(y=max(0, top - view_height // 3), animate=False, immediate=True)
+            top, height = target.virtual_region.y, target.outer_size.height
+            line = target.line_with(word) if word and height >= view_height else None
+            if height < view_height:  # centred
+                y = top - (view_height - height) // 2
+            elif line is None:  # its start
+                y = top
+            else:  # the line with the word a third of the way down
+                y = top + target.styles.padding.top + line - view_height // 3
+            transcript.scroll_to(y=max(0, y), animate=False, immediate=True)
 
         self.call_after_refresh(bring_into_view)
         target.add_class("-found")
