@@ -130,3 +130,23 @@ async def test_a_long_chat_keeps_a_bounded_number_of_messages_on_screen_and_lose
             await pilot.press("home")
             await pilot.pause()
         assert shown(app) == [f"message {m}" for m in range(total)]
+
+
+async def test_messages_are_laid_out_at_one_width_whether_or_not_the_scrollbar_shows():
+    """The transcript keeps room for its scrollbar: a conversation that outgrows the screen (at
+    start-up, or as a reply streams) is not rendered again, every message of it, one column narrower."""
+    app = make_app(ScriptedEngine(["a reply that goes on\n\n" * 40]), history=history_with(1, 3))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_for(pilot, lambda: app.active_view() is not None and len(shown(app)) == 3)
+        await pilot.pause()
+        view = app.active_view()
+        assert view.transcript.max_scroll_y == 0  # three short messages: no scrollbar yet
+        widths = {key[0] for message in view.query(MessageView) for key in message._renderings}
+        assert len(widths) == 1
+
+        view.composer.text = "more"
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.generation is None and len(shown(app)) == 5, what="the reply")
+        await pilot.pause()
+        assert view.transcript.max_scroll_y > 0  # now it scrolls
+        assert {key[0] for message in view.query(MessageView) for key in message._renderings} == widths

@@ -86,7 +86,9 @@ class ChatView(Vertical):
 
     DEFAULT_CSS = """
     ChatView { height: 1fr; }
-    ChatView #transcript { height: 1fr; }
+    /* Room for the scrollbar always: when a chat outgrows the screen, every message would be
+       rendered again one column narrower (half the work of the first screen at start-up). */
+    ChatView #transcript { height: 1fr; scrollbar-gutter: stable; }
     ChatView .empty, ChatView .earlier, ChatView .later { color: $text-muted; margin: 1 2; }
     ChatView MessageView.-found { background: $accent 25%; }
     """
