@@ -17,7 +17,7 @@ from textual import work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
-from textual.widgets import Footer
+from textual.screen import Screen
 
 from mixtral_tui.config import Config
 from mixtral_tui.engine.base import CancelToken, Engine, LoadSpec, ModelInfo, ReplyStats
@@ -42,6 +42,7 @@ from mixtral_tui.ui.messages import (
 from mixtral_tui.ui.widgets.chat_tabs import ChatTabs
 from mixtral_tui.ui.widgets.chat_view import ChatView
 from mixtral_tui.ui.widgets.composer import Composer
+from mixtral_tui.ui.widgets.key_footer import KeyFooter
 from mixtral_tui.ui.widgets.sidebar import Sidebar
 from mixtral_tui.ui.widgets.status_bar import StatusBar
 
@@ -59,6 +60,14 @@ class Generation:
     text: str = ""
     message: object | None = None
     status_shown: float = 0.0  # when the status line last showed the live figures
+
+
+class ChatScreen(Screen):
+    """The main screen. Nothing is focused for it when it starts (Textual would focus the
+    conversation list, the first thing that takes focus, and the footer would make its keys for
+    that focus too): opening the first conversation focuses its message box."""
+
+    AUTO_FOCUS = ""
 
 
 class MixtralApp(ConversationActions, App):
@@ -97,12 +106,15 @@ class MixtralApp(ConversationActions, App):
         self.offer_repo = offer_repo  # --model owner/repo:QUANT that is not downloaded yet
 
     # -- layout ------------------------------------------------------------
+    def get_default_screen(self) -> Screen:
+        return ChatScreen(id="_default")
+
     def compose(self) -> ComposeResult:
         with Horizontal(id="main"):
             yield Sidebar(id="sidebar")
             yield ChatTabs(id="tabs")
         yield StatusBar(id="status")
-        yield Footer()
+        yield KeyFooter()
 
     @property
     def status(self) -> StatusBar:

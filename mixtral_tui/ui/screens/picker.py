@@ -16,13 +16,14 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Input, OptionList, Static
+from textual.widgets import DataTable, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from mixtral_tui.errors import UserError
 from mixtral_tui.models.catalog import CATALOG, entry
 from mixtral_tui.models.options import QuantRow, best_row, catalog_choices, gib, rows_for
 from mixtral_tui.ui.screens.download import DownloadScreen
+from mixtral_tui.ui.widgets.key_footer import KeyFooter
 
 LOCAL = "local"
 
@@ -63,7 +64,7 @@ class ModelPicker(Screen[str | None]):
                 yield Input(placeholder="owner/repo on the Hub, or a path to a .gguf file — Enter", id="spec")
                 yield DataTable(cursor_type="row", zebra_stripes=True, id="quants")
                 yield Static("", id="why")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
