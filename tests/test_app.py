@@ -14,6 +14,7 @@ from mixtral_tui.ui.screens.log import LogScreen
 from mixtral_tui.ui.screens.settings import SettingsScreen
 from mixtral_tui.ui.widgets.chat_view import ChatView
 from mixtral_tui.ui.widgets.message import MessageView
+from mixtral_tui.ui.widgets.sidebar import ConversationList
 from tests.fixtures.fake_engine import ScriptedEngine
 from tests.pilot_helpers import make_app, notifications, send, wait_for
 
@@ -224,6 +225,29 @@ async def test_new_rename_delete_with_keys():
         await pilot.press("y")
         await pilot.pause(0.1)
         assert [c.title for c in app.history.conversations()] == ["New chat"]
+
+
+async def test_the_conversation_list_counts_the_reply_being_written():
+    app = make_app(ScriptedEngine([f"w{i} " for i in range(400)], delay=0.01), sampling=Sampling(max_tokens=1000))
+    async with app.run_test() as pilot:
+        await wait_for(pilot, lambda: app.model_info is not None, what="model load")
+        listed = app.query_one(ConversationList)
+
+        def figures() -> str:
+            return str(listed.get_option_at_index(0).prompt).split("\n")[1]
+
+        await send(pilot, "first question")
+        await wait_for(pilot, lambda: app.generation is not None and app.generation.text, what="the reply to start")
+        assert str(listed.get_option_at_index(0).prompt).startswith("first question")  # titled at once
+        await wait_for(pilot, lambda: figures().startswith("2 msgs"), timeout=2, what="2 msgs while it streams")
+        assert app.generation is not None  # still writing
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: app.generation is None, what="the reply to stop")
+
+        await send(pilot, "second question")  # a titled conversation: listed again when the reply begins
+        await wait_for(pilot, lambda: figures().startswith("4 msgs"), timeout=2, what="4 msgs while it streams")
+        assert app.generation is not None
+        await pilot.press("escape")
 
 
 async def test_help_lists_every_key():
