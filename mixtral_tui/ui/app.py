@@ -262,8 +262,9 @@ class MixtralApp(ConversationActions, App):
         self.status.figures_text = ""  # the live figures take the room while writing
         self._generate(conversation.id, sampling, system_prompt, self.generation)
         if conversation.title == "New chat":
-            await self.rename(conversation.id, title_from(event.text))  # the list shows the new title at once
-        # The list's figures are brought up to date when the reply's message exists (on_reply_started).
+            await self.rename(conversation.id, title_from(event.text))  # refreshes the list too
+        else:
+            await self.refresh_sidebar()
 
     @work(thread=True, group="generate", exit_on_error=False)
     def _generate(self, conversation_id: int, sampling, system_prompt: str, generation: Generation) -> None:
@@ -298,7 +299,10 @@ class MixtralApp(ConversationActions, App):
                 await view.add_message(event.notice)
             await view.begin_reply(event.message)
         self.status.state_text = "Writing… (Esc stops)"
-        await self.refresh_sidebar()  # counts the reply being written (while the model reads the prompt)
+        # The list, refreshed at the send, now counts the reply being written too: one entry redrawn.
+        conversation = self._guard(self.history.conversation, event.conversation_id)
+        if conversation is not None:
+            self.query_one(Sidebar).list_view.update(conversation)
 
     async def on_reply_chunk(self, event: ReplyChunk) -> None:
         generation = self.generation

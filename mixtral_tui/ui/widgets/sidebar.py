@@ -10,7 +10,7 @@ from textual.containers import Vertical
 from textual.content import Content
 from textual.message import Message
 from textual.widgets import Label, OptionList
-from textual.widgets.option_list import Option
+from textual.widgets.option_list import Option, OptionDoesNotExist
 
 from mixtral_tui.store.history import Conversation
 
@@ -60,6 +60,13 @@ class ConversationList(OptionList):
         self.set_options(conversation_option(c) for c in conversations[:count])
         if position is not None:
             self.highlighted = position
+
+    def update(self, conversation: Conversation) -> None:
+        """Redraw one conversation's entry in its place (its title and figures), if it is listed."""
+        try:
+            self.replace_option_prompt(option_id(conversation.id), conversation_option(conversation).prompt)
+        except OptionDoesNotExist:
+            pass
 
     def list_more(self) -> None:
         if self._unlisted:
