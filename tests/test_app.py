@@ -250,6 +250,31 @@ async def test_the_conversation_list_counts_the_reply_being_written():
         await pilot.press("escape")
 
 
+async def test_no_animation_frames_unless_asked_for(monkeypatch):
+    """A new chat's tab is renamed as its first reply starts: the underline moves at once, not
+    in 0.3 s of animation frames."""
+    from textual.widgets._tabs import Underline
+
+    monkeypatch.delenv("TEXTUAL_ANIMATIONS", raising=False)
+    app = make_app(ScriptedEngine())
+    async with app.run_test() as pilot:
+        await pilot.pause()
+        underline = app.query_one(Underline)
+        before = underline.highlight_end
+        await app.rename(app.active_view().conversation_id, "a much longer title than New chat")
+        tab = app.query_one("ContentTab.-active")
+
+        def moved() -> bool:
+            end = tab.virtual_region.shrink(tab.styles.gutter).right
+            return end > before and underline.highlight_end == end
+
+        await wait_for(pilot, moved, timeout=0.2, what="the underline under the renamed tab")
+        assert not app.animator.is_being_animated(underline, "highlight_end")
+
+    monkeypatch.setenv("TEXTUAL_ANIMATIONS", "full")
+    assert make_app(ScriptedEngine()).animation_level == "full"
+
+
 async def test_help_lists_every_key():
     app = make_app(ScriptedEngine())
     async with app.run_test() as pilot:
