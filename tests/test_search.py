@@ -54,6 +54,19 @@ def test_notes_the_app_wrote_are_not_found_but_titles_are(history):
     assert (hit.message_id, hit.title, hit.marked()) == (None, "Geography", ("Geography", [(0, 4)]))
 
 
+def test_one_conversation_is_searched_in_the_order_written_without_titles(history):
+    bread, rivers = 1, 2
+    history.add_message(rivers, "user", "Is bread baked near the Nile?")
+    assert [h.conversation_id for h in history.search("bread")] == [bread, rivers]
+    in_bread = history.search("bread", conversation_id=bread)
+    assert [(h.conversation_id, h.role) for h in in_bread] == [(bread, "user")]  # not the app's note
+    later = history.add_message(bread, "assistant", "Bake bread twice.")
+    assert [h.message_id for h in history.search("bread bake", conversation_id=bread)] == [1, later.id]
+    assert history.search("geog", conversation_id=rivers) == []  # titles are for the search of everything
+    assert history.search("nile", conversation_id=bread) == []
+    assert history.search("nile", conversation_id=999) == []
+
+
 def test_the_index_follows_checkpoints_and_deletes(history):
     conversation = history.create_conversation("Live")
     reply = history.add_message(conversation.id, "assistant", "", status="streaming")

@@ -233,9 +233,9 @@ class History:
             (content, status, _dumps(stats), message_id),
         )
 
-    def search(self, text: str, limit: int = 100) -> list[SearchHit]:
-        """Messages (and titles) holding every word of `text`; see store/search.py."""
-        return self._guard(lambda: search(self._db, text, limit))
+    def search(self, text: str, limit: int = 100, conversation_id: int | None = None) -> list[SearchHit]:
+        """Messages (and titles) holding every word of `text`, in one conversation if given; see store/search.py."""
+        return self._guard(lambda: search(self._db, text, limit, conversation_id))
 
     def mark_interrupted(self) -> int:
         """Replies left 'streaming' by a killed process become 'interrupted' (their text is kept)."""

@@ -84,36 +84,59 @@ def _title_hits(db: sqlite3.Connection, words: list[str], limit: int) -> list[Se
     ]
 
 
-def search(db: sqlite3.Connection, text: str, limit: int = 100) -> list[SearchHit]:
+def search(db: sqlite3.Connection, text: str, limit: int = 100, conversation_id: int | None = None) -> list[SearchHit]:
     """Titles that match first (newest first), then messages, best match first (bm25). Notes the
-    app wrote itself are left out."""
+    app wrote itself are left out. With `conversation_id`: that conversation's messages only, in
+    the order they were written (finding in one chat reads it from the top, as a page is searched)."""
     expression = match_expression(text)
     if expression is None:
         return []
-    hits = _title_hits(db, _words(text), limit)
+    hits = _title_hits(db, _words(text), limit) if conversation_id is None else []
     if not has_search_index(db):
         raise StoreError(
             "searching messages needs SQLite's FTS5, which this Python's sqlite3 lacks: install a Python"
             " built with it (python.org, pyenv, Homebrew and Linux distributions' builds have it)"
         )
-    # Best first inside the index, then the join: ordering the joined rows made SQLite build a
-    # snippet for every match (150 ms for a word in half of 50,000 messages, against 35 ms).
-    wanted = max(0, limit - len(hits))
-    rows = db.execute(
-        """
-        SELECT m.id, m.conversation_id, m.role, m.created_at, c.title, best.snippet
-        FROM (
-            SELECT rowid AS id, rank, snippet(message_search, 0, ?, ?, '…', ?) AS snippet
-            FROM message_search WHERE message_search MATCH ? ORDER BY rank LIMIT ?
-        ) AS best
-        JOIN messages m ON m.id = best.id
-        JOIN conversations c ON c.id = m.conversation_id
-        WHERE m.role != 'notice'
-        ORDER BY best.rank
-        LIMIT ?
-        """,
-        (MARK_START, MARK_END, SNIPPET_WORDS, expression, wanted + NOTICE_ROOM, wanted),
-    ).fetchall()
+    if conversation_id is not None:
+        # The index is told the conversation's range of message ids, which it can seek: filtering
+        # its matches by conversation alone read them all (50 ms for a word in half of 50,000 messages).
+        first, last = db.execute(
+            "SELECT MIN(id), MAX(id) FROM messages WHERE conversation_id = ?", (conversation_id,)
+        ).fetchone()
+        rows = db.execute(
+            """
+            SELECT m.id, m.conversation_id, m.role, m.created_at, c.title, found.snippet
+            FROM (
+                SELECT rowid AS id, snippet(message_search, 0, ?, ?, '…', ?) AS snippet
+                FROM message_search WHERE message_search MATCH ? AND rowid BETWEEN ? AND ?
+            ) AS found
+            CROSS JOIN messages m ON m.id = found.id  -- the index first: it seeks the id range (see above)
+            JOIN conversations c ON c.id = m.conversation_id
+            WHERE m.conversation_id = ? AND m.role != 'notice'
+            ORDER BY m.id
+            LIMIT ?
+            """,
+            (MARK_START, MARK_END, SNIPPET_WORDS, expression, first or 0, last or -1, conversation_id, limit),
+        ).fetchall()
+    else:
+        # Best first inside the index, then the join: ordering the joined rows made SQLite build a
+        # snippet for every match (150 ms for a word in half of 50,000 messages, against 35 ms).
+        wanted = max(0, limit - len(hits))
+        rows = db.execute(
+            """
+            SELECT m.id, m.conversation_id, m.role, m.created_at, c.title, best.snippet
+            FROM (
+                SELECT rowid AS id, rank, snippet(message_search, 0, ?, ?, '…', ?) AS snippet
+                FROM message_search WHERE message_search MATCH ? ORDER BY rank LIMIT ?
+            ) AS best
+            JOIN messages m ON m.id = best.id
+            JOIN conversations c ON c.id = m.conversation_id
+            WHERE m.role != 'notice'
+            ORDER BY best.rank
+            LIMIT ?
+            """,
+            (MARK_START, MARK_END, SNIPPET_WORDS, expression, wanted + NOTICE_ROOM, wanted),
+        ).fetchall()
     hits += [
         SearchHit(conversation_id, title, message_id, role, created_at, _one_line(snippet))
         for message_id, conversation_id, role, created_at, title, snippet in rows
