@@ -38,6 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
     search = commands.add_parser("search", help="find saved messages holding every word (conversation id, message id, time, role, title, snippet)")
     search.add_argument("words", nargs="+", help="words to find (each also as the start of a longer word)")
     search.add_argument("--limit", type=int, default=50, metavar="N", help="most hits to print (default 50)")
+    search.add_argument("--conversation", type=int, metavar="ID", help="only in this conversation (see `list`), in the order written")
 
     export = commands.add_parser("export", help="write a conversation as Markdown")
     export.add_argument("id", nargs="?", type=int, help="conversation id (see `list`)")
@@ -79,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "search":
             from mixtral_tui.commands import search_command
 
-            return search_command(" ".join(args.words), args.limit)
+            return search_command(" ".join(args.words), args.limit, args.conversation)
         if args.command == "export":
             if args.all == (args.id is not None):
                 parser.error("export needs a conversation ID, or --all -o DIR")

@@ -54,14 +54,19 @@ def list_conversations() -> int:
     return 0
 
 
-def search_command(text: str, limit: int) -> int:
+def search_command(text: str, limit: int, conversation_id: int | None = None) -> int:
     """Hits as tab-separated lines: conversation id, message id ("-" for a title), time, role,
     title, snippet. On a terminal the matched words are bold; piped, the text is left plain."""
     from mixtral_tui.store.search import MARK_END, MARK_START
 
-    hits = open_history().search(text, limit)
+    history = open_history()
+    if conversation_id is not None and history.conversation(conversation_id) is None:
+        print(f"mixtral-tui: there is no conversation {conversation_id} (`mixtral-tui list` shows them)", file=sys.stderr)
+        return 2
+    hits = history.search(text, limit, conversation_id)
     if not hits:
-        print(f"mixtral-tui: no saved message holds every word of “{displayable(text)}”", file=sys.stderr)
+        where = "saved message" if conversation_id is None else f"message of conversation {conversation_id}"
+        print(f"mixtral-tui: no {where} holds every word of “{displayable(text)}”", file=sys.stderr)
         return 1
     start, end = ("\x1b[1m", "\x1b[22m") if sys.stdout.isatty() else ("", "")
     for hit in hits:

@@ -69,6 +69,14 @@ def test_search_prints_one_line_per_hit_and_exits_1_when_nothing_matches(home):
     assert "no saved message holds every word of “walrus”" in missing.stderr
     assert run("search").returncode == 2  # words are required
 
+    other = history.create_conversation("Other")
+    history.add_message(other.id, "user", "Do walruses eat tortoises?")
+    assert len(run("search", "tortoise").stdout.strip().split("\n")) == 3
+    only = run("search", "tortoise", "--conversation", str(other.id))
+    assert only.returncode == 0 and only.stdout.startswith(f"{other.id}\t") and only.stdout.count("\n") == 1
+    unknown = run("search", "tortoise", "--conversation", "999")
+    assert unknown.returncode == 2 and "there is no conversation 999" in unknown.stderr
+
 
 def test_export_unknown_id_is_one_clear_line():
     done = run("export", "999")

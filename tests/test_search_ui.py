@@ -66,6 +66,34 @@ async def test_typing_finds_messages_and_enter_opens_the_one_chosen():
         assert app.query_one(ConversationList).highlighted_conversation == 1
 
 
+async def test_ctrl_t_searches_the_open_conversation_only_in_the_order_written_and_back():
+    history = saved_history()
+    baking, rivers = [c.id for c in sorted(history.conversations(), key=lambda c: c.id)]
+    history.add_message(baking, "user", "Are there rivers of bread?")
+    history.add_message(rivers, "assistant", "The Nile, the Amazon and the Yangtze: three rivers.")  # opens
+    app = make_app(ScriptedEngine(), history=history)
+    async with app.run_test(size=(110, 32)) as pilot:
+        await wait_for(pilot, lambda: app.active_view() is not None and len(shown(app)) == 2)
+        await pilot.press("ctrl+f", *"rivers")
+        await wait_for(pilot, lambda: len(hit_lines(app)) == 3, what="three hits in every conversation")
+        assert "every saved conversation" in str(app.screen.query_one("#title").render())
+
+        await pilot.press("ctrl+t")
+        await wait_for(pilot, lambda: len(hit_lines(app)) == 2, what="the two of this conversation")
+        assert "Geography" in str(app.screen.query_one("#title").render())
+        lines = hit_lines(app)
+        assert "Name three rivers." in lines[0] and "three rivers." in lines[1]  # the order written
+        assert not any("bread" in line for line in lines)
+        await pilot.press(*" amaz")
+        await wait_for(pilot, lambda: len(hit_lines(app)) == 1)
+        await pilot.press(*" bread")
+        await wait_for(pilot, lambda: "Ctrl+T searches every" in str(app.screen.query_one("#summary").render()))
+
+        await pilot.press("ctrl+t")  # back to every conversation: the same words, found nowhere either
+        await wait_for(pilot, lambda: "Nothing saved" in str(app.screen.query_one("#summary").render()))
+        assert "every saved conversation" in str(app.screen.query_one("#title").render())
+
+
 async def test_no_match_and_escape_say_so_and_change_nothing():
     app = make_app(ScriptedEngine(), history=saved_history())
     async with app.run_test(size=(110, 32)) as pilot:

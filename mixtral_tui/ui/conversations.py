@@ -95,7 +95,9 @@ class ConversationActions:
             elif found.message_id is not None and not await view.reveal(found.message_id, found.word):
                 self.notify("That message is no longer there (deleted meanwhile?).", severity="warning")
 
-        self.push_screen(SearchScreen(self.history), chosen)
+        view = self.active_view()
+        open_one = (view.conversation_id, self._title_of(view.conversation_id)) if view else None
+        self.push_screen(SearchScreen(self.history, open_one), chosen)
 
     async def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         if isinstance(event.option_list, ConversationList):

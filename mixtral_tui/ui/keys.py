@@ -48,6 +48,7 @@ WIDGET_KEYS = [
     ("?", "Help, when not typing"),
     ("Tab / Shift+Tab", "Next / previous area"),
     ("Del", "Delete the highlighted conversation (list)"),
+    ("Ctrl+T", "In search (Ctrl+F): the open conversation only, or every one"),
     ("Ctrl+P", "Command palette: every action by name"),
     ("↑ ↓ PgUp PgDn", "Scroll, or move in the list"),
     ("PgUp / PgDn", "Scroll the conversation while typing (composer)"),

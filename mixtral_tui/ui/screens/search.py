@@ -1,4 +1,5 @@
-"""Ctrl+F: find saved messages by their words, across every conversation, and open one.
+"""Ctrl+F: find saved messages by their words, across every conversation or in the open one
+(Ctrl+T switches), and open one.
 
 Results follow the typing. The query runs in a thread worker (a database another instance
 holds busy must not freeze the screen); an answer for text that has since changed is dropped.
@@ -26,7 +27,7 @@ from mixtral_tui.text_safety import displayable, displayable_line
 
 ROLE_NAMES = {"user": "You", "assistant": "Assistant", "system": "System", "title": "Title"}
 LIMIT = 100
-HINT = "Type words to find them in every saved conversation (all must occur; each may be the start of a word)."
+HINT = "Type words to find them (all must occur; each may be the start of a word)."
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,7 @@ class SearchScreen(ModalScreen[Found | None]):
         Binding("up", "move('cursor_up')", show=False),
         Binding("pagedown", "move('page_down')", show=False),
         Binding("pageup", "move('page_up')", show=False),
+        Binding("ctrl+t", "switch_scope", "This conversation / all", show=False),
     ]
     DEFAULT_CSS = """
     SearchScreen { align: center middle; }
@@ -75,43 +77,62 @@ class SearchScreen(ModalScreen[Found | None]):
     """
 
     class Answer(Message):
-        def __init__(self, text: str, hits: list[SearchHit] | None, error: str | None = None) -> None:
+        def __init__(self, text: str, scope: int | None, hits: list[SearchHit] | None, error: str | None = None) -> None:
             super().__init__()
             self.text = text
+            self.scope = scope
             self.hits = hits
             self.error = error
 
-    def __init__(self, history: History) -> None:
+    def __init__(self, history: History, conversation: tuple[int, str] | None = None) -> None:
+        """conversation: the open one (id, title), which Ctrl+T limits the search to."""
         super().__init__()
         self.history = history
+        self.conversation = conversation
+        self.scope: int | None = None  # a conversation's id, or None for all of them
         self.hits: list[SearchHit] = []
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Static("Search saved messages", classes="title")
+            yield Static(self._title(), id="title", classes="title")
             yield Input(placeholder="words to find…", id="query")
             yield Static(HINT, id="summary", markup=False)
             yield OptionList(id="hits")
-            yield Static("Enter opens the message · ↑ ↓ PgUp PgDn choose · Esc closes", classes="hint", markup=False)
+            switch = " · Ctrl+T this conversation / all" if self.conversation else ""
+            yield Static(f"Enter opens the message · ↑ ↓ PgUp PgDn choose{switch} · Esc closes", classes="hint", markup=False)
+
+    def _title(self) -> Content:
+        if self.scope is None:
+            return Content("Search every saved conversation")
+        return Content.assemble("Search in “", displayable_line(self.conversation[1]), "” (in the order written)")
 
     def on_mount(self) -> None:
         self.query_one("#hits", OptionList).can_focus = False  # typing stays in the box; ↑ ↓ move the choice
 
     def on_input_changed(self, event: Input.Changed) -> None:
-        self._search(event.value)
+        self._search(event.value, self.scope)
+
+    def action_switch_scope(self) -> None:
+        if self.conversation is None:
+            self.app.bell()
+            return
+        self.scope = None if self.scope is not None else self.conversation[0]
+        self.query_one("#title", Static).update(self._title())
+        self._search(self.query_one("#query", Input).value, self.scope)
 
     @work(thread=True, exclusive=True, group="search", exit_on_error=False)
-    def _search(self, text: str) -> None:
+    def _search(self, text: str, scope: int | None) -> None:
         try:
-            self.post_message(self.Answer(text, self.history.search(text, LIMIT) if text.strip() else None))
+            hits = self.history.search(text, LIMIT, scope) if text.strip() else None
+            self.post_message(self.Answer(text, scope, hits))
         except UserError as exc:
-            self.post_message(self.Answer(text, [], str(exc)))
+            self.post_message(self.Answer(text, scope, [], str(exc)))
         finally:
             self.history.close()  # this thread's connection
 
     def on_search_screen_answer(self, answer: Answer) -> None:
-        if answer.text != self.query_one("#query", Input).value:
-            return  # typed on since: a newer answer is coming
+        if answer.text != self.query_one("#query", Input).value or answer.scope != self.scope:
+            return  # typed on, or switched, since: a newer answer is coming
         summary = self.query_one("#summary", Static)
         hits = self.query_one("#hits", OptionList)
         self.hits = answer.hits or []
@@ -126,7 +147,9 @@ class SearchScreen(ModalScreen[Found | None]):
         elif answer.hits is None:
             summary.update(Content(HINT))
         elif not self.hits:
-            summary.update(Content("Nothing saved holds all of these words. Fewer or shorter words find more."))
+            where = "in this conversation" if self.scope is not None else "saved"
+            switch = " Ctrl+T searches every conversation." if self.scope is not None else ""
+            summary.update(Content(f"Nothing {where} holds all of these words. Fewer or shorter words find more.{switch}"))
         else:
             more = " (the best ones; more words narrow it down)" if len(self.hits) >= LIMIT else ""
             summary.update(Content(f"{len(self.hits):,} found{more}"))
