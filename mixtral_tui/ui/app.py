@@ -1,4 +1,4 @@
-"""The mixtral-tui application: layout, model loading and reply generation.
+"""The mixtral-tui application: layout and model loading (replies: ui/replies.py).
 
 Loading and generation run in thread workers; results come back as messages
 (see ui/messages.py), so the UI thread never waits on llama.cpp.
@@ -9,8 +9,6 @@ from __future__ import annotations
 import gc
 import os
 import sys
-import time
-from dataclasses import dataclass, replace
 from pathlib import Path
 
 from textual import work
@@ -20,47 +18,20 @@ from textual.containers import Horizontal
 from textual.screen import Screen
 
 from mixtral_tui.config import Config
-from mixtral_tui.engine.base import CancelToken, Engine, LoadSpec, ModelInfo, ReplyStats
+from mixtral_tui.engine.base import Engine, LoadSpec, ModelInfo
 from mixtral_tui.errors import UserError
-from mixtral_tui.figures import status_figures
 from mixtral_tui.logs import LogRouter
 from mixtral_tui.paths import AppPaths, app_paths
-from mixtral_tui.reply import ReplyRun, title_from
 from mixtral_tui.store.history import History
 from mixtral_tui.ui.commands import AppCommands
 from mixtral_tui.ui.conversations import ConversationActions
 from mixtral_tui.ui.keys import APP_KEYS
-from mixtral_tui.ui.messages import (
-    ChunkMailbox,
-    ModelLoaded,
-    ModelLoadFailed,
-    ReplyChunk,
-    ReplyFinished,
-    ReplyStarted,
-    UpdatePacer,
-)
+from mixtral_tui.ui.messages import ModelLoaded, ModelLoadFailed, UpdatePacer
+from mixtral_tui.ui.replies import Generation, ReplyActions
 from mixtral_tui.ui.widgets.chat_tabs import ChatTabs
-from mixtral_tui.ui.widgets.chat_view import ChatView
-from mixtral_tui.ui.widgets.composer import Composer
 from mixtral_tui.ui.widgets.key_footer import KeyFooter
 from mixtral_tui.ui.widgets.sidebar import Sidebar
 from mixtral_tui.ui.widgets.status_bar import StatusBar
-
-STATUS_INTERVAL = 1.0
-"""Seconds between updates of the live figures in the status line (the reply's own line has them at every update)."""
-
-
-@dataclass
-class Generation:
-    """The one reply being written right now."""
-
-    conversation_id: int
-    cancel: CancelToken
-    mailbox: ChunkMailbox
-    text: str = ""
-    message: object | None = None
-    status_shown: float = 0.0  # when the status line last showed the live figures
-
 
 class ChatScreen(Screen):
     """The main screen. Nothing is focused for it when it starts (Textual would focus the
@@ -70,7 +41,7 @@ class ChatScreen(Screen):
     AUTO_FOCUS = ""
 
 
-class MixtralApp(ConversationActions, App):
+class MixtralApp(ConversationActions, ReplyActions, App):
     TITLE = "mixtral-tui"
     CSS_PATH = Path(__file__).parent / "app.tcss"  # absolute, so subclasses elsewhere find it
     COMMANDS = App.COMMANDS | {AppCommands}
@@ -232,151 +203,6 @@ class MixtralApp(ConversationActions, App):
         self.status.model_text = "No model"
         self.status.state_text = "load failed: see the message; F3 to pick another file"
         self.notify(event.reason, title="Model not loaded", severity="error", timeout=30)
-
-    # -- sending and generating -------------------------------------------
-    async def on_composer_submitted(self, event: Composer.Submitted) -> None:
-        view = event.composer.parent
-        assert isinstance(view, ChatView)
-        if self.generation is not None:
-            title = self._title_of(self.generation.conversation_id)
-            self.notify(
-                f"A reply is being written in “{title}”. Wait for it, or press Esc to stop it, then send again.",
-                severity="warning",
-            )
-            return
-        if self.model_info is None:
-            why = "the model is still loading; send again in a moment" if self.loading else (
-                "no model is loaded: press F3 to set the model file, or restart with --model PATH.gguf"
-            )
-            self.notify(f"Not sent: {why}. Your text is kept.", severity="warning")
-            return
-        conversation = self._guard(self.history.conversation, view.conversation_id)
-        if conversation is None:
-            return
-        user_message = self._guard(self.history.add_message, conversation.id, "user", event.text)
-        if user_message is None:
-            return
-        event.composer.clear()
-        await view.add_message(user_message)
-        system_prompt = conversation.system_prompt if conversation.system_prompt is not None else self.config.chat.system_prompt
-        sampling = self.config.sampling.merged(conversation.sampling)
-        # status_shown = now: figures in the status line from 1 s on, not "1 tok · 0.0 tok/s"
-        self.generation = Generation(
-            conversation.id, CancelToken(), ChunkMailbox(self.pacer), status_shown=time.monotonic()
-        )
-        self._hold_full_collections()
-        self.status.state_text = "Reading the prompt…"
-        self.status.figures_text = ""  # the live figures take the room while writing
-        self._generate(conversation.id, sampling, system_prompt, self.generation)
-        if conversation.title == "New chat":
-            await self.rename(conversation.id, title_from(event.text))  # refreshes the list too
-        else:
-            await self.refresh_sidebar()
-
-    @work(thread=True, group="generate", exit_on_error=False)
-    def _generate(self, conversation_id: int, sampling, system_prompt: str, generation: Generation) -> None:
-        run = ReplyRun(self._engine, self.history, conversation_id, sampling, system_prompt, generation.cancel)
-
-        def deliver(chunk) -> None:
-            if generation.mailbox.put(chunk):
-                self.post_message(ReplyChunk(conversation_id))
-
-        try:
-            message = run.run(
-                on_chunk=deliver,
-                # A copy: the worker keeps filling in its own object while the UI builds the view.
-                on_start=lambda m: self.post_message(ReplyStarted(conversation_id, replace(m), run.notice)),
-            )
-        except UserError as exc:
-            self.post_message(ReplyFinished(conversation_id, run.message, str(exc)))
-        except Exception as exc:
-            self.post_message(ReplyFinished(conversation_id, run.message, f"the reply failed: {exc}"))
-        else:
-            self.post_message(ReplyFinished(conversation_id, message))
-        finally:
-            self.history.close()  # this thread's connection
-
-    async def on_reply_started(self, event: ReplyStarted) -> None:
-        if self.generation is None:
-            return
-        self.generation.message = event.message
-        view = self.chat_view(event.conversation_id)
-        if view is not None:
-            if event.notice is not None:
-                await view.add_message(event.notice)
-            await view.begin_reply(event.message)
-        self.status.state_text = "Writing… (Esc stops)"
-        # The list, refreshed at the send, now counts the reply being written too: one entry redrawn.
-        conversation = self._guard(self.history.conversation, event.conversation_id)
-        if conversation is not None:
-            self.query_one(Sidebar).list_view.update(conversation)
-
-    async def on_reply_chunk(self, event: ReplyChunk) -> None:
-        generation = self.generation
-        if generation is None:
-            return
-        await self._drain(generation)
-
-    async def _drain(self, generation: Generation) -> None:
-        """Show whatever text the worker has produced since the last look."""
-        text, latest = generation.mailbox.take()
-        if not text and latest is None:
-            return
-        generation.text += text
-        view = self.chat_view(generation.conversation_id)
-        if view is not None:
-            view.append(text)
-            if latest is not None:
-                view.show_progress(latest.completion_tokens, latest.decode_tps)
-        now = time.monotonic()
-        if latest is not None and now - generation.status_shown >= STATUS_INTERVAL:
-            # Not at every update: the screen repaints the box around all the changes of an
-            # update, and the status line at the bottom would pull in everything in between.
-            generation.status_shown = now
-            self.status.state_text = (
-                f"Writing: {latest.completion_tokens:,} tok · {latest.decode_tps:,.1f} tok/s (Esc stops)"
-            )
-
-    async def on_reply_finished(self, event: ReplyFinished) -> None:
-        if self.generation is not None:
-            await self._drain(self.generation)  # text that arrived after the last ReplyChunk
-        self.generation = None
-        self.call_after_refresh(self._release_full_collections)  # once the end of the reply is on screen
-        view = self.chat_view(event.conversation_id)
-        if event.message is not None:
-            if view is not None:
-                if view.live is None:  # the reply failed before it started
-                    await view.add_message(event.message)
-                else:
-                    view.end_reply(event.message)
-            stats = ReplyStats.from_dict(event.message.stats) if event.message.stats else None
-            self.status.figures_text = status_figures(stats) if stats else ""
-        if event.error and self.model_info is not None and self._engine is not None and self._engine.info is None:
-            self.model_info = None  # the model's process ended: nothing is loaded any more
-            self.status.model_text = "No model"
-        self.status.state_text = "Ready" if self.model_info else "No model: Ctrl+G loads one"
-        if event.error:
-            self.notify(event.error, title="Reply not finished", severity="error", timeout=15)
-        await self.refresh_sidebar()
-
-    def _hold_full_collections(self) -> None:
-        """No full garbage collection while a reply streams: each walks every object (the reply's
-        rendered lines among them) and took 40-100 ms, the longest waits of a 10,000-token reply.
-        Young objects are still collected; the full pass runs once, when the reply has ended."""
-        if self._gc_thresholds is None:
-            self._gc_thresholds = gc.get_threshold()
-            gc.set_threshold(self._gc_thresholds[0], self._gc_thresholds[1], 1_000_000_000)
-
-    def _release_full_collections(self) -> None:
-        if self._gc_thresholds is not None and self.generation is None:
-            gc.set_threshold(*self._gc_thresholds)
-            self._gc_thresholds = None
-            gc.collect()
-
-    def action_stop(self) -> None:
-        if self.generation is not None:
-            self.generation.cancel.cancel()
-            self.status.state_text = "Stopping…"
 
     def on_unmount(self) -> None:
         """Free the model and stop taking native log lines once the app is gone."""
