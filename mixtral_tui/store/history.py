@@ -233,6 +233,10 @@ class History:
             (content, status, _dumps(stats), message_id),
         )
 
+    def set_status(self, message_id: int, status: str) -> None:
+        """A message's status alone (a reply written again is kept, as "replaced")."""
+        self._write("UPDATE messages SET status = ? WHERE id = ?", (status, message_id))
+
     def search(self, text: str, limit: int = 100, conversation_id: int | None = None) -> list[SearchHit]:
         """Messages (and titles) holding every word of `text`, in one conversation if given; see store/search.py."""
         return self._guard(lambda: search(self._db, text, limit, conversation_id))

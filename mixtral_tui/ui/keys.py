@@ -23,6 +23,7 @@ class Key:
 APP_KEYS = [
     Key("ctrl+n", "new_conversation", "New chat"),
     Key("ctrl+f", "search", "Search"),
+    Key("ctrl+r", "regenerate", "Write reply again", show=False),
     Key("f2", "rename_conversation", "Rename"),
     Key("f8", "delete_conversation", "Delete"),
     Key("f9", "export_conversation", "Export"),

@@ -16,7 +16,7 @@ from textual import work
 from mixtral_tui.engine.base import CancelToken, ReplyStats
 from mixtral_tui.errors import UserError
 from mixtral_tui.figures import status_figures
-from mixtral_tui.reply import ReplyRun, title_from
+from mixtral_tui.reply import REPLACED, ReplyRun, title_from
 from mixtral_tui.ui.messages import ChunkMailbox, ReplyChunk, ReplyFinished, ReplyStarted
 from mixtral_tui.ui.widgets.chat_view import ChatView
 from mixtral_tui.ui.widgets.composer import Composer
@@ -45,18 +45,7 @@ class ReplyActions:
     async def on_composer_submitted(self, event: Composer.Submitted) -> None:
         view = event.composer.parent
         assert isinstance(view, ChatView)
-        if self.generation is not None:
-            title = self._title_of(self.generation.conversation_id)
-            self.notify(
-                f"A reply is being written in “{title}”. Wait for it, or press Esc to stop it, then send again.",
-                severity="warning",
-            )
-            return
-        if self.model_info is None:
-            why = "the model is still loading; send again in a moment" if self.loading else (
-                "no model is loaded: press F3 to set the model file, or restart with --model PATH.gguf"
-            )
-            self.notify(f"Not sent: {why}. Your text is kept.", severity="warning")
+        if not self._can_write("Not sent", "send again", "Your text is kept."):
             return
         conversation = self._guard(self.history.conversation, view.conversation_id)
         if conversation is None:
@@ -66,6 +55,56 @@ class ReplyActions:
             return
         event.composer.clear()
         await view.add_message(user_message)
+        self._start_reply(conversation)
+        if conversation.title == "New chat":
+            await self.rename(conversation.id, title_from(event.text))  # refreshes the list too
+        else:
+            await self.refresh_sidebar()
+
+    async def action_regenerate(self) -> None:
+        """Write the last reply again (the one before stays, marked replaced, out of the model's
+        sight), or answer the last message if it has no reply (it failed, or the app was closed)."""
+        view = self.active_view()
+        if view is None or not self._can_write("Not written again", "press Ctrl+R again", ""):
+            return
+        conversation = self._guard(self.history.conversation, view.conversation_id)
+        messages = self._guard(self.history.messages, view.conversation_id)
+        if conversation is None or messages is None:
+            return
+        said = [m for m in messages if m.role in ("user", "assistant") and m.status != REPLACED]
+        if not said or not any(m.role == "user" for m in said):
+            self.notify("Nothing to answer yet: write a message first.", severity="warning")
+            return
+        if said[-1].role == "assistant":
+            try:
+                self.history.set_status(said[-1].id, REPLACED)
+            except UserError as exc:
+                self.notify(str(exc), severity="error", timeout=12)
+                return
+            await view.show_newest()  # the reply below it goes at the end
+            view.update_message(replace(said[-1], status=REPLACED))
+        self._start_reply(conversation)
+        await self.refresh_sidebar()
+
+    def _can_write(self, refused: str, again: str, kept: str) -> bool:
+        """Whether a reply can start now; if not, a note that says why and what to do."""
+        if self.generation is not None:
+            title = self._title_of(self.generation.conversation_id)
+            self.notify(
+                f"A reply is being written in “{title}”. Wait for it, or press Esc to stop it, then {again}.",
+                severity="warning",
+            )
+            return False
+        if self.model_info is None:
+            why = f"the model is still loading; {again} in a moment" if self.loading else (
+                "no model is loaded: press F3 to set the model file, or restart with --model PATH.gguf"
+            )
+            self.notify(f"{refused}: {why}. {kept}".strip(), severity="warning")
+            return False
+        return True
+
+    def _start_reply(self, conversation) -> None:
+        """Write a reply to the conversation as stored, in a thread worker."""
         system_prompt = conversation.system_prompt if conversation.system_prompt is not None else self.config.chat.system_prompt
         sampling = self.config.sampling.merged(conversation.sampling)
         # status_shown = now: figures in the status line from 1 s on, not "1 tok · 0.0 tok/s"
@@ -76,10 +115,6 @@ class ReplyActions:
         self.status.state_text = "Reading the prompt…"
         self.status.figures_text = ""  # the live figures take the room while writing
         self._generate(conversation.id, sampling, system_prompt, self.generation)
-        if conversation.title == "New chat":
-            await self.rename(conversation.id, title_from(event.text))  # refreshes the list too
-        else:
-            await self.refresh_sidebar()
 
     @work(thread=True, group="generate", exit_on_error=False)
     def _generate(self, conversation_id: int, sampling, system_prompt: str, generation: Generation) -> None:

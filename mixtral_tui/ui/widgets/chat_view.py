@@ -306,6 +306,12 @@ class ChatView(Vertical):
             await self.transcript.mount(Static(self._earlier_note(), classes="earlier"), before=0)
         self.transcript.scroll_end(animate=False)
 
+    def update_message(self, message: Message) -> None:
+        """Show a stored message's new state (its status, its figures) where it is shown."""
+        for view in self._shown():
+            if view.message.id == message.id:
+                view.finish(message)
+
     async def begin_reply(self, message: Message) -> None:
         """From here on, `append` streams into this message (text before this is the caller's).
 
