@@ -1,5 +1,5 @@
-"""Ctrl+R writes the last reply again: the old one stays (marked replaced, out of the model's
-sight), a reply to a message left without one is written, and nothing runs over a running reply."""
+"""Ctrl+R writes the last reply again, and ↑ in an empty message box edits the last message: what
+they replace stays (marked replaced, out of the model's sight), and nothing runs over a running reply."""
 
 from mixtral_tui.config import Sampling
 from mixtral_tui.export import export_conversation
@@ -71,3 +71,52 @@ async def test_ctrl_r_answers_a_message_left_without_a_reply_and_refuses_when_it
         stored = app.history.messages(conversation_id)
         assert [(m.role, m.status) for m in stored] == [("user", "done"), ("assistant", "stopped")]
         assert engine.prompts[0][-1].content == "left without a reply"
+
+
+async def test_up_in_an_empty_box_edits_the_last_message_and_sending_replaces_it_and_its_reply():
+    engine = ScriptedEngine(["Paris", "."])
+    app = make_app(engine)
+    async with app.run_test() as pilot:
+        await wait_for(pilot, lambda: app.model_info is not None, what="model load")
+        await send(pilot, "capital of Frnace?")
+        await wait_for(pilot, lambda: app.generation is None and len(views(app)) == 2, what="the first reply")
+        composer = app.active_view().composer
+
+        await pilot.press("up")
+        assert composer.text == "capital of Frnace?" and composer.editing is not None
+        assert "Editing" in str(composer.border_title)
+        await pilot.press("escape")  # cancels the edit, and nothing else
+        assert composer.text == "" and composer.editing is None and composer.border_title is None
+        assert len(views(app)) == 2
+
+        await pilot.press("up")
+        composer.text = "capital of France?"
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.generation is None and len(views(app)) == 4, what="the reply to the edit")
+        assert [(role, status) for role, _, status in views(app)] == [
+            ("user", REPLACED), ("assistant", REPLACED), ("user", "done"), ("assistant", "done")
+        ]
+        assert [(t.role, t.content) for t in engine.prompts[-1] if t.role != "system"] == [("user", "capital of France?")]
+        assert composer.editing is None and composer.border_title is None
+        stored = app.history.messages(app.active_view().conversation_id)
+        assert [m.status for m in stored] == [REPLACED, REPLACED, "done", "done"]
+
+        await pilot.press("up", "enter")  # sent again unchanged: replaces the last exchange only
+        await wait_for(pilot, lambda: app.generation is None and len(views(app)) == 6, what="the third reply")
+        assert [t.content for t in engine.prompts[-1] if t.role != "system"] == ["capital of France?"]
+
+
+async def test_editing_waits_for_a_reply_being_written_in_that_conversation():
+    app = make_app(ScriptedEngine([f"w{i} " for i in range(300)], delay=0.01), sampling=Sampling(max_tokens=1000))
+    async with app.run_test() as pilot:
+        await wait_for(pilot, lambda: app.model_info is not None, what="model load")
+        await pilot.press("up")
+        assert any("no message of yours" in note for note in notifications(app))
+        await send(pilot, "go on")
+        await wait_for(pilot, lambda: app.generation is not None and app.generation.text, what="the reply")
+        composer = app.active_view().composer
+        composer.focus()
+        await pilot.press("up")
+        assert composer.editing is None and any("stop it (Esc) first" in note for note in notifications(app))
+        await pilot.press("escape")  # not editing: Esc stops the reply as ever
+        await wait_for(pilot, lambda: app.generation is None, what="the reply to stop")

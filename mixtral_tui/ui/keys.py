@@ -46,6 +46,7 @@ APP_KEYS = [
 WIDGET_KEYS = [
     ("Enter", "Send (composer) · open conversation (list)"),
     ("Ctrl+J", "New line in the composer (also Alt+Enter)"),
+    ("↑ (empty composer)", "Edit your last message; Enter sends it in its place, Esc cancels"),
     ("?", "Help, when not typing"),
     ("Tab / Shift+Tab", "Next / previous area"),
     ("Del", "Delete the highlighted conversation (list)"),

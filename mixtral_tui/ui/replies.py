@@ -50,16 +50,50 @@ class ReplyActions:
         conversation = self._guard(self.history.conversation, view.conversation_id)
         if conversation is None:
             return
+        if event.replacing is not None and not await self._replace_from(view, event.replacing):
+            return
         user_message = self._guard(self.history.add_message, conversation.id, "user", event.text)
         if user_message is None:
             return
         event.composer.clear()
+        event.composer.stop_editing()
         await view.add_message(user_message)
         self._start_reply(conversation)
         if conversation.title == "New chat":
             await self.rename(conversation.id, title_from(event.text))  # refreshes the list too
         else:
             await self.refresh_sidebar()
+
+    def on_composer_edit_last(self, event: Composer.EditLast) -> None:
+        """↑ in an empty box: the last message the user sent, back in the box to edit."""
+        view = event.composer.parent
+        assert isinstance(view, ChatView)
+        messages = self._guard(self.history.messages, view.conversation_id) or []
+        last = next((m for m in reversed(messages) if m.role == "user" and m.status != REPLACED), None)
+        if last is None:
+            self.notify("There is no message of yours to edit here yet.", severity="warning")
+        elif self.generation is not None and self.generation.conversation_id == view.conversation_id:
+            self.notify("A reply to it is being written: stop it (Esc) first, then edit.", severity="warning")
+        else:
+            event.composer.edit_message(last.id, last.content)
+
+    async def _replace_from(self, view: ChatView, message_id: int) -> bool:
+        """The edited message and what followed it (its reply) are kept, marked replaced, out of the
+        model's sight: the conversation goes on from the edited one."""
+        messages = self._guard(self.history.messages, view.conversation_id)
+        if messages is None:
+            return False
+        gone = [m for m in messages if m.id >= message_id and m.role in ("user", "assistant") and m.status != REPLACED]
+        try:
+            for message in gone:
+                self.history.set_status(message.id, REPLACED)
+        except UserError as exc:
+            self.notify(f"Not sent: {exc}", severity="error", timeout=12)
+            return False
+        await view.show_newest()  # the edited message goes at the end
+        for message in gone:
+            view.update_message(replace(message, status=REPLACED))
+        return True
 
     async def action_regenerate(self) -> None:
         """Write the last reply again (the one before stays, marked replaced, out of the model's

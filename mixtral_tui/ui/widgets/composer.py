@@ -15,26 +15,64 @@ SCROLL_KEYS = {  # a message box has little to page through: these move the conv
 class Composer(TextArea):
     DEFAULT_CSS = """
     Composer { height: auto; min-height: 3; max-height: 10; margin: 0 1; }
+    Composer.-editing { border-title-color: $warning; }
     """
 
     class Submitted(Message):
-        """The user pressed Enter with some text."""
+        """The user pressed Enter with some text (in place of message `replacing`, when editing one)."""
 
-        def __init__(self, composer: "Composer", text: str) -> None:
+        def __init__(self, composer: "Composer", text: str, replacing: int | None = None) -> None:
             super().__init__()
             self.composer = composer
             self.text = text
+            self.replacing = replacing
+
+    class EditLast(Message):
+        """↑ in an empty box: the user wants their last message back, to edit and send again."""
+
+        def __init__(self, composer: "Composer") -> None:
+            super().__init__()
+            self.composer = composer
 
     def __init__(self, **kwargs) -> None:
         super().__init__(soft_wrap=True, show_line_numbers=False, tab_behavior="focus", **kwargs)
-        self.placeholder = "Message… (Enter sends, Ctrl+J new line, F1 help)"
+        self.placeholder = "Message… (Enter sends, Ctrl+J new line, ↑ edits your last, F1 help)"
+        self.editing: int | None = None  # the id of the message being edited
+
+    def edit_message(self, message_id: int, text: str) -> None:
+        """Put a sent message back in the box; sending it puts it in the old one's place."""
+        self.editing = message_id
+        self.text = text
+        self.move_cursor(self.document.end)
+        self.border_title = "Editing your last message · Enter sends it in its place · Esc cancels"
+        self.add_class("-editing")
+
+    def stop_editing(self) -> None:
+        self.editing = None
+        self.border_title = None
+        self.remove_class("-editing")
+
+    def on_text_area_changed(self, event: TextArea.Changed) -> None:
+        if self.editing is not None and not self.text:  # emptied (or sent): a new message again
+            self.stop_editing()
 
     async def _on_key(self, event: events.Key) -> None:
         if event.key == "enter":
             event.stop()
             event.prevent_default()
             if self.text.strip():
-                self.post_message(self.Submitted(self, self.text))
+                self.post_message(self.Submitted(self, self.text, self.editing))
+            return
+        if event.key == "up" and not self.text:
+            event.stop()
+            event.prevent_default()
+            self.post_message(self.EditLast(self))
+            return
+        if event.key == "escape" and self.editing is not None:
+            event.stop()
+            event.prevent_default()
+            self.clear()
+            self.stop_editing()
             return
         if event.key in NEWLINE_KEYS:
             event.stop()

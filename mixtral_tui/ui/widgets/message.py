@@ -21,7 +21,7 @@ STATUS_NOTES = {
     "interrupted": "interrupted (the app was closed while it was written)",
     "error": "failed",
     "streaming": "writing…",
-    "replaced": "replaced by a reply written again (Ctrl+R); the model no longer sees it",
+    "replaced": "replaced (written again with Ctrl+R, or edited with ↑): the model no longer sees it",
 }
 WARNING_STATUSES = {"stopped", "interrupted", "error"}
 
