@@ -1,5 +1,5 @@
 """Replies: sending a message, writing the reply in a thread worker, showing it as it streams,
-stopping it, and writing the last one again.
+stopping it, writing the last one again (Ctrl+R) and editing the last message (↑).
 
 A mixin for MixtralApp (as ui/conversations.py), kept apart so the app module holds the
 layout and the model's loading.
@@ -16,7 +16,7 @@ from textual import work
 from mixtral_tui.engine.base import CancelToken, ReplyStats
 from mixtral_tui.errors import UserError
 from mixtral_tui.figures import status_figures
-from mixtral_tui.reply import REPLACED, ReplyRun, title_from
+from mixtral_tui.reply import CONTEXT_ROLES, REPLACED, ReplyRun, title_from
 from mixtral_tui.ui.messages import ChunkMailbox, ReplyChunk, ReplyFinished, ReplyStarted
 from mixtral_tui.ui.widgets.chat_view import ChatView
 from mixtral_tui.ui.widgets.composer import Composer
@@ -36,7 +36,6 @@ class Generation:
     text: str = ""
     message: object | None = None
     status_shown: float = 0.0  # when the status line last showed the live figures
-
 
 
 class ReplyActions:
@@ -78,19 +77,19 @@ class ReplyActions:
             event.composer.edit_message(last.id, last.content)
 
     async def _replace_from(self, view: ChatView, message_id: int) -> bool:
-        """The edited message and what followed it (its reply) are kept, marked replaced, out of the
-        model's sight: the conversation goes on from the edited one."""
+        """This message and what followed it are kept, marked replaced, out of the model's sight: the
+        conversation goes on from before it (an edit sent in its place, a reply written again)."""
         messages = self._guard(self.history.messages, view.conversation_id)
         if messages is None:
             return False
-        gone = [m for m in messages if m.id >= message_id and m.role in ("user", "assistant") and m.status != REPLACED]
+        gone = [m for m in messages if m.id >= message_id and m.role in CONTEXT_ROLES and m.status != REPLACED]
         try:
             for message in gone:
                 self.history.set_status(message.id, REPLACED)
         except UserError as exc:
-            self.notify(f"Not sent: {exc}", severity="error", timeout=12)
+            self.notify(str(exc), severity="error", timeout=12)
             return False
-        await view.show_newest()  # the edited message goes at the end
+        await view.show_newest()  # what comes next goes at the end
         for message in gone:
             view.update_message(replace(message, status=REPLACED))
         return True
@@ -105,18 +104,12 @@ class ReplyActions:
         messages = self._guard(self.history.messages, view.conversation_id)
         if conversation is None or messages is None:
             return
-        said = [m for m in messages if m.role in ("user", "assistant") and m.status != REPLACED]
-        if not said or not any(m.role == "user" for m in said):
+        said = [m for m in messages if m.role in CONTEXT_ROLES and m.status != REPLACED]
+        if not any(m.role == "user" for m in said):
             self.notify("Nothing to answer yet: write a message first.", severity="warning")
             return
-        if said[-1].role == "assistant":
-            try:
-                self.history.set_status(said[-1].id, REPLACED)
-            except UserError as exc:
-                self.notify(str(exc), severity="error", timeout=12)
-                return
-            await view.show_newest()  # the reply below it goes at the end
-            view.update_message(replace(said[-1], status=REPLACED))
+        if said[-1].role == "assistant" and not await self._replace_from(view, said[-1].id):
+            return
         self._start_reply(conversation)
         await self.refresh_sidebar()
 
