@@ -74,3 +74,32 @@ def test_only_switching_conversations_saves_a_state(tiny_model):
     reply(engine, conversation("boats", 2) + [Turn("user", "and now?")])
     assert len(engine._states) == 1  # apples was kept before boats took the cache
     engine.unload()
+
+
+def test_writing_a_reply_again_reuses_the_prompt_and_saves_nothing(tiny_model):
+    """Ctrl+R sends the same prompt again: all of it but the last token comes from the cache."""
+    engine = LlamaEngine()
+    engine.load(LoadSpec(str(tiny_model), context_size=1024, state_cache_mb=64))
+    a = conversation("apples", 2) + [Turn("user", "and now?")]
+    _, _, first = reply(engine, a)
+    _, _, again = reply(engine, a)
+    assert again.prompt_reused == first.prompt_tokens - 1 and len(engine._states) == 0
+    engine.unload()
+
+
+def test_a_state_over_the_budget_is_not_even_copied(tiny_model, monkeypatch):
+    import mixtral_tui.engine.llama as llama_engine
+
+    copies = []
+    real = llama_engine.llama_cpp.llama_state_seq_get_data
+    monkeypatch.setattr(llama_engine.llama_cpp, "llama_state_seq_get_data", lambda *a: copies.append(a) or real(*a))
+    engine = LlamaEngine()
+    engine.load(LoadSpec(str(tiny_model), context_size=1024, state_cache_mb=64))
+    engine._states.budget_bytes = 1  # every state is bigger
+    reply(engine, conversation("apples", 2) + [Turn("user", "and now?")])
+    reply(engine, conversation("boats", 2) + [Turn("user", "and now?")])
+    assert copies == [] and len(engine._states) == 0
+    engine._states.budget_bytes = 64 << 20
+    reply(engine, conversation("apples", 2) + [Turn("user", "and now?")])
+    assert len(copies) == 1 and len(engine._states) == 1  # with room, the switch keeps boats
+    engine.unload()

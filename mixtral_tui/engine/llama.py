@@ -302,9 +302,10 @@ class LlamaEngine:
             # The live cache is about to be overwritten: keep it for when its conversation comes back.
             # (The same conversation's next turn diverges after that prompt, at most in its reply.)
             size = llama_cpp.llama_state_seq_get_size(llm._ctx.ctx, 0)
-            blob = (ctypes.c_uint8 * size)()
-            written = llama_cpp.llama_state_seq_get_data(llm._ctx.ctx, blob, size, 0)
-            self._states.put(list(cached), ctypes.string_at(blob, written))
+            if size <= self._states.budget_bytes:  # not copied (GiBs, for a long Mixtral chat) to be refused
+                blob = (ctypes.c_uint8 * size)()
+                written = llama_cpp.llama_state_seq_get_data(llm._ctx.ctx, blob, size, 0)
+                self._states.put(list(cached), ctypes.string_at(blob, written))
         if restore:
             shared, state = saved
             blob = (ctypes.c_uint8 * len(state.blob)).from_buffer_copy(state.blob)
