@@ -46,6 +46,13 @@ async def test_ctrl_r_writes_the_last_reply_again_and_keeps_the_old_one():
         stored = app.history.messages(conversation_id)
         assert [(m.role, m.status) for m in stored] == [("user", "done"), ("assistant", REPLACED), ("assistant", "done")]
         assert "_(replaced" in export_conversation(app.history, conversation_id)
+        assert [h.status for h in app.history.search("paris", conversation_id=conversation_id)] == [REPLACED, "done"]
+        await pilot.press("ctrl+f", *"paris")  # found, both, the old one saying what it is
+        await wait_for(pilot, lambda: app.screen.query_one("#hits").option_count == 2, what="two hits")
+        hits = app.screen.query_one("#hits")
+        assert "Assistant (replaced)" in str(hits.get_option_at_index(0).prompt)
+        assert "(replaced)" not in str(hits.get_option_at_index(1).prompt)
+        await pilot.press("escape")
 
         await send(pilot, "and of Italy?")  # the conversation goes on from the new reply
         await wait_for(pilot, lambda: app.generation is None and len(views(app)) == 5, what="the next reply")

@@ -32,6 +32,7 @@ class SearchHit:
     role: str  # user | assistant | system | title
     created_at: float
     snippet: str  # one line; matched words between MARK_START and MARK_END
+    status: str = "done"  # the message's (a replaced reply is still found, and says so)
 
     def marked(self) -> tuple[str, list[tuple[int, int]]]:
         """The snippet without marks, and where the marked words are in it."""
@@ -105,7 +106,7 @@ def search(db: sqlite3.Connection, text: str, limit: int = 100, conversation_id:
         ).fetchone()
         rows = db.execute(
             """
-            SELECT m.id, m.conversation_id, m.role, m.created_at, c.title, found.snippet
+            SELECT m.id, m.conversation_id, m.role, m.created_at, c.title, found.snippet, m.status
             FROM (
                 SELECT rowid AS id, snippet(message_search, 0, ?, ?, '…', ?) AS snippet
                 FROM message_search WHERE message_search MATCH ? AND rowid BETWEEN ? AND ?
@@ -124,7 +125,7 @@ def search(db: sqlite3.Connection, text: str, limit: int = 100, conversation_id:
         wanted = max(0, limit - len(hits))
         rows = db.execute(
             """
-            SELECT m.id, m.conversation_id, m.role, m.created_at, c.title, best.snippet
+            SELECT m.id, m.conversation_id, m.role, m.created_at, c.title, best.snippet, m.status
             FROM (
                 SELECT rowid AS id, rank, snippet(message_search, 0, ?, ?, '…', ?) AS snippet
                 FROM message_search WHERE message_search MATCH ? ORDER BY rank LIMIT ?
@@ -138,7 +139,7 @@ def search(db: sqlite3.Connection, text: str, limit: int = 100, conversation_id:
             (MARK_START, MARK_END, SNIPPET_WORDS, expression, wanted + NOTICE_ROOM, wanted),
         ).fetchall()
     hits += [
-        SearchHit(conversation_id, title, message_id, role, created_at, _one_line(snippet))
-        for message_id, conversation_id, role, created_at, title, snippet in rows
+        SearchHit(conversation_id, title, message_id, role, created_at, _one_line(snippet), status)
+        for message_id, conversation_id, role, created_at, title, snippet, status in rows
     ]
     return hits

@@ -51,7 +51,8 @@ def marked_content(hit: SearchHit) -> Content:
 def hit_option(hit: SearchHit, index: int) -> Option:
     """Where it is (title, who, when) over the snippet; a title that matched is the snippet itself."""
     when = time.strftime("%Y-%m-%d %H:%M", time.localtime(hit.created_at))
-    about = Content.styled(f"  {ROLE_NAMES.get(hit.role, hit.role)} · {when}", "$text-muted")
+    replaced = " (replaced)" if hit.status == "replaced" else ""
+    about = Content.styled(f"  {ROLE_NAMES.get(hit.role, hit.role)}{replaced} · {when}", "$text-muted")
     if hit.message_id is None:
         return Option(Content.assemble(marked_content(hit).stylize("bold"), about), id=str(index))
     title = Content.styled(displayable_line(hit.title), "bold")
