@@ -92,7 +92,7 @@ class ConversationActions:
             view = self.chat_view(found.conversation_id)
             if view is None:
                 self.notify("That conversation is no longer there (deleted meanwhile?).", severity="warning")
-            elif found.message_id is not None and not await view.reveal(found.message_id, found.word):
+            elif found.message_id is not None and not await view.reveal(found.message_id, found.word, found.passage):
                 self.notify("That message is no longer there (deleted meanwhile?).", severity="warning")
 
         view = self.active_view()

@@ -37,6 +37,7 @@ class Found:
     conversation_id: int
     message_id: int | None
     word: str = ""  # the first word found in it, as written there
+    passage: str = ""  # the snippet around it: of several places with the word, the one to show
 
 
 def marked_content(hit: SearchHit) -> Content:
@@ -170,4 +171,4 @@ class SearchScreen(ModalScreen[Found | None]):
     def _choose(self, option: Option) -> None:
         hit = self.hits[int(option.id or 0)]
         text, spans = hit.marked()
-        self.dismiss(Found(hit.conversation_id, hit.message_id, text[spans[0][0] : spans[0][1]] if spans else ""))
+        self.dismiss(Found(hit.conversation_id, hit.message_id, text[spans[0][0] : spans[0][1]] if spans else "", text))

@@ -171,10 +171,11 @@ class ChatView(Vertical):
     def _all_messages(self) -> list[Message]:
         return self._earlier + [view.message for view in self._shown()] + self._later
 
-    async def reveal(self, message_id: int, word: str = "") -> bool:
+    async def reveal(self, message_id: int, word: str = "", passage: str = "") -> bool:
         """Bring a message on screen (opening the page around it if it is not shown) and mark it
-        for a few seconds; a message taller than the view shows its line with `word`, else its
-        start. False if this conversation has no such message."""
+        for a few seconds; a message taller than the view shows its line with `word` (amid the
+        `passage` found, where the word comes more than once), else its start. False if this
+        conversation has no such message."""
         found = next((view for view in self._shown() if view.message.id == message_id), None)
         if found is None:
             messages = self._all_messages()
@@ -197,7 +198,7 @@ class ChatView(Vertical):
             """Once laid out. Worked out here: Textual's scroll_to_center put a new tab's message at the top."""
             view_height = transcript.scrollable_content_region.height
             top, height = target.virtual_region.y, target.outer_size.height
-            line = target.line_with(word) if word and height >= view_height else None
+            line = target.line_with(word, passage) if word and height >= view_height else None
             if height < view_height:  # centred
                 y = top - (view_height - height) // 2
             elif line is None:  # its start

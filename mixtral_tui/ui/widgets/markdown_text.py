@@ -362,10 +362,21 @@ class MarkdownText(Widget):
         for y in range(self.get_content_height(Size(0, 0), Size(0, 0), width)):
             yield self._line(y, width).text
 
-    def line_with(self, word: str) -> int | None:
-        """The first line, as drawn, that holds `word` (any case): where a search hit is."""
+    def line_with(self, word: str, passage: str = "") -> int | None:
+        """The line, as drawn, that holds `word` (any case): where a search hit is. Of several, the
+        one amid most of the words of `passage` (the hit's snippet), else the first."""
+        drawn = [text.casefold() for text in self._drawn_text()]
         word = word.casefold()
-        return next((y for y, text in enumerate(self._drawn_text()) if word in text.casefold()), None)
+        lines = [y for y, text in enumerate(drawn) if word in text]
+        context = {w for w in re.findall(r"\w+", passage.casefold()) if len(w) > 2 and w not in word}
+        if len(lines) < 2 or not context:
+            return lines[0] if lines else None
+
+        def nearby(y: int) -> int:  # the passage may wrap onto the lines around the word's
+            window = " ".join(drawn[max(0, y - 1) : y + 2])
+            return sum(w in window for w in context)
+
+        return max(lines, key=lambda y: (nearby(y), -y))
 
     def get_selection(self, selection: Selection) -> tuple[str, str] | None:
         """The selected text as drawn (bullets and all), for the screen's copy."""
