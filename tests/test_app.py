@@ -250,18 +250,22 @@ async def test_the_conversation_list_counts_the_reply_being_written():
         await pilot.press("escape")
 
 
-async def test_no_animation_frames_unless_asked_for(monkeypatch):
-    """A new chat's tab is renamed as its first reply starts: the underline moves at once, not
-    in 0.3 s of animation frames."""
+async def test_no_animation_frames_while_a_reply_is_written(monkeypatch):
+    """A new chat's tab is renamed as its first reply starts: the underline moves at once, not in
+    0.3 s of animation frames taken from the model. Animations come back when the reply ends."""
     from textual.widgets._tabs import Underline
 
     monkeypatch.delenv("TEXTUAL_ANIMATIONS", raising=False)
-    app = make_app(ScriptedEngine())
+    app = make_app(ScriptedEngine([f"w{i} " for i in range(300)], delay=0.01), sampling=Sampling(max_tokens=1000))
     async with app.run_test() as pilot:
-        await pilot.pause()
+        await wait_for(pilot, lambda: app.model_info is not None, what="model load")
+        assert app.animation_level == "full"  # Textual's default
+        await send(pilot, "go", type_it=False)
+        await wait_for(pilot, lambda: app.generation is not None and app.generation.text, what="the reply")
+        assert app.animation_level == "none"
         underline = app.query_one(Underline)
         before = underline.highlight_end
-        await app.rename(app.active_view().conversation_id, "a much longer title than New chat")
+        await app.rename(app.active_view().conversation_id, "a much longer title than the first one was")
         tab = app.query_one("ContentTab.-active")
 
         def moved() -> bool:
@@ -270,9 +274,17 @@ async def test_no_animation_frames_unless_asked_for(monkeypatch):
 
         await wait_for(pilot, moved, timeout=0.2, what="the underline under the renamed tab")
         assert not app.animator.is_being_animated(underline, "highlight_end")
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: app.generation is None, what="the reply to stop")
+        assert app.animation_level == "full"
 
-    monkeypatch.setenv("TEXTUAL_ANIMATIONS", "full")
-    assert make_app(ScriptedEngine()).animation_level == "full"
+    app = make_app(ScriptedEngine())
+    app.animation_level = "none"  # as TEXTUAL_ANIMATIONS=none sets it: the user's choice holds after a reply
+    async with app.run_test() as pilot:
+        await wait_for(pilot, lambda: app.model_info is not None, what="model load")
+        await send(pilot, "go")
+        await wait_for(pilot, lambda: app.generation is None and app.history.messages(1)[-1].role == "assistant")
+        assert app.animation_level == "none"
 
 
 async def test_help_lists_every_key():

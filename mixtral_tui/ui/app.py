@@ -61,13 +61,6 @@ class MixtralApp(ConversationActions, ReplyActions, App):
         offer_repo: str | None = None,
     ) -> None:
         super().__init__()
-        if "TEXTUAL_ANIMATIONS" not in os.environ:
-            # No animations unless asked for (TEXTUAL_ANIMATIONS=full): over SSH every frame of a
-            # smooth scroll or a sliding tab underline is a screen update sent down the line, and
-            # on a busy CPU it is taken from the model (a new chat's tab, renamed as its first reply
-            # starts, slid its underline for 0.3 s: 15 screen updates, 10-30 % of the UI's CPU
-            # during a short reply, measured on 2 cores).
-            self.animation_level = "none"
         self.config = config
         self.load_spec = load_spec
         self.paths = paths or app_paths()
