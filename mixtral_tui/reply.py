@@ -23,12 +23,13 @@ CONTEXT_ROLES = ("user", "assistant")
 
 
 REPLACED = "replaced"
-"""The status of a reply the user had written again (Ctrl+R): kept and shown, never sent to the model."""
+"""The status of what the user replaced (a reply written again with Ctrl+R; a message edited with ↑,
+and its reply): kept and shown, never sent to the model."""
 
 
 def turns_for(messages: list[Message], system_prompt: str) -> list[Turn]:
     """What the model sees: the system prompt, then user and assistant turns (notes are for people,
-    and replaced replies are the user's to read)."""
+    and replaced messages are the user's to read)."""
     turns = [Turn("system", system_prompt)] if system_prompt.strip() else []
     turns += [
         Turn(m.role, m.content) for m in messages if m.role in CONTEXT_ROLES and m.content and m.status != REPLACED

@@ -194,37 +194,42 @@ async def test_a_message_found_while_a_reply_streams_in_its_conversation_is_page
         assert len(shown(app)) == len(set(shown(app))) == total + 2
 
 
-async def test_a_long_message_opens_at_the_line_with_the_word_found():
+def with_a_long_reply(paragraphs: dict[int, str]) -> tuple[History, int]:
+    """saved_history() and a conversation of one 150-paragraph reply, these paragraphs in it."""
     history = saved_history()
     long = history.create_conversation("Long reply")
-    lines = [f"Paragraph {i} of a long answer." for i in range(150)]
-    lines[120] = "Paragraph 120 is where the narwhal swims."
+    lines = [paragraphs.get(i, f"Paragraph {i} of a long answer.") for i in range(150)]
     history.add_message(long.id, "assistant", "\n\n".join(lines))
+    return history, long.id
+
+
+def rows_in_view(transcript) -> range:
+    return range(int(transcript.scroll_y), int(transcript.scroll_y) + transcript.scrollable_content_region.height)
+
+
+async def test_a_long_message_opens_at_the_line_with_the_word_found():
+    history, long_id = with_a_long_reply({120: "Paragraph 120 is where the narwhal swims."})
     app = make_app(ScriptedEngine(), history=history)
     async with app.run_test(size=(110, 32)) as pilot:
         await wait_for(pilot, lambda: app.active_view() is not None and shown(app))
         await pilot.press("ctrl+f", *"narwh")
         await wait_for(pilot, lambda: len(hit_lines(app)) == 1)
         await pilot.press("enter")
-        await wait_for(pilot, lambda: app.active_view().conversation_id == long.id and shown(app))
+        await wait_for(pilot, lambda: app.active_view().conversation_id == long_id and shown(app))
         await pilot.pause()
         await pilot.pause()
         view = app.active_view()
         [message] = view.query(MessageView)
         line = message.line_with("narwhal")
         assert line is not None and line > 200  # far below the message's start
-        at = message.virtual_region.y + line
-        transcript = view.transcript
-        assert transcript.scroll_y <= at < transcript.scroll_y + transcript.scrollable_content_region.height
+        assert message.virtual_region.y + line in rows_in_view(view.transcript)
 
 
 async def test_a_long_message_opens_at_the_passage_found_not_the_first_place_with_its_word():
-    history = saved_history()
-    long = history.create_conversation("Long reply")
-    lines = [f"Paragraph {i} of a long answer." for i in range(150)]
-    lines[5] = "Paragraph 5 names the walrus once, in passing."
-    lines[130] = "Paragraph 130: the walrus hauls out on the ice floe with its long tusks."
-    history.add_message(long.id, "assistant", "\n\n".join(lines))
+    history, long_id = with_a_long_reply({
+        5: "Paragraph 5 names the walrus once, in passing.",
+        130: "Paragraph 130: the walrus hauls out on the ice floe with its long tusks.",
+    })
     app = make_app(ScriptedEngine(), history=history)
     async with app.run_test(size=(110, 32)) as pilot:
         await wait_for(pilot, lambda: app.active_view() is not None and shown(app))
@@ -232,14 +237,12 @@ async def test_a_long_message_opens_at_the_passage_found_not_the_first_place_wit
         await wait_for(pilot, lambda: len(hit_lines(app)) == 1)
         assert "ice floe" in hit_lines(app)[0]  # the snippet is the second passage
         await pilot.press("enter")
-        await wait_for(pilot, lambda: app.active_view().conversation_id == long.id and shown(app))
+        await wait_for(pilot, lambda: app.active_view().conversation_id == long_id and shown(app))
         await pilot.pause()
         await pilot.pause()
         view = app.active_view()
         [message] = view.query(MessageView)
         first, found = message.line_with("walrus"), message.line_with("walrus", "the walrus hauls out on the ice floe")
         assert first is not None and found is not None and found > first + 200
-        transcript = view.transcript
-        shown_lines = range(int(transcript.scroll_y), int(transcript.scroll_y) + transcript.scrollable_content_region.height)
-        assert message.virtual_region.y + found in shown_lines
-        assert message.virtual_region.y + first not in shown_lines
+        assert message.virtual_region.y + found in rows_in_view(view.transcript)
+        assert message.virtual_region.y + first not in rows_in_view(view.transcript)

@@ -234,7 +234,7 @@ class History:
         )
 
     def set_status(self, message_id: int, status: str) -> None:
-        """A message's status alone (a reply written again is kept, as "replaced")."""
+        """A message's status alone (what Ctrl+R or an edit replaces is kept, as "replaced")."""
         self._write("UPDATE messages SET status = ? WHERE id = ?", (status, message_id))
 
     def search(self, text: str, limit: int = 100, conversation_id: int | None = None) -> list[SearchHit]:

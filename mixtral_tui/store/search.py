@@ -99,47 +99,56 @@ def search(db: sqlite3.Connection, text: str, limit: int = 100, conversation_id:
             " built with it (python.org, pyenv, Homebrew and Linux distributions' builds have it)"
         )
     if conversation_id is not None:
-        # The index is told the conversation's range of message ids, which it can seek: filtering
-        # its matches by conversation alone read them all (50 ms for a word in half of 50,000 messages).
-        first, last = db.execute(
-            "SELECT MIN(id), MAX(id) FROM messages WHERE conversation_id = ?", (conversation_id,)
-        ).fetchone()
-        rows = db.execute(
-            """
-            SELECT m.id, m.conversation_id, m.role, m.created_at, c.title, found.snippet, m.status
-            FROM (
-                SELECT rowid AS id, snippet(message_search, 0, ?, ?, '…', ?) AS snippet
-                FROM message_search WHERE message_search MATCH ? AND rowid BETWEEN ? AND ?
-            ) AS found
-            CROSS JOIN messages m ON m.id = found.id  -- the index first: it seeks the id range (see above)
-            JOIN conversations c ON c.id = m.conversation_id
-            WHERE m.conversation_id = ? AND m.role != 'notice'
-            ORDER BY m.id
-            LIMIT ?
-            """,
-            (MARK_START, MARK_END, SNIPPET_WORDS, expression, first or 0, last or -1, conversation_id, limit),
-        ).fetchall()
+        rows = _rows_in_conversation(db, expression, conversation_id, limit)
     else:
-        # Best first inside the index, then the join: ordering the joined rows made SQLite build a
-        # snippet for every match (150 ms for a word in half of 50,000 messages, against 35 ms).
-        wanted = max(0, limit - len(hits))
-        rows = db.execute(
-            """
-            SELECT m.id, m.conversation_id, m.role, m.created_at, c.title, best.snippet, m.status
-            FROM (
-                SELECT rowid AS id, rank, snippet(message_search, 0, ?, ?, '…', ?) AS snippet
-                FROM message_search WHERE message_search MATCH ? ORDER BY rank LIMIT ?
-            ) AS best
-            JOIN messages m ON m.id = best.id
-            JOIN conversations c ON c.id = m.conversation_id
-            WHERE m.role != 'notice'
-            ORDER BY best.rank
-            LIMIT ?
-            """,
-            (MARK_START, MARK_END, SNIPPET_WORDS, expression, wanted + NOTICE_ROOM, wanted),
-        ).fetchall()
+        rows = _best_rows(db, expression, max(0, limit - len(hits)))
     hits += [
-        SearchHit(conversation_id, title, message_id, role, created_at, _one_line(snippet), status)
-        for message_id, conversation_id, role, created_at, title, snippet, status in rows
+        SearchHit(found_in, title, message_id, role, created_at, _one_line(snippet), status)
+        for message_id, found_in, role, created_at, title, snippet, status in rows
     ]
     return hits
+
+
+def _rows_in_conversation(db: sqlite3.Connection, expression: str, conversation_id: int, limit: int) -> list:
+    """One conversation's matches in the order written. The index is told the conversation's range
+    of message ids, which it can seek: filtering its matches by conversation alone read them all
+    (50 ms for a word in half of 50,000 messages, against 1-2 ms)."""
+    first, last = db.execute(
+        "SELECT MIN(id), MAX(id) FROM messages WHERE conversation_id = ?", (conversation_id,)
+    ).fetchone()
+    return db.execute(
+        """
+        SELECT m.id, m.conversation_id, m.role, m.created_at, c.title, found.snippet, m.status
+        FROM (
+            SELECT rowid AS id, snippet(message_search, 0, ?, ?, '…', ?) AS snippet
+            FROM message_search WHERE message_search MATCH ? AND rowid BETWEEN ? AND ?
+        ) AS found
+        CROSS JOIN messages m ON m.id = found.id  -- the index first: it seeks the id range
+        JOIN conversations c ON c.id = m.conversation_id
+        WHERE m.conversation_id = ? AND m.role != 'notice'
+        ORDER BY m.id
+        LIMIT ?
+        """,
+        (MARK_START, MARK_END, SNIPPET_WORDS, expression, first or 0, last or -1, conversation_id, limit),
+    ).fetchall()
+
+
+def _best_rows(db: sqlite3.Connection, expression: str, wanted: int) -> list:
+    """The best matches of every conversation. Best first inside the index, then the join: ordering
+    the joined rows made SQLite build a snippet for every match (150 ms for a word in half of 50,000
+    messages, against 35 ms)."""
+    return db.execute(
+        """
+        SELECT m.id, m.conversation_id, m.role, m.created_at, c.title, best.snippet, m.status
+        FROM (
+            SELECT rowid AS id, rank, snippet(message_search, 0, ?, ?, '…', ?) AS snippet
+            FROM message_search WHERE message_search MATCH ? ORDER BY rank LIMIT ?
+        ) AS best
+        JOIN messages m ON m.id = best.id
+        JOIN conversations c ON c.id = m.conversation_id
+        WHERE m.role != 'notice'
+        ORDER BY best.rank
+        LIMIT ?
+        """,
+        (MARK_START, MARK_END, SNIPPET_WORDS, expression, wanted + NOTICE_ROOM, wanted),
+    ).fetchall()
