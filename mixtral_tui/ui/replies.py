@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 
 from textual import work
 
+from mixtral_tui.config import Sampling
 from mixtral_tui.engine.base import CancelToken, ReplyStats
 from mixtral_tui.errors import UserError
 from mixtral_tui.figures import status_figures
@@ -111,7 +112,12 @@ class ReplyActions:
             return
         if said[-1].role == "assistant" and not await self._replace_from(view, said[-1].id):
             return
-        self._start_reply(conversation)
+        sampling = self.config.sampling.merged(conversation.sampling)
+        if sampling.temperature == 0:
+            self.notify("The temperature is 0 (the likeliest word each time): the reply comes out the same. "
+                        "Raise it for this conversation with F4 for another.", severity="warning")
+        # A fixed seed would give the same reply too: written again, it is drawn with a new one.
+        self._start_reply(conversation, replace(sampling, seed=-1))
         await self.refresh_sidebar()
 
     def _can_write(self, refused: str, again: str, kept: str) -> bool:
@@ -131,10 +137,11 @@ class ReplyActions:
             return False
         return True
 
-    def _start_reply(self, conversation) -> None:
-        """Write a reply to the conversation as stored, in a thread worker."""
+    def _start_reply(self, conversation, sampling: Sampling | None = None) -> None:
+        """Write a reply to the conversation as stored, in a thread worker (with its own sampling
+        settings unless given)."""
         system_prompt = conversation.system_prompt if conversation.system_prompt is not None else self.config.chat.system_prompt
-        sampling = self.config.sampling.merged(conversation.sampling)
+        sampling = sampling or self.config.sampling.merged(conversation.sampling)
         # status_shown = now: figures in the status line from 1 s on, not "1 tok · 0.0 tok/s"
         self.generation = Generation(
             conversation.id, CancelToken(), ChunkMailbox(self.pacer), status_shown=time.monotonic(),
