@@ -275,8 +275,12 @@ class ChatView(Vertical):
         else:
             await note.remove()
 
-        def keep_place() -> None:
-            transcript.scroll_to(y=transcript.scroll_y + transcript.virtual_size.height - height_before, animate=False)
+        def keep_place(tries: int = 3) -> None:
+            grown = transcript.virtual_size.height - height_before
+            if grown <= 0 and tries:  # a repaint came before the layout pass: look again after the next
+                self.call_after_refresh(keep_place, tries - 1)
+                return
+            transcript.scroll_to(y=transcript.scroll_y + grown, animate=False)
 
         self.call_after_refresh(keep_place)
 
