@@ -27,13 +27,16 @@ REPLACED = "replaced"
 and its reply): kept and shown, never sent to the model."""
 
 
+def in_context(message: Message) -> bool:
+    """A turn of the conversation the model goes on from: user and assistant messages (notes are for
+    people, and replaced messages are the user's to read)."""
+    return message.role in CONTEXT_ROLES and message.status != REPLACED
+
+
 def turns_for(messages: list[Message], system_prompt: str) -> list[Turn]:
-    """What the model sees: the system prompt, then user and assistant turns (notes are for people,
-    and replaced messages are the user's to read)."""
+    """What the model sees: the system prompt, then the turns in context that have text."""
     turns = [Turn("system", system_prompt)] if system_prompt.strip() else []
-    turns += [
-        Turn(m.role, m.content) for m in messages if m.role in CONTEXT_ROLES and m.content and m.status != REPLACED
-    ]
+    turns += [Turn(m.role, m.content) for m in messages if in_context(m) and m.content]
     return turns
 
 

@@ -23,13 +23,19 @@ def views(app) -> list[tuple[str, str, str]]:
     return [(v.message.role, v.message.content, v.message.status) for v in app.active_view().query(MessageView)]
 
 
+async def first_exchange(pilot, question: str) -> None:
+    """Once the model is loaded, the question sent and its reply written."""
+    app = pilot.app
+    await wait_for(pilot, lambda: app.model_info is not None, what="model load")
+    await send(pilot, question)
+    await wait_for(pilot, lambda: app.generation is None and len(views(app)) == 2, what="the first reply")
+
+
 async def test_ctrl_r_writes_the_last_reply_again_and_keeps_the_old_one():
     engine = ScriptedEngine(["Paris", "."])
     app = make_app(engine)
     async with app.run_test() as pilot:
-        await wait_for(pilot, lambda: app.model_info is not None, what="model load")
-        await send(pilot, "capital of France?")
-        await wait_for(pilot, lambda: app.generation is None and len(views(app)) == 2, what="the first reply")
+        await first_exchange(pilot, "capital of France?")
 
         await pilot.press("ctrl+r")
         await wait_for(pilot, lambda: app.generation is None and len(views(app)) == 3, what="the reply written again")
@@ -87,9 +93,7 @@ async def test_up_in_an_empty_box_edits_the_last_message_and_sending_replaces_it
     engine = ScriptedEngine(["Paris", "."])
     app = make_app(engine)
     async with app.run_test() as pilot:
-        await wait_for(pilot, lambda: app.model_info is not None, what="model load")
-        await send(pilot, "capital of Frnace?")
-        await wait_for(pilot, lambda: app.generation is None and len(views(app)) == 2, what="the first reply")
+        await first_exchange(pilot, "capital of Frnace?")
         composer = app.active_view().composer
 
         await pilot.press("up")

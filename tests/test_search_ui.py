@@ -207,6 +207,17 @@ def rows_in_view(transcript) -> range:
     return range(int(transcript.scroll_y), int(transcript.scroll_y) + transcript.scrollable_content_region.height)
 
 
+async def open_the_long_reply(pilot, app, long_id: int) -> tuple:
+    """Enter on the hit chosen; once the long reply's conversation is laid out, its view and message."""
+    await pilot.press("enter")
+    await wait_for(pilot, lambda: app.active_view().conversation_id == long_id and shown(app))
+    await pilot.pause()
+    await pilot.pause()
+    view = app.active_view()
+    [message] = view.query(MessageView)
+    return view, message
+
+
 async def test_a_long_message_opens_at_the_line_with_the_word_found():
     history, long_id = with_a_long_reply({120: "Paragraph 120 is where the narwhal swims."})
     app = make_app(ScriptedEngine(), history=history)
@@ -214,12 +225,7 @@ async def test_a_long_message_opens_at_the_line_with_the_word_found():
         await wait_for(pilot, lambda: app.active_view() is not None and shown(app))
         await pilot.press("ctrl+f", *"narwh")
         await wait_for(pilot, lambda: len(hit_lines(app)) == 1)
-        await pilot.press("enter")
-        await wait_for(pilot, lambda: app.active_view().conversation_id == long_id and shown(app))
-        await pilot.pause()
-        await pilot.pause()
-        view = app.active_view()
-        [message] = view.query(MessageView)
+        view, message = await open_the_long_reply(pilot, app, long_id)
         line = message.line_with("narwhal")
         assert line is not None and line > 200  # far below the message's start
         assert message.virtual_region.y + line in rows_in_view(view.transcript)
@@ -236,12 +242,7 @@ async def test_a_long_message_opens_at_the_passage_found_not_the_first_place_wit
         await pilot.press("ctrl+f", *"walrus tusks")
         await wait_for(pilot, lambda: len(hit_lines(app)) == 1)
         assert "ice floe" in hit_lines(app)[0]  # the snippet is the second passage
-        await pilot.press("enter")
-        await wait_for(pilot, lambda: app.active_view().conversation_id == long_id and shown(app))
-        await pilot.pause()
-        await pilot.pause()
-        view = app.active_view()
-        [message] = view.query(MessageView)
+        view, message = await open_the_long_reply(pilot, app, long_id)
         first, found = message.line_with("walrus"), message.line_with("walrus", "the walrus hauls out on the ice floe")
         assert first is not None and found is not None and found > first + 200
         assert message.virtual_region.y + found in rows_in_view(view.transcript)

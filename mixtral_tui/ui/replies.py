@@ -17,7 +17,8 @@ from mixtral_tui.config import Sampling
 from mixtral_tui.engine.base import CancelToken, ReplyStats
 from mixtral_tui.errors import UserError
 from mixtral_tui.figures import status_figures
-from mixtral_tui.reply import CONTEXT_ROLES, REPLACED, ReplyRun, title_from
+from mixtral_tui.reply import REPLACED, ReplyRun, in_context, title_from
+from mixtral_tui.store.history import Message
 from mixtral_tui.ui.messages import ChunkMailbox, ReplyChunk, ReplyFinished, ReplyStarted
 from mixtral_tui.ui.widgets.chat_view import ChatView
 from mixtral_tui.ui.widgets.composer import Composer
@@ -51,8 +52,10 @@ class ReplyActions:
         conversation = self._guard(self.history.conversation, view.conversation_id)
         if conversation is None:
             return
-        if event.replacing is not None and not await self._replace_from(view, event.replacing):
-            return
+        if event.replacing is not None:
+            messages = self._guard(self.history.messages, view.conversation_id)
+            if messages is None or not await self._replace_from(view, messages, event.replacing):
+                return
         user_message = self._guard(self.history.add_message, conversation.id, "user", event.text)
         if user_message is None:
             return
@@ -70,7 +73,7 @@ class ReplyActions:
         view = event.composer.parent
         assert isinstance(view, ChatView)
         messages = self._guard(self.history.messages, view.conversation_id) or []
-        last = next((m for m in reversed(messages) if m.role == "user" and m.status != REPLACED), None)
+        last = next((m for m in reversed(messages) if m.role == "user" and in_context(m)), None)
         if last is None:
             self.notify("There is no message of yours to edit here yet.", severity="warning")
         elif self.generation is not None and self.generation.conversation_id == view.conversation_id:
@@ -78,13 +81,11 @@ class ReplyActions:
         else:
             event.composer.edit_message(last.id, last.content)
 
-    async def _replace_from(self, view: ChatView, message_id: int) -> bool:
-        """This message and what followed it are kept, marked replaced, out of the model's sight: the
-        conversation goes on from before it (an edit sent in its place, a reply written again)."""
-        messages = self._guard(self.history.messages, view.conversation_id)
-        if messages is None:
-            return False
-        gone = [m for m in messages if m.id >= message_id and m.role in CONTEXT_ROLES and m.status != REPLACED]
+    async def _replace_from(self, view: ChatView, messages: list[Message], message_id: int) -> bool:
+        """This message and what followed it (of the conversation's `messages`) are kept, marked
+        replaced, out of the model's sight: the conversation goes on from before it (an edit sent in
+        its place, a reply written again)."""
+        gone = [m for m in messages if m.id >= message_id and in_context(m)]
         try:
             for message in gone:
                 self.history.set_status(message.id, REPLACED)
@@ -106,11 +107,11 @@ class ReplyActions:
         messages = self._guard(self.history.messages, view.conversation_id)
         if conversation is None or messages is None:
             return
-        said = [m for m in messages if m.role in CONTEXT_ROLES and m.status != REPLACED]
+        said = [m for m in messages if in_context(m)]
         if not any(m.role == "user" for m in said):
             self.notify("Nothing to answer yet: write a message first.", severity="warning")
             return
-        if said[-1].role == "assistant" and not await self._replace_from(view, said[-1].id):
+        if said[-1].role == "assistant" and not await self._replace_from(view, messages, said[-1].id):
             return
         sampling = self.config.sampling.merged(conversation.sampling)
         if sampling.temperature == 0:
