@@ -9,3 +9,34 @@ def test_escape_sequences_become_visible_symbols():
 
 def test_newlines_tabs_and_markup_are_kept():
     assert displayable("a\n\tb [bold]c[/bold]\r\n") == "a\n\tb [bold]c[/bold]\n"
+
+
+async def test_notes_show_titles_and_paths_as_written_not_as_markup():
+    """A note naming a conversation whose title looks like markup (“[/x]” made Textual raise when
+    the note was drawn, which ended the app) shows it as written."""
+    from textual.widgets._toast import Toast
+
+    from mixtral_tui.config import Sampling
+    from tests.fixtures.fake_engine import ScriptedEngine
+    from tests.pilot_helpers import make_app, notifications, wait_for
+
+    engine = ScriptedEngine([f"w{i} " for i in range(400)], delay=0.01)
+    app = make_app(engine, sampling=Sampling(max_tokens=1000))
+    async with app.run_test(notifications=True) as pilot:
+        await wait_for(pilot, lambda: app.model_info is not None, what="model load")
+        composer = app.active_view().composer
+        composer.text = "[/x] tricky [red]title"
+        composer.focus()
+        await pilot.press("enter")  # the chat is named after it, and its reply runs on
+        await wait_for(pilot, lambda: app.generation is not None, what="the reply")
+        await pilot.press("ctrl+n")
+        app.active_view().composer.text = "hello"
+        await pilot.press("enter")  # refused: the note names the other chat
+        assert "[/x] tricky [red]title" in notifications(app)[-1]
+        await wait_for(pilot, lambda: app.screen.query(Toast), what="the note drawn")
+        await pilot.pause()
+        assert app.is_running and app._exception is None
+        drawn = [str(toast.render()) for toast in app.screen.query(Toast)]
+        assert any("[/x] tricky [red]title" in text for text in drawn)
+        app.action_stop()
+        await wait_for(pilot, lambda: app.generation is None, what="the reply stopped")

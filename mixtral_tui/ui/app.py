@@ -91,6 +91,12 @@ class MixtralApp(ConversationActions, ReplyActions, App):
     def status(self) -> StatusBar:
         return self.query_one(StatusBar)
 
+    def notify(self, message: str, *, markup: bool = False, **kwargs) -> None:
+        """Notes are plain text, always: they name conversations, files and errors, and a title
+        such as “[/x]” read as markup made Textual raise while drawing the note, ending the app.
+        (Widgets pass markup=True by default: ignored too; no note of the app uses markup.)"""
+        super().notify(message, markup=False, **kwargs)
+
     GIL_SWITCH_SECONDS = 0.001
     """How long the UI thread may hold the GIL while the generation thread waits for it.
     Python's default is 5 ms: after every native decode step the generation thread needs
