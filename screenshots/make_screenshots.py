@@ -3,7 +3,7 @@
     python screenshots/make_screenshots.py
 
 Writes screenshots/chat.svg (mid-conversation, a reply streaming with live
-tok/s), screenshots/help.svg, screenshots/search.svg (Ctrl+F) and screenshots/picker.svg (the model picker on
+tok/s), screenshots/pick.svg (a message picked with Shift+Tab, its code block copied), screenshots/help.svg, screenshots/search.svg (Ctrl+F) and screenshots/picker.svg (the model picker on
 this machine, with the catalog's sizes: it runs with HF_HUB_OFFLINE=1). Uses a
 throw-away MIXTRAL_TUI_HOME.
 """
@@ -56,7 +56,11 @@ async def main() -> None:
         app.save_screenshot(str(HERE / "chat.svg"))
         app.action_stop()
         await until(lambda: app.generation is None)
-        await pilot.press("f1")
+        await pilot.press("shift+tab", "up", "up", "up", "b")  # the first question picked, its code copied
+        await until(lambda: app.clipboard.startswith("def add"))
+        await pilot.pause(0.5)
+        app.save_screenshot(str(HERE / "pick.svg"))
+        await pilot.press("escape", "f1")
         await pilot.pause()
         app.save_screenshot(str(HERE / "help.svg"))
         await pilot.press("escape")
@@ -70,7 +74,7 @@ async def main() -> None:
         await until(lambda: "offline" in str(app.screen.query("#why").first().render()) if app.screen.query("#why") else False)
         await pilot.pause()
         app.save_screenshot(str(HERE / "picker.svg"))
-    print(f"wrote chat.svg, help.svg, search.svg and picker.svg in {HERE}")
+    print(f"wrote chat.svg, pick.svg, help.svg, search.svg and picker.svg in {HERE}")
 
 
 if __name__ == "__main__":

@@ -129,7 +129,10 @@ async def test_streaming_text_grows_in_steps_and_gives_the_room_back():
 
 
 class OneReply(App):
-    """A streaming reply alone in a transcript, as the app shows one."""
+    """A streaming reply alone in a transcript, as the app shows one (the transcript not focused:
+    focused, it would mark a message as picked)."""
+
+    AUTO_FOCUS = ""
 
     def compose(self) -> ComposeResult:
         from mixtral_tui.store.history import Message

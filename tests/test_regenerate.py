@@ -45,7 +45,7 @@ async def test_ctrl_r_writes_the_last_reply_again_and_keeps_the_old_one():
             ("assistant", "Paris.", "done"),
         ]
         replaced = app.active_view().query(MessageView)[1]
-        assert "replaced" in replaced.figures and "Ctrl+R" in replaced.figures
+        assert "replaced" in replaced.figures and "no longer sees it" in replaced.figures
         # make_app's sampling is greedy with seed 1: said so, and written again with a new seed.
         assert any("temperature is 0" in note for note in notifications(app))
         assert [s.seed for s in engine.samplings] == [1, -1]

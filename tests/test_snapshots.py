@@ -45,6 +45,18 @@ def test_chat_screen(snap_compare):
     assert snap_compare(scripted_app(), terminal_size=SIZE, run_before=_chat)
 
 
+def test_picked_message(snap_compare):
+    """Shift+Tab from the message box: the newest message picked (marked), its keys in the footer."""
+
+    async def before(pilot):
+        await _chat(pilot)
+        await pilot.press("shift+tab", "up")  # the user's message: every key applies
+        steady(pilot.app)
+        await pilot.pause()
+
+    assert snap_compare(scripted_app(), terminal_size=SIZE, run_before=before)
+
+
 def test_search_screen(snap_compare, monkeypatch):
     import time
 

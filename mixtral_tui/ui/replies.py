@@ -1,5 +1,6 @@
 """Replies: sending a message, writing the reply in a thread worker, showing it as it streams,
-stopping it, writing the last one again (Ctrl+R) and editing the last message (↑).
+stopping it, writing a reply again (Ctrl+R for the last, r on a message picked in the transcript)
+and editing a message (↑ for the last, e on one picked).
 
 A mixin for MixtralApp (as ui/conversations.py), kept apart so the app module holds the
 layout and the model's loading.
@@ -23,6 +24,7 @@ from mixtral_tui.ui.messages import ChunkMailbox, ReplyChunk, ReplyFinished, Rep
 from mixtral_tui.ui.widgets.chat_view import ChatView
 from mixtral_tui.ui.widgets.composer import Composer
 from mixtral_tui.ui.widgets.sidebar import Sidebar
+from mixtral_tui.ui.widgets.transcript import Transcript
 
 STATUS_INTERVAL = 1.0
 """Seconds between updates of the live figures in the status line (the reply's own line has them at every update)."""
@@ -76,10 +78,31 @@ class ReplyActions:
         last = next((m for m in reversed(messages) if m.role == "user" and in_context(m)), None)
         if last is None:
             self.notify("There is no message of yours to edit here yet.", severity="warning")
-        elif self.generation is not None and self.generation.conversation_id == view.conversation_id:
-            self.notify("A reply to it is being written: stop it (Esc) first, then edit.", severity="warning")
         else:
-            event.composer.edit_message(last.id, last.content)
+            self._edit(view, messages, last.id)
+
+    async def on_transcript_message_chosen(self, event: Transcript.MessageChosen) -> None:
+        """`e` or `r` on a message picked in the transcript."""
+        view = self.active_view()
+        if view is None:
+            return
+        if event.action == "edit":
+            self._edit(view, self._guard(self.history.messages, view.conversation_id) or [], event.view.message.id)
+        else:
+            await self._write_again(view, event.view.message.id)
+
+    def _edit(self, view: ChatView, messages: list[Message], message_id: int) -> None:
+        """A message the user sent, back in the box: sent, it takes the place of this one and of
+        what followed it."""
+        said = [m for m in messages if in_context(m)]
+        index = next((i for i, m in enumerate(said) if m.id == message_id and m.role == "user"), None)
+        if index is None:
+            self.notify("That message was replaced already: edit the one that took its place.", severity="warning")
+        elif self.generation is not None and self.generation.conversation_id == view.conversation_id:
+            self.notify("A reply is being written here: stop it (Esc) first, then edit.", severity="warning")
+        else:
+            later = len(said) - index - 1
+            view.composer.edit_message(message_id, said[index].content, after=0 if later <= 1 else later)
 
     async def _replace_from(self, view: ChatView, messages: list[Message], message_id: int) -> bool:
         """This message and what followed it (of the conversation's `messages`) are kept, marked
@@ -98,20 +121,36 @@ class ReplyActions:
         return True
 
     async def action_regenerate(self) -> None:
-        """Write the last reply again (the one before stays, marked replaced, out of the model's
-        sight), or answer the last message if it has no reply (it failed, or the app was closed)."""
+        """Ctrl+R: write the last reply again, or answer the last message if it has no reply (it
+        failed, or the app was closed)."""
         view = self.active_view()
-        if view is None or not self._can_write("Not written again", "press Ctrl+R again", ""):
+        if view is not None:
+            await self._write_again(view, None)
+
+    async def _write_again(self, view: ChatView, from_id: int | None) -> None:
+        """The conversation written again from a reply (`from_id`, else the last one): it and what
+        followed stay, marked replaced, out of the model's sight. From a message of the user's, the
+        reply to it is written again."""
+        again = "press Ctrl+R again" if from_id is None else "press r again"
+        if not self._can_write("Not written again", again, ""):
             return
         conversation = self._guard(self.history.conversation, view.conversation_id)
         messages = self._guard(self.history.messages, view.conversation_id)
         if conversation is None or messages is None:
             return
         said = [m for m in messages if in_context(m)]
-        if not any(m.role == "user" for m in said):
-            self.notify("Nothing to answer yet: write a message first.", severity="warning")
-            return
-        if said[-1].role == "assistant" and not await self._replace_from(view, messages, said[-1].id):
+        if from_id is None:
+            if not any(m.role == "user" for m in said):
+                self.notify("Nothing to answer yet: write a message first.", severity="warning")
+                return
+            index = len(said) - 1 if said[-1].role == "assistant" else len(said)
+        else:
+            index = next((i for i, m in enumerate(said) if m.id == from_id), None)
+            if index is None:
+                self.notify("That message was replaced already: pick the one that took its place.", severity="warning")
+                return
+            index += said[index].role == "user"  # from a message of the user's: from the reply after it
+        if index < len(said) and not await self._replace_from(view, messages, said[index].id):
             return
         sampling = self.config.sampling.merged(conversation.sampling)
         if sampling.temperature == 0:
@@ -119,6 +158,7 @@ class ReplyActions:
                         "Raise it for this conversation with F4 for another.", severity="warning")
         # A fixed seed would give the same reply too: written again, it is drawn with a new one.
         self._start_reply(conversation, replace(sampling, seed=-1))
+        view.composer.focus()  # from the transcript (r): back to typing, the reply at the bottom
         await self.refresh_sidebar()
 
     def _can_write(self, refused: str, again: str, kept: str) -> bool:

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from textual.app import ComposeResult
-from textual.containers import Vertical, VerticalScroll
+from textual.containers import Vertical
 from textual.content import Content
-from textual.geometry import Size
-from textual.message import Message as TextualMessage
-from textual.reactive import Reactive
 from textual.widgets import Static
 
 from mixtral_tui.store.history import Message
 from mixtral_tui.ui.widgets.composer import Composer
 from mixtral_tui.ui.widgets.message import MessageView
+from mixtral_tui.ui.widgets.transcript import Transcript
 
 
 PAGE = 20
@@ -25,55 +25,6 @@ KEEP = 5 * PAGE
 """A new message at the bottom puts the oldest shown ones back behind the "earlier" note when more
 than this many are shown: every widget on screen costs each layout pass (about 1 ms per 50
 messages on 2 cores), and a long chat, or one the reader paged up through, would grow without end."""
-
-
-class Transcript(VerticalScroll):
-    """The scrolling list of messages; says when the reader reaches its top."""
-
-    virtual_size = Reactive(Size(0, 0), layout=False)
-    """Its height follows the messages' heights, set by the layout pass that placed them: a second
-    pass would change nothing (a scrollbar that appears asks for its own)."""
-
-    class ReachedTop(TextualMessage):
-        pass
-
-    class ReachedBottom(TextualMessage):
-        pass
-
-    class WantsNewest(TextualMessage):
-        pass
-
-    def watch_scroll_y(self, old: float, new: float) -> None:
-        super().watch_scroll_y(old, new)
-        if new <= 0 < old:
-            self.post_message(self.ReachedTop())
-        elif old < self.max_scroll_y <= new:
-            self.post_message(self.ReachedBottom())
-
-    def action_scroll_end(self) -> None:
-        """The ChatView scrolls: to the end of what is shown, or first back to the newest messages
-        (scrolling here too would race with that rebuild)."""
-        self.post_message(self.WantsNewest())
-
-    def action_page_down(self) -> None:
-        if self.scroll_y >= self.max_scroll_y:
-            self.post_message(self.ReachedBottom())
-        super().action_page_down()
-
-    def action_scroll_down(self) -> None:
-        if self.scroll_y >= self.max_scroll_y:
-            self.post_message(self.ReachedBottom())
-        super().action_scroll_down()
-
-    def action_scroll_home(self) -> None:
-        if self.scroll_y <= 0:  # already there: Home asks for more
-            self.post_message(self.ReachedTop())
-        super().action_scroll_home()
-
-    def action_page_up(self) -> None:
-        if self.scroll_y <= 0:
-            self.post_message(self.ReachedTop())
-        super().action_page_up()
 
 
 class ChatView(Vertical):
@@ -252,13 +203,34 @@ class ChatView(Vertical):
         if self._earlier:
             self.call_after_refresh(self._fill_view)
 
+    async def on_transcript_wants_earlier(self, event: Transcript.WantsEarlier) -> None:
+        """↑ on the first message shown: the page before it comes in, and its last message is picked."""
+        event.stop()
+        first = self.transcript.picked
+
+        def pick_the_one_before() -> None:  # once the reader's place is kept (it scrolls by the page's height)
+            shown = self._shown()
+            if first in shown and shown.index(first) > 0:
+                self.transcript.pick(shown[shown.index(first) - 1])
+
+        await self.show_earlier(then=pick_the_one_before)
+
+    def on_transcript_leave(self, event: Transcript.Leave) -> None:
+        """Esc in the transcript: stops the reply being written here, else back to the message box."""
+        event.stop()
+        if self.live is not None:
+            self.app.action_stop()
+        else:
+            self.composer.focus()
+
     async def on_transcript_reached_top(self, event: Transcript.ReachedTop) -> None:
         event.stop()
         if not self._rebuilding and self.transcript.scroll_y <= 0:  # still there: not a stale event
             await self.show_earlier()
 
-    async def show_earlier(self) -> None:
-        """Add the previous page above the first shown message, keeping the reader's place."""
+    async def show_earlier(self, then: Callable[[], None] | None = None) -> None:
+        """Add the previous page above the first shown message, keeping the reader's place (and
+        then calling `then`)."""
         if not self._earlier:
             return
         shown = self._shown()
@@ -280,7 +252,9 @@ class ChatView(Vertical):
             if grown <= 0 and tries:  # a repaint came before the layout pass: look again after the next
                 self.call_after_refresh(keep_place, tries - 1)
                 return
-            transcript.scroll_to(y=transcript.scroll_y + grown, animate=False)
+            transcript.scroll_to(y=transcript.scroll_y + grown, animate=False, immediate=True)
+            if then is not None:
+                then()
 
         self.call_after_refresh(keep_place)
 
@@ -289,6 +263,7 @@ class ChatView(Vertical):
         for empty in self.transcript.query(".empty"):
             await empty.remove()
         view = MessageView(message)
+        self.transcript.forget_pick()
         await self.transcript.mount(view)
         self.transcript.scroll_end(animate=False)
         self.transcript.anchor()

@@ -39,13 +39,16 @@ class Composer(TextArea):
         self.placeholder = "Message… (Enter sends, Ctrl+J new line, ↑ edits your last, F1 help)"
         self.editing: int | None = None  # the id of the message being edited
 
-    def edit_message(self, message_id: int, text: str) -> None:
-        """Put a sent message back in the box; sending it puts it in the old one's place."""
+    def edit_message(self, message_id: int, text: str, after: int = 0) -> None:
+        """Put a sent message back in the box; sending it puts it in the old one's place (and
+        in the place of the `after` messages that followed it)."""
         self.editing = message_id
         self.text = text
         self.move_cursor(self.document.end)
-        self.border_title = "Editing your last message · Enter sends it in its place · Esc cancels"
+        which = "your last message" if not after else f"a message ({after} after it will be replaced too)"
+        self.border_title = f"Editing {which} · Enter sends it in its place · Esc cancels"
         self.add_class("-editing")
+        self.focus()
 
     def stop_editing(self) -> None:
         self.editing = None

@@ -21,7 +21,7 @@ STATUS_NOTES = {
     "interrupted": "interrupted (the app was closed while it was written)",
     "error": "failed",
     "streaming": "writing…",
-    "replaced": "replaced (written again with Ctrl+R, or edited with ↑): the model no longer sees it",
+    "replaced": "replaced (written again, or edited): the model no longer sees it",
 }
 WARNING_STATUSES = {"stopped", "interrupted", "error"}
 
@@ -47,6 +47,7 @@ class MessageView(MarkdownText):
     MessageView.-user { border-left: thick $primary; background: $primary 8%; }
     MessageView.-assistant { border-left: thick $success; }
     MessageView.-notice { border-left: thick $warning; color: $text-warning; }
+    MessageView.-picked { border-left: thick $accent; background: $accent 15%; }
     MessageView > .message-view--role { text-style: bold; color: $text-muted; }
     MessageView > .message-view--figures { color: $text-muted; }
     MessageView > .message-view--warning { color: $text-warning; }
@@ -58,13 +59,20 @@ class MessageView(MarkdownText):
         self.figures = self.figures_text()
         self._drawn: dict[tuple[str, Style, int], list[Strip]] = {}  # wrapped label and figures lines
         self._styles: dict[tuple[str, str], Style] = {}  # by component and theme
+        self.picked = False  # picked in the focused transcript (widgets/transcript.py)
 
     @property
     def label(self) -> str:
         label = ROLE_LABELS.get(self.message.role, self.message.role)
         if self.message.role == "assistant" and self.message.model:
             label = f"{label} · {self.message.model}"
-        return label
+        return f"▶ {label}" if self.picked else label  # the mark for terminals without colour
+
+    def set_picked(self, picked: bool) -> None:
+        if picked != self.picked:
+            self.picked = picked
+            self.set_class(picked, "-picked")
+            self.refresh()
 
     def figures_text(self) -> str:
         notes = []

@@ -1,0 +1,227 @@
+"""The scrolling list of a conversation's messages, and the message picked in it.
+
+With the transcript focused (Shift+Tab from the message box, or a click), ↑ and ↓ move
+from message to message, and the keys in the footer act on the one picked: copy it, copy
+its code blocks one after another, edit it, have it written again. Copying is done here;
+what changes the conversation goes to the app as a `MessageChosen` message.
+"""
+
+from __future__ import annotations
+
+from textual import events
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.geometry import Size
+from textual.message import Message as TextualMessage
+from textual.reactive import Reactive
+
+from mixtral_tui.code_blocks import code_blocks
+from mixtral_tui.ui.widgets.message import MessageView
+
+
+class Transcript(VerticalScroll):
+    """Says when the reader reaches its top or bottom (ChatView brings in pages of messages)."""
+
+    BINDINGS = [
+        Binding("c", "copy_message", "Copy"),
+        Binding("b", "copy_code", "Copy code"),
+        Binding("e", "choose('edit')", "Edit"),
+        Binding("r", "choose('write_again')", "Write again"),
+        Binding("escape", "leave", "Back to typing"),
+    ]
+
+    virtual_size = Reactive(Size(0, 0), layout=False)
+    """Its height follows the messages' heights, set by the layout pass that placed them: a second
+    pass would change nothing (a scrollbar that appears asks for its own)."""
+
+    class ReachedTop(TextualMessage):
+        pass
+
+    class ReachedBottom(TextualMessage):
+        pass
+
+    class WantsNewest(TextualMessage):
+        pass
+
+    class WantsEarlier(TextualMessage):
+        """↑ on the first message shown: the page before it, please (then the last of it is picked)."""
+
+    class Leave(TextualMessage):
+        """Esc: back to the message box (or stop the reply being written here)."""
+
+    class MessageChosen(TextualMessage):
+        """The user asked to `edit` the picked message, or to have the conversation written again
+        from it (`write_again`)."""
+
+        def __init__(self, view: MessageView, action: str) -> None:
+            super().__init__()
+            self.view = view
+            self.action = action
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.picked: MessageView | None = None
+        self._code_turn: tuple[int, int] = (0, 0)  # (id of the message, index of the block copied next)
+
+    # -- scrolling: the reader's place and the pages ----------------------------
+    def watch_scroll_y(self, old: float, new: float) -> None:
+        super().watch_scroll_y(old, new)
+        if new <= 0 < old:
+            self.post_message(self.ReachedTop())
+        elif old < self.max_scroll_y <= new:
+            self.post_message(self.ReachedBottom())
+
+    def action_scroll_end(self) -> None:
+        """The ChatView scrolls: to the end of what is shown, or first back to the newest messages
+        (scrolling here too would race with that rebuild)."""
+        self.post_message(self.WantsNewest())
+
+    def action_page_down(self) -> None:
+        if self.scroll_y >= self.max_scroll_y:
+            self.post_message(self.ReachedBottom())
+        super().action_page_down()
+
+    def action_scroll_home(self) -> None:
+        if self.scroll_y <= 0:  # already there: Home asks for more
+            self.post_message(self.ReachedTop())
+        super().action_scroll_home()
+
+    def action_page_up(self) -> None:
+        if self.scroll_y <= 0:
+            self.post_message(self.ReachedTop())
+        super().action_page_up()
+
+    # -- the picked message -----------------------------------------------------
+    def messages(self) -> list[MessageView]:
+        return [child for child in self.children if isinstance(child, MessageView)]
+
+    def pick(self, view: MessageView | None) -> None:
+        if self.picked is not None and self.picked is not view:
+            self.picked.set_picked(False)
+        self.picked = view
+        if view is not None:
+            view.set_picked(True)
+            self._bring_into_view(view)
+        self.refresh_bindings()
+
+    def forget_pick(self) -> None:
+        """A new message: the next visit starts from the newest again."""
+        if self.picked is not None:
+            self.picked.set_picked(False)
+        self.picked = None
+
+    def _on_screen(self) -> list[MessageView]:
+        top, height = self.scroll_target_y, self.scrollable_content_region.height  # (where a scroll under way ends)
+        return [v for v in self.messages() if v.virtual_region.bottom > top and v.virtual_region.y < top + height]
+
+    def on_focus(self) -> None:
+        """Picks up where the reader is: the message picked before if it is still on screen, else
+        the last one on screen (the newest, usually)."""
+        on_screen = self._on_screen()
+        if self.picked in on_screen:
+            self.picked.set_picked(True)
+            self.refresh_bindings()
+        else:
+            self.picked = None
+            self.pick(on_screen[-1] if on_screen else (self.messages() or [None])[-1])
+
+    def on_blur(self) -> None:
+        """The mark goes while typing (the transcript remembers the message for the next visit)."""
+        if self.picked is not None:
+            self.picked.set_picked(False)
+
+    def on_click(self, event: events.Click) -> None:
+        view = event.widget
+        while view is not None and view is not self and not isinstance(view, MessageView):
+            view = view.parent
+        if isinstance(view, MessageView):
+            self.pick(view)
+
+    def on_unmount(self) -> None:
+        self.picked = None
+
+    def action_scroll_up(self) -> None:
+        """↑: the message before (the page before the first one shown comes in)."""
+        self._move(-1)
+
+    def action_scroll_down(self) -> None:
+        """↓: the message after; at the last, scroll on (the page after it comes in)."""
+        self._move(+1)
+
+    def _move(self, step: int) -> None:
+        views = self.messages()
+        on_screen = self._on_screen()
+        if self.picked not in views or (self.picked not in on_screen and on_screen):
+            # Nothing picked, or scrolled away from it (PgUp, the mouse): start from what is on screen.
+            if on_screen or views:
+                self.pick((on_screen or views)[0 if step > 0 else -1])
+            return
+        index = views.index(self.picked) + step
+        if 0 <= index < len(views):
+            self.pick(views[index])
+        elif step < 0:
+            self.post_message(self.WantsEarlier())
+        else:
+            if self.scroll_y >= self.max_scroll_y:
+                self.post_message(self.ReachedBottom())
+            self.scroll_down(animate=False)
+
+    def _bring_into_view(self, view: MessageView, tries: int = 3) -> None:
+        """Scroll just enough to show the message whole, or its start if it is taller than the view."""
+        region = view.virtual_region
+        if not region.height:  # not laid out yet (a page just added): once it is
+            if tries:
+                self.call_after_refresh(self._bring_into_view, view, tries - 1)
+            return
+        top, height = self.scroll_y, self.scrollable_content_region.height
+        if region.y < top or region.height > height:
+            self.scroll_to(y=region.y, animate=False, immediate=True)
+        elif region.bottom + 1 > top + height:  # and the line of margin under it
+            self.scroll_to(y=region.bottom + 1 - height, animate=False, immediate=True)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """The footer dims the keys that do not apply to the picked message (None: shown, not run)."""
+        view = self.picked
+        if action in ("copy_message", "copy_code", "choose") and view is None:
+            return None
+        if action == "choose":
+            role, replaced = view.message.role, view.message.status == "replaced"
+            if replaced or role not in ("user", "assistant") or (parameters[0] == "edit" and role != "user"):
+                return None
+        return True
+
+    @staticmethod
+    def _text_of(view: MessageView) -> str:
+        """What was written: the stored text, or for a reply being written what came so far."""
+        return view.message.content if view.message.status != "streaming" else view.source
+
+    def action_copy_message(self) -> None:
+        if self.picked is None:
+            return
+        text = self._text_of(self.picked)
+        self.app.copy_to_clipboard(text)
+        self.notify(f"Message copied ({len(text):,} characters; through the terminal, OSC 52).")
+
+    def action_copy_code(self) -> None:
+        """The picked message's code blocks, one per press: the first, then the next, and round."""
+        if self.picked is None:
+            return
+        blocks = code_blocks(self._text_of(self.picked))
+        if not blocks:
+            self.notify("This message has no code block.", severity="warning")
+            return
+        message_id, index = self._code_turn
+        index = index if message_id == self.picked.message.id and index < len(blocks) else 0
+        self._code_turn = (self.picked.message.id, index + 1)
+        self.app.copy_to_clipboard(blocks[index].code)
+        what = f"{blocks[index].language} code" if blocks[index].language else "Code"
+        more = f" (b again: block {(index + 1) % len(blocks) + 1})" if len(blocks) > 1 else ""
+        lines = blocks[index].code.count("\n") or 1
+        self.notify(f"{what} copied: block {index + 1} of {len(blocks)}, {lines} lines{more}.")
+
+    def action_choose(self, action: str) -> None:
+        if self.picked is not None:
+            self.post_message(self.MessageChosen(self.picked, action))
+
+    def action_leave(self) -> None:
+        self.post_message(self.Leave())

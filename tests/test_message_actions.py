@@ -1,0 +1,206 @@
+"""Picking a message in the transcript (Shift+Tab from the message box, then ↑ ↓) and acting on
+it: copy it or its code blocks, edit a message sent long ago, write the conversation again from
+any reply. What is replaced stays, marked, out of the model's sight."""
+
+from mixtral_tui.code_blocks import code_blocks
+from mixtral_tui.config import Sampling
+from mixtral_tui.paths import app_paths
+from mixtral_tui.reply import REPLACED
+from mixtral_tui.store.history import History
+from mixtral_tui.ui.widgets.message import MessageView
+from tests.fixtures.fake_engine import ScriptedEngine
+from tests.pilot_helpers import make_app, notifications, wait_for
+
+CODE_REPLY = """Two ways:
+
+```python
+print("one")
+```
+
+and, indented:
+
+    print("two")
+
+- in a list:
+  ~~~sh
+  echo three
+  ~~~
+"""
+
+
+def test_code_blocks_are_the_blocks_markdown_draws():
+    blocks = code_blocks(CODE_REPLY + "\n```js\nlet left = 'open'")  # a stopped reply leaves one open
+    assert [(b.language, b.code) for b in blocks] == [
+        ("python", 'print("one")\n'),
+        ("", 'print("two")\n'),
+        ("sh", "echo three\n"),
+        ("js", "let left = 'open'"),
+    ]
+    assert code_blocks("no code, only `inline` spans") == []
+
+
+def conversation_of(*turns: str) -> History:
+    """A stored conversation of alternating user / assistant messages."""
+    paths = app_paths()
+    paths.ensure()
+    history = History(paths.database)
+    conversation = history.create_conversation("Chat")
+    for index, text in enumerate(turns):
+        history.add_message(conversation.id, "user" if index % 2 == 0 else "assistant", text)
+    return history
+
+
+def shown(app) -> list[tuple[str, str, str]]:
+    return [(v.message.role, v.message.content, v.message.status) for v in app.active_view().query(MessageView)]
+
+
+def picked(app) -> str | None:
+    view = app.active_view().transcript.picked
+    return view.message.content if view is not None and view.picked else None
+
+
+async def opened(pilot, turns: int) -> None:
+    app = pilot.app
+    await wait_for(pilot, lambda: app.model_info is not None and len(shown(app)) == turns, what="the chat")
+    await pilot.pause()
+
+
+async def test_shift_tab_picks_the_newest_message_and_arrows_move_between_messages():
+    app = make_app(ScriptedEngine(), history=conversation_of("first question", "first answer", "second question", CODE_REPLY))
+    async with app.run_test(size=(100, 40)) as pilot:
+        await opened(pilot, 4)
+        view = app.active_view()
+        await pilot.press("shift+tab")
+        assert app.focused is view.transcript and picked(app) == CODE_REPLY
+        label = view.transcript.picked.render_line(0).text
+        assert "▶" in label  # marked in text too, for terminals without colour
+
+        await pilot.press("up", "up")
+        assert picked(app) == "first answer"
+        await pilot.press("up", "up")  # the first: stays there
+        assert picked(app) == "first question"
+        await pilot.press("down")
+        assert picked(app) == "first answer"
+        assert "▶" not in view.query(MessageView)[3].render_line(0).text  # one mark at a time
+
+        await pilot.press("escape")  # back to typing: the mark goes
+        assert app.focused is view.composer and picked(app) is None
+        await pilot.press("shift+tab")  # and comes back where it was
+        assert picked(app) == "first answer"
+
+
+async def test_c_copies_the_picked_message_and_b_its_code_blocks_one_after_another():
+    app = make_app(ScriptedEngine(), history=conversation_of("show me code", CODE_REPLY))
+    async with app.run_test(size=(100, 40)) as pilot:
+        await opened(pilot, 2)
+        await pilot.press("shift+tab", "c")
+        assert app.clipboard == CODE_REPLY
+        await pilot.press("b")
+        assert app.clipboard == 'print("one")\n'
+        assert any("block 1 of 3" in note for note in notifications(app))
+        await pilot.press("b")
+        assert app.clipboard == 'print("two")\n'
+        await pilot.press("b", "b")  # after the last, the first again
+        assert app.clipboard == 'print("one")\n'
+
+        await pilot.press("up", "b")  # the question has none: said so, the clipboard left alone
+        assert app.clipboard == 'print("one")\n' and "no code block" in notifications(app)[-1]
+        await pilot.press("c")
+        assert app.clipboard == "show me code"
+
+
+async def test_e_edits_an_earlier_message_and_what_followed_it_is_replaced():
+    engine = ScriptedEngine(["Rome", "."])
+    app = make_app(engine, history=conversation_of("capital of France?", "Paris.", "and of Spain?", "Madrid."))
+    async with app.run_test(size=(100, 40)) as pilot:
+        await opened(pilot, 4)
+        composer = app.active_view().composer
+        await pilot.press("shift+tab", "e")  # on a reply: not for editing (the key is shown dimmed)
+        assert composer.editing is None and app.focused is app.active_view().transcript
+
+        await pilot.press("up", "up", "up", "e")  # the first question, back in the box
+        assert app.focused is composer and composer.text == "capital of France?"
+        assert "3 after it will be replaced" in str(composer.border_title)
+        composer.text = "capital of Italy?"
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.generation is None and len(shown(app)) == 6, what="the new reply")
+
+        assert shown(app) == [
+            ("user", "capital of France?", REPLACED),
+            ("assistant", "Paris.", REPLACED),
+            ("user", "and of Spain?", REPLACED),
+            ("assistant", "Madrid.", REPLACED),
+            ("user", "capital of Italy?", "done"),
+            ("assistant", "Rome.", "done"),
+        ]
+        # The model saw the edited question alone: nothing of what it replaced.
+        assert [(t.role, t.content) for t in engine.prompts[-1] if t.role != "system"] == [("user", "capital of Italy?")]
+
+        await pilot.press("shift+tab", "up", "up", "up")  # past the new question and reply
+        assert picked(app) == "and of Spain?"
+        app.active_view().transcript.action_choose("edit")  # (its key is dimmed: the action itself refuses too)
+        await pilot.pause()
+        assert composer.editing is None and "replaced already" in notifications(app)[-1]
+
+
+async def test_r_writes_the_conversation_again_from_a_reply_or_from_a_question():
+    engine = ScriptedEngine(["New", "."])
+    app = make_app(engine, history=conversation_of("one?", "Uno.", "two?", "Dos."))
+    async with app.run_test(size=(100, 40)) as pilot:
+        await opened(pilot, 4)
+        await pilot.press("shift+tab", "up", "up", "r")  # the first reply
+        await wait_for(pilot, lambda: app.generation is None and len(shown(app)) == 5, what="the reply written again")
+        assert [(role, text, status) for role, text, status in shown(app)] == [
+            ("user", "one?", "done"),
+            ("assistant", "Uno.", REPLACED),
+            ("user", "two?", REPLACED),
+            ("assistant", "Dos.", REPLACED),
+            ("assistant", "New.", "done"),
+        ]
+        assert [(t.role, t.content) for t in engine.prompts[-1] if t.role != "system"] == [("user", "one?")]
+        assert engine.samplings[-1].seed == -1  # drawn anew
+
+        await pilot.press("shift+tab")
+        for _ in range(4):
+            await pilot.press("up")
+        assert picked(app) == "one?"
+        await pilot.press("r")  # from the question: its reply is written again
+        await wait_for(pilot, lambda: app.generation is None and len(shown(app)) == 6, what="another reply")
+        assert [status for _, _, status in shown(app)][-2:] == [REPLACED, "done"]
+        assert [(t.role, t.content) for t in engine.prompts[-1] if t.role != "system"] == [("user", "one?")]
+
+
+async def test_nothing_is_written_again_over_a_running_reply_and_esc_there_stops_it():
+    engine = ScriptedEngine([f"w{i} " for i in range(400)], delay=0.01)
+    app = make_app(engine, history=conversation_of("one?", "Uno."), sampling=Sampling(max_tokens=1000))
+    async with app.run_test(size=(100, 40)) as pilot:
+        await opened(pilot, 2)
+        composer = app.active_view().composer
+        composer.text = "go on"
+        composer.focus()
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.generation is not None and app.active_view().live is not None, what="a reply")
+        app.active_view().transcript.focus()
+        await pilot.press("up", "up", "r")
+        assert any("A reply is being written" in note for note in notifications(app))
+        await pilot.press("escape")  # in the transcript, Esc stops the reply as anywhere
+        await wait_for(pilot, lambda: app.generation is None, what="the reply stopped")
+        assert engine.cancel_seen_at is not None
+        assert len(shown(app)) == 4
+
+
+async def test_up_on_the_first_message_shown_brings_in_the_page_before_it():
+    turns = [f"message {i}" for i in range(30)]
+    app = make_app(ScriptedEngine(), history=conversation_of(*turns))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_for(pilot, lambda: app.model_info is not None and len(shown(app)) == 20, what="the last page")
+        await pilot.pause()
+        await pilot.press("shift+tab")
+        for _ in range(19):
+            await pilot.press("up")
+        assert picked(app) == "message 10"
+        await pilot.press("up")
+        await wait_for(pilot, lambda: len(shown(app)) == 30, what="the page before")
+        assert picked(app) == "message 9"
+        transcript = app.active_view().transcript
+        await wait_for(pilot, lambda: transcript.scrollable_content_region.overlaps(transcript.picked.region), what="it on screen")
