@@ -40,6 +40,18 @@ async def test_renders_markdown_and_keeps_markup_literal():
         assert any("x = 1" in line for line in lines)
 
 
+async def test_html_the_model_writes_is_shown_as_written():
+    """Rich drops HTML: a reasoning model's "<think>" paragraph vanished, and a reply about HTML
+    lost its tags ("use the  tag")."""
+    text = "<think>\nThe user wants a tag.\n</think>\n\nUse the <div> tag, or <br> for a break.\n\nDone."
+    app = OneText(text)
+    async with app.run_test(size=(60, 30)) as pilot:
+        await pilot.pause()
+        assert visible_text(app.text) == [
+            "<think>", "The user wants a tag.", "</think>", "", "Use the <div> tag, or <br> for a break.", "", "Done.",
+        ]
+
+
 LINKS = (
     "Read [the guide](https://example.com/docs/a/rather/long/path/to/the/guide/that/wraps.html), "
     "<https://example.org>, [a file](notes/b.md) and [mail](mailto:me@example.com).\n\n"

@@ -19,7 +19,7 @@ from bisect import bisect_right
 from dataclasses import dataclass, field
 
 from markdown_it.token import Token
-from rich.markdown import ImageItem, ListItem
+from rich.markdown import ImageItem, ListItem, Paragraph
 from rich.markdown import Markdown as RichMarkdown
 from rich.segment import Segment
 from rich.style import Style
@@ -99,12 +99,31 @@ class LinkedImage(ImageItem):
         return cls(src, bool(LINKABLE.fullmatch(src)))
 
 
+class HtmlAsText(Paragraph):
+    """A block of HTML the model wrote, shown as written (Rich drops it: a reasoning model's
+    "<think>…" paragraph, or a reply about HTML outside a code block, lost its text)."""
+
+    def on_text(self, context, text: str) -> None:
+        super().on_text(context, text.rstrip("\n"))
+
+
+def show_html_as_text(tokens: list[Token]) -> None:
+    """Inline HTML ("use the <div> tag", "<br>") as written, not dropped (as Rich does)."""
+    for token in tokens:
+        for child in token.children or ():
+            if child.type == "html_inline":
+                child.type = "text"
+
+
 class ChatMarkdown(RichMarkdown):
-    elements = {**RichMarkdown.elements, "list_item_open": NumberedItem, "image": LinkedImage}
+    elements = {
+        **RichMarkdown.elements, "list_item_open": NumberedItem, "image": LinkedImage, "html_block": HtmlAsText,
+    }
 
     def __init__(self, markup: str, **kwargs) -> None:
         super().__init__(markup, hyperlinks=True, **kwargs)
         show_link_targets(self.parsed)
+        show_html_as_text(self.parsed)
 
 
 def carry_last_line(lines: list[Strip], markdown: str) -> tuple[list[Strip], str]:
