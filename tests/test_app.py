@@ -191,7 +191,10 @@ async def test_prompt_longer_than_context_is_explained(tiny_model):
         app.active_view().composer.text = "the " * 600
         await pilot.press("enter")
         await wait_for(pilot, lambda: app.generation is None)
-        assert any("shorten it" in n for n in notifications(app))
+        assert any("shorten it" in n and "↑" in n for n in notifications(app))
+        await pilot.press("up")  # as the note says: the message is back in the box, to shorten
+        composer = app.active_view().composer
+        assert composer.text == "the " * 600 and composer.editing is not None
 
 
 async def test_model_output_is_data_not_markup():

@@ -16,7 +16,7 @@ from textual import work
 
 from mixtral_tui.config import Sampling
 from mixtral_tui.engine.base import CancelToken, ReplyStats
-from mixtral_tui.errors import UserError
+from mixtral_tui.errors import PromptTooLongError, UserError
 from mixtral_tui.figures import status_figures
 from mixtral_tui.reply import REPLACED, ReplyRun, in_context, title_from
 from mixtral_tui.store.history import Message
@@ -211,6 +211,9 @@ class ReplyActions:
                 # A copy: the worker keeps filling in its own object while the UI builds the view.
                 on_start=lambda m: self.post_message(ReplyStarted(conversation_id, replace(m), run.notice)),
             )
+        except PromptTooLongError as exc:  # in the app: the message comes back with ↑, the context is in F3
+            advice = "↑ in the empty message box brings it back to shorten; F3 sets the context size (model.context_size)"
+            self.post_message(ReplyFinished(conversation_id, run.message, f"{exc} {advice}."))
         except UserError as exc:
             self.post_message(ReplyFinished(conversation_id, run.message, str(exc)))
         except Exception as exc:
