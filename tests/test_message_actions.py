@@ -204,3 +204,35 @@ async def test_up_on_the_first_message_shown_brings_in_the_page_before_it():
         assert picked(app) == "message 9"
         transcript = app.active_view().transcript
         await wait_for(pilot, lambda: transcript.scrollable_content_region.overlaps(transcript.picked.region), what="it on screen")
+
+
+async def test_what_is_replaced_is_folded_and_enter_folds_or_unfolds_any_message():
+    long = "\n\n".join(f"Paragraph {i} of the answer." for i in range(30))
+    app = make_app(ScriptedEngine(["New", "."]), history=conversation_of("one?", long))
+    async with app.run_test(size=(100, 40)) as pilot:
+        await opened(pilot, 2)
+        reply = app.active_view().query(MessageView)[1]
+        tall = reply.size.height
+        await pilot.press("shift+tab", "enter")  # the long reply, folded to its label and a line
+        await pilot.pause()
+        assert reply.folded and reply.size.height == 2
+        assert reply.render_line(1).text.startswith("folded · 150 words: Paragraph 0 of the answer.")
+        await pilot.press("enter")
+        await pilot.pause()
+        assert not reply.folded and reply.size.height == tall
+
+        await pilot.press("r")  # written again: the old reply folds out of the way
+        await wait_for(pilot, lambda: app.generation is None and len(shown(app)) == 3, what="the new reply")
+        await pilot.pause()
+        assert reply.message.status == REPLACED and reply.folded and reply.size.height == 2
+        assert reply.render_line(1).text.startswith("replaced · folded · 150 words: Paragraph 0")
+
+        await pilot.press("ctrl+f", *"paragraph")  # found in it: it opens unfolded, to be read
+        await wait_for(pilot, lambda: app.screen.query_one("#hits").option_count == 1, what="the hit")
+        await pilot.press("enter")
+
+        def unfolded() -> bool:
+            found = app.active_view().query(MessageView)[1]
+            return found.message.status == REPLACED and not found.folded and found.size.height > tall  # (+ its note)
+
+        await wait_for(pilot, unfolded, what="it unfolded")

@@ -47,7 +47,7 @@ WIDGET_KEYS = [
     ("Enter", "Send (composer) · open conversation (list)"),
     ("Ctrl+J", "New line in the composer (also Alt+Enter)"),
     ("↑ (empty composer)", "Edit your last message; Enter sends it in its place, Esc cancels"),
-    ("Shift+Tab (composer)", "Pick a message above: ↑ ↓ move, c copies it, b its code blocks, e edits, r writes again from it"),
+    ("Shift+Tab (composer)", "Pick a message above: ↑ ↓ move, c copies it, b its code blocks, e edits, r writes again from it, Enter folds"),
     ("?", "Help, when not typing"),
     ("Tab / Shift+Tab", "Next / previous area"),
     ("Del", "Delete the highlighted conversation (list)"),

@@ -143,6 +143,7 @@ class ChatView(Vertical):
         if found is None:
             return False
         target, transcript = found, self.transcript
+        target.set_folded(False)  # the words found are in its text
         transcript.release_anchor()
 
         def bring_into_view() -> None:

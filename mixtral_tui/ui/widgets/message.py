@@ -60,6 +60,8 @@ class MessageView(MarkdownText):
         self._drawn: dict[tuple[str, Style, int], list[Strip]] = {}  # wrapped label and figures lines
         self._styles: dict[tuple[str, str], Style] = {}  # by component and theme
         self.picked = False  # picked in the focused transcript (widgets/transcript.py)
+        self.folded = message.status == "replaced"  # drawn as its label and one line (Enter unfolds)
+        self._fold_note: tuple[int, str, Strip] | None = None  # (width, theme, line) drawn when folded
 
     @property
     def label(self) -> str:
@@ -83,15 +85,19 @@ class MessageView(MarkdownText):
             notes.append(status)
         return " · ".join(notes)
 
-    def _wrapped(self, text: str, component: str, width: int) -> list[Strip]:
-        """Plain text (never markup) wrapped to the width in a component's style; cached."""
-        if not text or width <= 0:
-            return []
+    def _style(self, component: str) -> Style:
+        """A component's colours as drawn over the widget's own background; cached by theme."""
         theme = self.app.theme
         if (component, theme) not in self._styles:
             full = self.get_component_rich_style(component)  # colours blended as drawn ($text-muted has alpha)
             self._styles[component, theme] = Style.from_color(full.color) + Style(bold=full.bold, italic=full.italic)
-        style = self._styles[component, theme]  # drawn over the widget's own background
+        return self._styles[component, theme]
+
+    def _wrapped(self, text: str, component: str, width: int) -> list[Strip]:
+        """Plain text (never markup) wrapped to the width in a component's style; cached."""
+        if not text or width <= 0:
+            return []
+        style = self._style(component)
         key = (text, style, width)
         if key not in self._drawn:
             if len(self._drawn) > 8:
@@ -99,6 +105,39 @@ class MessageView(MarkdownText):
             lines = Text(text).wrap(self.app.console, width)
             self._drawn[key] = [Strip([Segment(line.plain, style)], line.cell_len).extend_cell_length(width) for line in lines]
         return self._drawn[key]
+
+    def set_folded(self, folded: bool) -> None:
+        """Folded, a message is its label and one line: what the user replaced starts so (a chat
+        edited far back would be mostly old versions), and any long message can be (Enter)."""
+        if folded != self.folded and not (folded and self.growing):
+            self.folded = folded
+            self.refresh(layout=True)
+
+    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
+        if self.folded:
+            return len(self._header_lines(width)) + 1
+        return super().get_content_height(container, viewport, width)
+
+    def _line(self, y: int, width: int) -> Strip:
+        if not self.folded:
+            return super()._line(y, width)
+        header = self._header_lines(width)
+        if y < len(header):
+            return header[y]
+        return self._folded_line(width) if y == len(header) else Strip.blank(width)
+
+    def _folded_line(self, width: int) -> Strip:
+        """"replaced · folded · 183 words: The first line…", in one muted line (the footer, with
+        the message picked, says Enter unfolds it)."""
+        if self._fold_note is None or self._fold_note[:2] != (width, self.app.theme):
+            text = self.source
+            first = next((line.strip() for line in text.splitlines() if line.strip()), "")
+            status = "replaced · " if self.message.status == "replaced" else ""
+            line = Text(f"{status}folded · {len(text.split()):,} words: {first}", no_wrap=True)
+            line.truncate(width, overflow="ellipsis")
+            strip = Strip([Segment(line.plain, self._style("message-view--figures"))], line.cell_len)
+            self._fold_note = (width, self.app.theme, strip.extend_cell_length(width))
+        return self._fold_note[2]
 
     def _header_lines(self, width: int) -> list[Strip]:
         return self._wrapped(self.label, "message-view--role", width)
@@ -128,7 +167,10 @@ class MessageView(MarkdownText):
         self._show_figures(f"writing… {tokens:,} tok · {tokens_per_second:,.1f} tok/s")
 
     def finish(self, message: Message) -> None:
+        if message.status == "replaced" != self.message.status:
+            self.folded = True  # replaced just now (an edit, a reply written again): out of the way
         self.message = message
+        self._fold_note = None
         self.figures = self.figures_text()
         self.stop_growing()
         self.refresh(layout=True)  # the final figures may take another number of lines

@@ -2,8 +2,9 @@
 
 With the transcript focused (Shift+Tab from the message box, or a click), ↑ and ↓ move
 from message to message, and the keys in the footer act on the one picked: copy it, copy
-its code blocks one after another, edit it, have it written again. Copying is done here;
-what changes the conversation goes to the app as a `MessageChosen` message.
+its code blocks one after another, fold or unfold it, edit it, have it written again.
+Copying and folding are done here; what changes the conversation goes to the app as a
+`MessageChosen` message.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ class Transcript(VerticalScroll):
         Binding("b", "copy_code", "Copy code"),
         Binding("e", "choose('edit')", "Edit"),
         Binding("r", "choose('write_again')", "Write again"),
+        Binding("enter", "fold", "Fold / unfold"),
         Binding("escape", "leave", "Back to typing"),
     ]
 
@@ -182,7 +184,9 @@ class Transcript(VerticalScroll):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """The footer dims the keys that do not apply to the picked message (None: shown, not run)."""
         view = self.picked
-        if action in ("copy_message", "copy_code", "choose") and view is None:
+        if action in ("copy_message", "copy_code", "choose", "fold") and view is None:
+            return None
+        if action == "fold" and view.growing:
             return None
         if action == "choose":
             role, replaced = view.message.role, view.message.status == "replaced"
@@ -218,6 +222,11 @@ class Transcript(VerticalScroll):
         more = f" (b again: block {(index + 1) % len(blocks) + 1})" if len(blocks) > 1 else ""
         lines = blocks[index].code.count("\n") or 1
         self.notify(f"{what} copied: block {index + 1} of {len(blocks)}, {lines} lines{more}.")
+
+    def action_fold(self) -> None:
+        if self.picked is not None:
+            self.picked.set_folded(not self.picked.folded)
+            self.call_after_refresh(self._bring_into_view, self.picked)
 
     def action_choose(self, action: str) -> None:
         if self.picked is not None:
