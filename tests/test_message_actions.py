@@ -9,7 +9,7 @@ from mixtral_tui.reply import REPLACED
 from mixtral_tui.store.history import History
 from mixtral_tui.ui.widgets.message import MessageView
 from tests.fixtures.fake_engine import ScriptedEngine
-from tests.pilot_helpers import make_app, notifications, wait_for
+from tests.pilot_helpers import make_app, notifications, send, wait_for
 
 CODE_REPLY = """Two ways:
 
@@ -236,3 +236,29 @@ async def test_what_is_replaced_is_folded_and_enter_folds_or_unfolds_any_message
             return found.message.status == REPLACED and not found.folded and found.size.height > tall  # (+ its note)
 
         await wait_for(pilot, unfolded, what="it unfolded")
+
+
+async def test_f_forks_a_new_conversation_that_ends_with_the_picked_message():
+    engine = ScriptedEngine(["Tres", "."])
+    history = conversation_of("one?", "Uno.", "two?", "Dos.")
+    history.set_overrides(1, "Answer in Spanish.", {"temperature": 0.5})
+    app = make_app(engine, history=history)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await opened(pilot, 4)
+        original = app.active_view().conversation_id
+        await pilot.press("shift+tab", "up", "up", "f")  # from the first reply
+        await wait_for(pilot, lambda: app.active_view().conversation_id != original, what="the fork's tab")
+        fork = app.history.conversation(app.active_view().conversation_id)
+        assert fork.title == "Chat (fork)" and fork.system_prompt == "Answer in Spanish." and fork.sampling == {"temperature": 0.5}
+        assert [(m.role, m.content) for m in app.history.messages(fork.id)] == [("user", "one?"), ("assistant", "Uno.")]
+        assert len(app.history.search("uno", conversation_id=fork.id)) == 1  # searchable as any
+        assert app.focused is app.active_view().composer and "Forked into" in notifications(app)[-1]
+        assert len(app.tabs.query("TabPane")) == 2
+
+        await send(pilot, "three?", type_it=False)
+        await wait_for(pilot, lambda: app.generation is None and len(shown(app)) == 4, what="the fork's reply")
+        assert [(t.role, t.content) for t in engine.prompts[-1]] == [
+            ("system", "Answer in Spanish."), ("user", "one?"), ("assistant", "Uno."), ("user", "three?"),
+        ]
+        # The original is as it was.
+        assert [m.content for m in app.history.messages(original)] == ["one?", "Uno.", "two?", "Dos."]

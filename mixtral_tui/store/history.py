@@ -154,6 +154,29 @@ class History:
         )
         return Conversation(cursor.lastrowid, title, now, now)
 
+    def fork(self, conversation_id: int, title: str, messages: list[Message]) -> Conversation:
+        """A new conversation holding copies of these messages (of conversation_id, whose system
+        prompt and sampling it takes too), in one transaction: to go another way from a point
+        while the original stays as it is."""
+        now = time.time()
+
+        def copy() -> int:
+            with self._transaction() as db:
+                new_id = db.execute(
+                    "INSERT INTO conversations (title, created_at, updated_at, system_prompt, sampling_json)"
+                    " SELECT ?, ?, ?, system_prompt, sampling_json FROM conversations WHERE id = ?",
+                    (title, now, now, conversation_id),
+                ).lastrowid
+                db.executemany(
+                    "INSERT INTO messages (conversation_id, role, content, created_at, status, model, quant,"
+                    " sampling_json, stats_json, model_file) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [(new_id, m.role, m.content, m.created_at, m.status, m.model, m.quant, _dumps(m.sampling),
+                      _dumps(m.stats), m.model_file) for m in messages],
+                )
+                return new_id
+
+        return self.conversation(self._guard(copy))
+
     def rename_conversation(self, conversation_id: int, title: str) -> None:
         self._write("UPDATE conversations SET title = ? WHERE id = ?", (title, conversation_id))
 

@@ -88,8 +88,28 @@ class ReplyActions:
             return
         if event.action == "edit":
             self._edit(view, self._guard(self.history.messages, view.conversation_id) or [], event.view.message.id)
+        elif event.action == "fork":
+            await self._fork(view.conversation_id, event.view.message.id)
         else:
             await self._write_again(view, event.view.message.id)
+
+    async def _fork(self, conversation_id: int, message_id: int) -> None:
+        """A new conversation of the turns up to this message (what was replaced left out), opened in
+        a tab of its own: another way from there, the original unchanged."""
+        conversation = self._guard(self.history.conversation, conversation_id)
+        said = [m for m in self._guard(self.history.messages, conversation_id) or [] if in_context(m)]
+        index = next((i for i, m in enumerate(said) if m.id == message_id), None)
+        if conversation is None or index is None:
+            self.notify("That message was replaced already: pick the one that took its place.", severity="warning")
+            return
+        title = f"{conversation.title} (fork)"
+        fork = self._guard(self.history.fork, conversation_id, title, said[: index + 1])
+        if fork is None:
+            return
+        await self.open_conversation(fork.id)
+        await self.refresh_sidebar()
+        after = "Enter sends the next message" if said[index].role == "assistant" else "Ctrl+R writes its reply"
+        self.notify(f"Forked into “{title}” with {index + 1} message{'s' if index else ''}; {after}. The original is unchanged.")
 
     def _edit(self, view: ChatView, messages: list[Message], message_id: int) -> None:
         """A message the user sent, back in the box: sent, it takes the place of this one and of

@@ -2,7 +2,8 @@
 
 With the transcript focused (Shift+Tab from the message box, or a click), ↑ and ↓ move
 from message to message, and the keys in the footer act on the one picked: copy it, copy
-its code blocks one after another, fold or unfold it, edit it, have it written again.
+its code blocks one after another, fold or unfold it, edit it, have it written again,
+fork a new conversation from it.
 Copying and folding are done here; what changes the conversation goes to the app as a
 `MessageChosen` message.
 """
@@ -28,6 +29,7 @@ class Transcript(VerticalScroll):
         Binding("b", "copy_code", "Copy code"),
         Binding("e", "choose('edit')", "Edit"),
         Binding("r", "choose('write_again')", "Write again"),
+        Binding("f", "choose('fork')", "Fork"),
         Binding("enter", "fold", "Fold / unfold"),
         Binding("escape", "leave", "Back to typing"),
     ]
@@ -52,8 +54,8 @@ class Transcript(VerticalScroll):
         """Esc: back to the message box (or stop the reply being written here)."""
 
     class MessageChosen(TextualMessage):
-        """The user asked to `edit` the picked message, or to have the conversation written again
-        from it (`write_again`)."""
+        """The user asked to `edit` the picked message, to have the conversation written again
+        from it (`write_again`), or to `fork` a new conversation that ends with it."""
 
         def __init__(self, view: MessageView, action: str) -> None:
             super().__init__()
@@ -190,7 +192,9 @@ class Transcript(VerticalScroll):
             return None
         if action == "choose":
             role, replaced = view.message.role, view.message.status == "replaced"
-            if replaced or role not in ("user", "assistant") or (parameters[0] == "edit" and role != "user"):
+            if replaced or view.growing or role not in ("user", "assistant"):
+                return None
+            if parameters[0] == "edit" and role != "user":
                 return None
         return True
 
