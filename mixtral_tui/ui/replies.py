@@ -82,7 +82,7 @@ class ReplyActions:
             self._edit(view, messages, last.id)
 
     async def on_transcript_message_chosen(self, event: Transcript.MessageChosen) -> None:
-        """`e` or `r` on a message picked in the transcript."""
+        """`e`, `r` or `f` on a message picked in the transcript."""
         view = self.active_view()
         if view is None:
             return
@@ -97,10 +97,8 @@ class ReplyActions:
         """A new conversation of the turns up to this message (what was replaced left out), opened in
         a tab of its own: another way from there, the original unchanged."""
         conversation = self._guard(self.history.conversation, conversation_id)
-        said = [m for m in self._guard(self.history.messages, conversation_id) or [] if in_context(m)]
-        index = next((i for i, m in enumerate(said) if m.id == message_id), None)
+        said, index = self._turn_of(self._guard(self.history.messages, conversation_id) or [], message_id, "pick")
         if conversation is None or index is None:
-            self.notify("That message was replaced already: pick the one that took its place.", severity="warning")
             return
         title = f"{conversation.title} (fork)"
         fork = self._guard(self.history.fork, conversation_id, title, said[: index + 1])
@@ -114,15 +112,25 @@ class ReplyActions:
     def _edit(self, view: ChatView, messages: list[Message], message_id: int) -> None:
         """A message the user sent, back in the box: sent, it takes the place of this one and of
         what followed it."""
-        said = [m for m in messages if in_context(m)]
-        index = next((i for i, m in enumerate(said) if m.id == message_id and m.role == "user"), None)
+        said, index = self._turn_of(messages, message_id, "edit")
         if index is None:
-            self.notify("That message was replaced already: edit the one that took its place.", severity="warning")
+            return
+        if said[index].role != "user":
+            self.notify("Only your own messages can be edited: r writes a reply again.", severity="warning")
         elif self.generation is not None and self.generation.conversation_id == view.conversation_id:
             self.notify("A reply is being written here: stop it (Esc) first, then edit.", severity="warning")
         else:
             later = len(said) - index - 1
             view.composer.edit_message(message_id, said[index].content, after=0 if later <= 1 else later)
+
+    def _turn_of(self, messages: list[Message], message_id: int, what: str) -> tuple[list[Message], int | None]:
+        """The turns in context and this message's place among them; None (said so) if it was
+        replaced already (picked before an edit elsewhere replaced it)."""
+        said = [m for m in messages if in_context(m)]
+        index = next((i for i, m in enumerate(said) if m.id == message_id), None)
+        if index is None:
+            self.notify(f"That message was replaced already: {what} the one that took its place.", severity="warning")
+        return said, index
 
     async def _replace_from(self, view: ChatView, messages: list[Message], message_id: int) -> bool:
         """This message and what followed it (of the conversation's `messages`) are kept, marked
@@ -165,9 +173,8 @@ class ReplyActions:
                 return
             index = len(said) - 1 if said[-1].role == "assistant" else len(said)
         else:
-            index = next((i for i, m in enumerate(said) if m.id == from_id), None)
+            said, index = self._turn_of(messages, from_id, "pick")
             if index is None:
-                self.notify("That message was replaced already: pick the one that took its place.", severity="warning")
                 return
             index += said[index].role == "user"  # from a message of the user's: from the reply after it
         if index < len(said) and not await self._replace_from(view, messages, said[index].id):

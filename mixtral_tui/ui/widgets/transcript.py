@@ -141,9 +141,6 @@ class Transcript(VerticalScroll):
         if isinstance(view, MessageView):
             self.pick(view)
 
-    def on_unmount(self) -> None:
-        self.picked = None
-
     def action_scroll_up(self) -> None:
         """↑: the message before (the page before the first one shown comes in)."""
         self._move(-1)
