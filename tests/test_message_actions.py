@@ -262,3 +262,14 @@ async def test_f_forks_a_new_conversation_that_ends_with_the_picked_message():
         ]
         # The original is as it was.
         assert [m.content for m in app.history.messages(original)] == ["one?", "Uno.", "two?", "Dos."]
+
+
+async def test_a_click_on_a_message_picks_it():
+    app = make_app(ScriptedEngine(), history=conversation_of("first question", "first answer", "second question"))
+    async with app.run_test(size=(100, 40)) as pilot:
+        await opened(pilot, 3)
+        first = app.active_view().query(MessageView)[0]
+        await pilot.click(first)
+        assert app.focused is app.active_view().transcript and picked(app) == "first question"
+        await pilot.press("down")
+        assert picked(app) == "first answer"
