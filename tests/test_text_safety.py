@@ -40,3 +40,22 @@ async def test_notes_show_titles_and_paths_as_written_not_as_markup():
         assert any("[/x] tricky [red]title" in text for text in drawn)
         app.action_stop()
         await wait_for(pilot, lambda: app.generation is None, what="the reply stopped")
+
+
+async def test_a_default_system_prompt_that_looks_like_markup_is_shown_as_written():
+    """F4 shows the default system prompt as the placeholder of the conversation's own: one such
+    as "Cite sources as [1] [/x]" was read as markup, and Textual raised while drawing it."""
+    from tests.fixtures.fake_engine import ScriptedEngine
+    from tests.pilot_helpers import make_app, wait_for
+
+    from dataclasses import replace
+
+    app = make_app(ScriptedEngine())
+    app.config = replace(app.config, chat=replace(app.config.chat, system_prompt="Cite sources as [1] [/x] [red]like this"))
+    async with app.run_test(size=(120, 60)) as pilot:
+        await wait_for(pilot, lambda: app.model_info is not None, what="model load")
+        await pilot.press("f4")
+        await pilot.pause()
+        area = app.screen.query_one("#chat-system_prompt")
+        assert app.is_running and app._exception is None
+        assert "Cite sources as [1] [/x] [red]like this" in area.render_line(0).text

@@ -156,7 +156,7 @@ class ConversationSettingsScreen(FormScreen):
             yield Static(Content(f"Settings for “{self.heading}” — empty fields use the app settings"), classes="section")
             yield Label("system prompt (empty: the default)")
             area = TextArea(self.system_prompt or "", id="chat-system_prompt", soft_wrap=True)
-            area.placeholder = self.defaults.chat.system_prompt
+            area.placeholder = Content(self.defaults.chat.system_prompt)  # plain text: a str is read as markup
             yield area
             yield Static("Sampling", classes="section")
             for key, default in asdict(self.defaults.sampling).items():
