@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 from mixtral_tui.errors import UserError
+from mixtral_tui.text_safety import displayable_line
 
 REPO_SPEC = re.compile(r"^(?P<repo>[\w.-]+/[\w.-]+)(?::(?P<quant>[\w.-]+))?$")
 GB = 1e9
@@ -30,13 +31,15 @@ def local_models(extra_folder: str = "") -> list[Path]:
     return sorted(set(found))
 
 
-def describe_local(path: Path) -> str:
+def local_row(path: Path) -> tuple[str, str, str, str, str, str]:
+    """(path, size, architecture, quant, kind, loadable) of a local GGUF file. What comes from the
+    file's header is made displayable on one line: it is anybody's text (escapes, tabs, brackets)."""
     from mixtral_tui.models.gguf_info import read_info
 
     try:
         info = read_info(path)
     except (ValueError, OSError) as exc:
-        return f"{path}\t-\t-\t-\t-\tno: {exc}"
+        return str(path), "-", "-", "-", "-", displayable_line(f"no: {exc}")
     kind = f"MoE {info.expert_count}x" if info.is_moe else "dense"
     if info.old_expert_layout:
         loadable = "no: old Mixtral layout, download a newer conversion"
@@ -44,7 +47,13 @@ def describe_local(path: Path) -> str:
         loadable = "no: truncated"
     else:
         loadable = "yes"
-    return f"{path}\t{_gb(info.size)}\t{info.architecture}\t{info.quant or '?'}\t{kind}\t{loadable}"
+    return (str(path), _gb(info.size), displayable_line(info.architecture), displayable_line(info.quant or "?"),
+            kind, loadable)
+
+
+def describe_local(path: Path) -> str:
+    """A line of `mixtral-tui models`: the row's fields, tab-separated."""
+    return "\t".join(local_row(path))
 
 
 def models_command(repo: str | None, context: int, models_dir: str) -> int:

@@ -148,3 +148,28 @@ async def test_model_spec_that_is_not_downloaded_opens_the_picker_on_it(hub):
         picker = app.screen
         assert picker.repo == HUB_REPO
         assert picker.rows[picker.query_one("DataTable").cursor_row].choice.quant == "Q8_0"
+
+
+async def test_local_files_show_what_their_headers_say_as_plain_text(hub, tmp_path):
+    """A GGUF header is anybody's text: an architecture such as "[/x]" (read as markup by the
+    table, which raised) or one with a tab (which split the row in the wrong place) is shown as
+    written, on one line, escapes made visible."""
+    from textual.app import App
+
+    from tests.fixtures.gguf_models import write_model
+
+    write_model(tmp_path / "odd [v2].gguf", architecture="[/x] odd\tarch\x1b[2J")
+
+    class PickerApp(App):
+        def on_mount(self) -> None:
+            self.push_screen(ModelPicker(2048, models_dir=str(tmp_path), hardware=MACHINE))
+
+    app = PickerApp()
+    async with app.run_test(size=(130, 40)) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, ModelPicker), what="picker")
+        picker = app.screen
+        picker.show_local()
+        await pilot.pause()
+        assert app.is_running and app._exception is None
+        row = table_rows(picker)[0]
+        assert row[2] == "[/x] odd arch␛[2J" and row[6] == "odd [v2].gguf"

@@ -22,6 +22,7 @@ from textual.widgets.option_list import Option
 from mixtral_tui.errors import UserError
 from mixtral_tui.models.catalog import CATALOG, entry
 from mixtral_tui.models.options import QuantRow, best_row, catalog_choices, gib, rows_for
+from mixtral_tui.text_safety import displayable_line
 from mixtral_tui.ui.screens.download import DownloadScreen
 from mixtral_tui.ui.widgets.key_footer import KeyFooter
 
@@ -158,7 +159,7 @@ class ModelPicker(Screen[str | None]):
                 self.app.call_from_thread(self._listed, repo, rows)
 
     def show_local(self) -> None:
-        from mixtral_tui.model_commands import describe_local, local_models
+        from mixtral_tui.model_commands import local_models, local_row
 
         self.repo = None
         table = self.query_one(DataTable)
@@ -166,8 +167,9 @@ class ModelPicker(Screen[str | None]):
         self.rows = []
         self.local_paths = local_models(self.models_dir)
         for path in self.local_paths:
-            _, size, arch, quant, kind, loadable = describe_local(path).split("\t")
-            table.add_row(Content(quant), size, arch, kind, Content(loadable), "", Content(path.name))
+            _, size, arch, quant, kind, loadable = local_row(path)
+            # Content, never str: the table reads a str as markup, and these come from the file.
+            table.add_row(*map(Content, (quant, size, arch, kind, loadable, "", displayable_line(path.name))))
         self._why("Enter uses the highlighted file." if self.local_paths else
                   "No .gguf files in the Hugging Face cache or the models folder yet.")
 
