@@ -32,8 +32,8 @@ def local_models(extra_folder: str = "") -> list[Path]:
 
 
 def local_row(path: Path) -> tuple[str, str, str, str, str, str]:
-    """(path, size, architecture, quant, kind, loadable) of a local GGUF file. What comes from the
-    file's header is made displayable on one line: it is anybody's text (escapes, tabs, brackets)."""
+    """(path, size, architecture, quant, kind, loadable) of a local GGUF file, each on one line and
+    displayable (read_info makes the header's text so: it is anybody's, escapes and tabs and all)."""
     from mixtral_tui.models.gguf_info import read_info
 
     try:
@@ -47,8 +47,7 @@ def local_row(path: Path) -> tuple[str, str, str, str, str, str]:
         loadable = "no: truncated"
     else:
         loadable = "yes"
-    return (str(path), _gb(info.size), displayable_line(info.architecture), displayable_line(info.quant or "?"),
-            kind, loadable)
+    return str(path), _gb(info.size), info.architecture, info.quant or "?", kind, loadable
 
 
 def describe_local(path: Path) -> str:

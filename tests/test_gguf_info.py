@@ -38,3 +38,12 @@ def test_unknown_architecture(unknown_arch_model):
 
 def test_folder(tmp_path):
     assert "is a folder" in explain_load_failure(tmp_path)
+
+
+def test_header_text_is_made_safe_to_show(tmp_path):
+    """The name and architecture go on screen (status line, every reply's label, the picker)."""
+    from tests.fixtures.gguf_models import write_model
+
+    info = read_info(write_model(tmp_path / "m.gguf", name="Evil\x1b]0;pwned\x07\nModel"))
+    assert info.name == "Evil␛]0;pwned␇ Model"
+    assert info.architecture == "llama" and info.n_layer > 0  # the raw key prefix still finds the fields

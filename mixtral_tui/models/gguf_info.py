@@ -14,6 +14,8 @@ import struct
 from dataclasses import dataclass
 from pathlib import Path
 
+from mixtral_tui.text_safety import displayable_line
+
 GGUF_MAGIC = b"GGUF"
 EXPERT_TENSOR = re.compile(r"^blk\.\d+\.ffn_(gate|up|down)(_exps|\.\d+)\.weight$")
 OLD_EXPERT_TENSOR = re.compile(r"^blk\.\d+\.ffn_(gate|up|down)\.\d+\.weight$")
@@ -191,8 +193,9 @@ def info_from_header(data, size: int, path: Path) -> GgufInfo:
     info = GgufInfo(
         path=path,
         size=size,
-        architecture=arch,
-        name=fields.get("general.name") or path.stem,
+        # Shown in the status line, on every reply and in the picker: anybody's text, made safe here.
+        architecture=displayable_line(arch),
+        name=displayable_line(fields.get("general.name") or path.stem),
         quant=quant_name(fields.get("general.file_type")),
         chat_template=fields.get("tokenizer.chat_template"),
         train_context=int(fields.get(f"{arch}.context_length") or 0),
