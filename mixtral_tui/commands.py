@@ -89,13 +89,19 @@ def export_command(conversation_id: int | None, output: Path | None) -> int:
         return 0
     text = export_conversation(history, conversation_id)
     if output is None:
-        sys.stdout.write(text)
+        sys.stdout.write(for_stdout(text))
     else:
         try:
             output.write_text(text, encoding="utf-8")
         except OSError as exc:
             raise UserError(f"cannot write {output}: {exc.strerror or exc}") from None
     return 0
+
+
+def for_stdout(text: str) -> str:
+    """Model text for standard output: as written into a pipe or a file (it is data), with its
+    control characters made visible on a terminal (an escape sequence would act on it)."""
+    return displayable(text) if sys.stdout.isatty() else text
 
 
 def _read_prompt(prompt: str) -> str:
@@ -137,7 +143,7 @@ def ask_command(args) -> int:
     run = ReplyRun(engine, history, conversation.id, sampling, system_prompt, CancelToken())
 
     def show(chunk) -> None:
-        sys.stdout.write(chunk.text)
+        sys.stdout.write(for_stdout(chunk.text))
         sys.stdout.flush()
 
     try:

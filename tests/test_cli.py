@@ -151,3 +151,32 @@ def test_bench_reports_speed_figures(tiny_model):
     for label in ("prompt", "decode", "first token", "peak memory"):
         assert label in done.stdout
     assert "tok/s" in done.stdout
+
+
+def test_model_text_reaches_a_terminal_as_data_and_a_pipe_as_written(home):
+    """`export` (and `ask`, through the same function) to a terminal: an escape sequence the
+    model wrote is shown, not acted on; into a pipe the text is exactly as stored."""
+    import pty
+
+    history = History(home / "data" / "history.sqlite3")
+    conversation = history.create_conversation("Escapes")
+    history.add_message(conversation.id, "assistant", "clear \x1b[2J title \x1b]0;pwned\x07 done")
+    piped = run("export", str(conversation.id))
+    assert "clear \x1b[2J title \x1b]0;pwned\x07 done" in piped.stdout
+
+    leader, follower = pty.openpty()
+    done = subprocess.run([sys.executable, "-m", "mixtral_tui", "export", str(conversation.id)], stdout=follower,
+                          stderr=subprocess.PIPE, timeout=60, env={**os.environ, "PYTHONPATH": os.getcwd()})
+    os.close(follower)
+    shown = b""
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:  # the terminal's other end is closed: all read
+            break
+        if not chunk:
+            break
+        shown += chunk
+    os.close(leader)
+    text = shown.decode()
+    assert done.returncode == 0 and "clear ␛[2J title ␛]0;pwned␇ done" in text and "\x1b" not in text
