@@ -222,7 +222,7 @@ class Transcript(VerticalScroll):
         what = f"{blocks[index].language} code" if blocks[index].language else "Code"
         more = f" (b again: block {(index + 1) % len(blocks) + 1})" if len(blocks) > 1 else ""
         lines = blocks[index].code.count("\n") or 1
-        self.notify(f"{what} copied: block {index + 1} of {len(blocks)}, {lines} lines{more}.")
+        self.notify(f"{what} copied: block {index + 1} of {len(blocks)}, {lines} line{'s' if lines > 1 else ''}{more}.")
 
     def action_fold(self) -> None:
         if self.picked is not None:
