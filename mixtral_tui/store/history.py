@@ -58,6 +58,13 @@ def _dumps(value: dict[str, Any] | None) -> str | None:
     return json.dumps(value, sort_keys=True) if value else None
 
 
+_INSERT_MESSAGE = (
+    "INSERT INTO messages (conversation_id, role, content, created_at, status, model, quant,"
+    " sampling_json, stats_json, model_file) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+"""A message's row: a new one (add_message) or a copy (fork)."""
+
+
 class History:
     """All reads and writes of the history database."""
 
@@ -168,8 +175,7 @@ class History:
                     (title, now, now, conversation_id),
                 ).lastrowid
                 db.executemany(
-                    "INSERT INTO messages (conversation_id, role, content, created_at, status, model, quant,"
-                    " sampling_json, stats_json, model_file) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    _INSERT_MESSAGE,
                     [(new_id, m.role, m.content, m.created_at, m.status, m.model, m.quant, _dumps(m.sampling),
                       _dumps(m.stats), m.model_file) for m in messages],
                 )
@@ -234,8 +240,7 @@ class History:
         def insert() -> int:
             with self._transaction() as db:
                 cursor = db.execute(
-                    "INSERT INTO messages (conversation_id, role, content, created_at, status, model, quant,"
-                    " sampling_json, stats_json, model_file) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    _INSERT_MESSAGE,
                     (conversation_id, role, content, now, status, model, quant, _dumps(sampling), _dumps(stats),
                      model_file),
                 )
