@@ -67,7 +67,7 @@ def run(conversations: int = 1000, messages_each: int = 50, repeats: int = 20) -
         history = History(old)
         for name, text in QUERIES.items():
             results[f"hits {name}"] = len(history.search(text))
-            results[f"search {name} s"] = median_seconds(lambda: history.search(text), repeats)
+            results[f"search {name} s"] = median_seconds(lambda text=text: history.search(text), repeats)
 
         reply = "A line of a long reply, with `code` and **bold** words.\n" * 800  # ~45 KB, ~10,000 tokens
         results["checkpoint_s"] = checkpoint_seconds(Path(home) / "indexed.sqlite3", reply, repeats)

@@ -20,7 +20,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.fixtures.gguf_models import Shape, add_llama_metadata  # noqa: E402
+from tests.fixtures.gguf_models import Shape, add_llama_metadata
 
 MIXTRAL_8X7B = Shape(n_embd=4096, n_ff=14336, n_layer=32, n_head=32, n_head_kv=8, context=32768)
 VOCAB = 32_000
@@ -86,7 +86,7 @@ def write_q4_k_model(path: Path, shape: Shape = MIXTRAL_8X7B, seed: int = 0) -> 
     writer.write_header_to_file()
     writer.write_kv_data_to_file()
     writer.write_ti_data_to_file()
-    for name, dims, kind in layout:
+    for _name, dims, kind in layout:
         writer.write_tensor_data(data_for(kind, dims, rng))
     writer.close()
     return path

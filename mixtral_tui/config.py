@@ -41,7 +41,7 @@ class Sampling:
     max_tokens: int = 2048
     seed: int = -1
 
-    def merged(self, overrides: dict[str, Any] | None) -> "Sampling":
+    def merged(self, overrides: dict[str, Any] | None) -> Sampling:
         """This sampling with a conversation's overrides on top (unknown keys ignored)."""
         if not overrides:
             return self
@@ -105,18 +105,18 @@ def _did_you_mean(key: str, choices: list[str]) -> str:
 def validate_value(section: str, key: str, value: Any, where: str) -> Any:
     """Check one setting's type and range; return it (ints widen to floats)."""
     cls = _SECTIONS[section]
-    kind = {f.name: f.type for f in fields(cls)}[key]
-    kind = {"int": int, "float": float, "str": str}.get(kind, kind)
+    declared = {f.name: f.type for f in fields(cls)}[key]  # "int" (a string, with postponed annotations)
+    kind: type = {"int": int, "float": float, "str": str}[str(declared)] if isinstance(declared, str) else declared
     name = f"{section}.{key}"
     if kind is float and isinstance(value, int) and not isinstance(value, bool):
         value = float(value)
     if not isinstance(value, kind) or isinstance(value, bool):
         raise ConfigError(f"{where}: '{name}' must be {_type_name(kind)}, got {value!r}.")
     low, high = _RANGES.get(name, (None, None))
-    if (low is not None and value < low) or (high is not None and value > high):
+    if isinstance(value, int | float) and ((low is not None and value < low) or (high is not None and value > high)):
         bounds = f"between {low} and {high}" if high is not None else f"at least {low}"
         raise ConfigError(f"{where}: '{name}' must be {bounds}, got {value!r}.")
-    if name == "model.context_size" and value % 256:
+    if name == "model.context_size" and isinstance(value, int) and value % 256:
         nearest = max(256, round(value / 256) * 256)
         raise ConfigError(
             f"{where}: '{name}' must be a multiple of 256 (llama.cpp needs it); try {nearest}."
@@ -124,7 +124,7 @@ def validate_value(section: str, key: str, value: Any, where: str) -> Any:
     choices = CHOICES.get(name)
     if choices and value not in choices:
         raise ConfigError(
-            f"{where}: '{name}' must be one of {', '.join(choices)}; got {value!r}." + _did_you_mean(value, list(choices))
+            f"{where}: '{name}' must be one of {', '.join(choices)}; got {value!r}." + _did_you_mean(str(value), list(choices))
         )
     return value
 

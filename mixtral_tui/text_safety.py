@@ -33,3 +33,16 @@ def displayable(text: str) -> str:
 def displayable_line(text: str) -> str:
     """On one line (tabs and newlines become single spaces), then made displayable: titles in lists."""
     return displayable(" ".join(text.split()))
+
+
+def decoded(data: bytes) -> tuple[str, int]:
+    """Bytes from outside (stdin, a file) as text: UTF-8, with each byte that is not a part of
+    valid UTF-8 shown as U+FFFD, and how many such places there were (say so to the user)."""
+    text = data.decode("utf-8", errors="replace")
+    return text, text.count("\ufffd") - data.count("\ufffd".encode())
+
+
+def from_argument(text: str) -> tuple[str, int]:
+    """A command-line argument as text: Python hands over bytes that are not UTF-8 as lone
+    surrogates, which SQLite and the terminal then refuse (a traceback); as `decoded` does."""
+    return decoded(text.encode("utf-8", errors="surrogateescape"))

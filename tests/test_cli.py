@@ -180,3 +180,28 @@ def test_model_text_reaches_a_terminal_as_data_and_a_pipe_as_written(home):
     os.close(leader)
     text = shown.decode()
     assert done.returncode == 0 and "clear ␛[2J title ␛]0;pwned␇ done" in text and "\x1b" not in text
+
+
+def test_ask_takes_bytes_that_are_not_utf8_and_says_so(tiny_model, home):
+    """They ended in a traceback ("surrogates not allowed") when the prompt was saved."""
+    env = {**os.environ, "PYTHONPATH": os.getcwd()}
+    done = subprocess.run([sys.executable, "-m", "mixtral_tui", "ask", "--model", str(tiny_model), "--max-tokens", "2", "-"],
+                          input=b"\xff\xfe half \xc3", capture_output=True, timeout=120, env=env)
+    stderr = done.stderr.decode()
+    assert done.returncode == 0, stderr
+    assert "Traceback" not in stderr and "standard input is not all UTF-8: 3 place(s)" in stderr
+    history = History(home / "data" / "history.sqlite3")
+    [conversation] = history.conversations()
+    assert history.messages(conversation.id)[0].content == "\ufffd\ufffd half \ufffd"
+    # the same bytes as an argument (Python hands them over as lone surrogates)
+    prompt = b"caf\xe9".decode("utf-8", "surrogateescape")
+    argument = subprocess.run([sys.executable, "-m", "mixtral_tui", "ask", "--model", str(tiny_model), "--max-tokens", "2",
+                               "--no-save", prompt], capture_output=True, timeout=120, env=env)
+    assert argument.returncode == 0 and "the prompt is not all UTF-8: 1 place(s)" in argument.stderr.decode()
+
+
+def test_bench_takes_the_model_after_its_name_too(tiny_model, home):
+    """`bench --model M` was refused (unrecognized arguments) while `ask --model M` worked."""
+    after = run("bench", "--model", str(tiny_model), "--ctx", "1024")
+    assert after.returncode == 0, after.stderr
+    assert "decode" in after.stdout and "tok/s" in after.stdout

@@ -37,7 +37,7 @@ def test_unknown_key_names_file_key_and_near_miss(tmp_path):
 
 
 def test_key_in_wrong_section_suggests_the_right_one(tmp_path):
-    with pytest.raises(ConfigError, match="Did you mean 'sampling.top_p'"):
+    with pytest.raises(ConfigError, match=r"Did you mean 'sampling.top_p'"):
         load_config(write(tmp_path, "[model]\ntop_p = 0.5\n"))
 
 
@@ -52,12 +52,12 @@ def test_wrong_type_says_what_was_expected(tmp_path):
 
 
 def test_context_size_must_be_multiple_of_256(tmp_path):
-    with pytest.raises(ConfigError, match="multiple of 256.*try 4096"):
+    with pytest.raises(ConfigError, match=r"multiple of 256.*try 4096"):
         load_config(write(tmp_path, "[model]\ncontext_size = 4000\n"))
 
 
 def test_out_of_range(tmp_path):
-    with pytest.raises(ConfigError, match="'sampling.top_p' must be between 0.0 and 1.0"):
+    with pytest.raises(ConfigError, match=r"'sampling.top_p' must be between 0.0 and 1.0"):
         load_config(write(tmp_path, "[sampling]\ntop_p = 3\n"))
 
 

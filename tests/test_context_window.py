@@ -1,6 +1,6 @@
 import pytest
 
-from mixtral_tui.context_window import fit_turns
+from mixtral_tui.chat.context_window import fit_turns
 from mixtral_tui.engine.base import Turn
 from mixtral_tui.errors import PromptTooLongError
 

@@ -1,8 +1,8 @@
 """The real llama.cpp engine on real GGUF files: the tiny Mixtral-shaped MoE model and Gemma 3 270M."""
 
 import os
-import sys
 import subprocess
+import sys
 
 import pytest
 
@@ -46,7 +46,7 @@ def test_tiny_moe_model_loads_with_its_own_template(tiny_engine):
 
 
 def test_tiny_model_streams_exactly_max_tokens_with_figures(tiny_engine):
-    text, chunks, stats = reply(tiny_engine, [Turn("user", "hello world")])
+    _text, chunks, stats = reply(tiny_engine, [Turn("user", "hello world")])
     counts = [c.completion_tokens for c in chunks]
     assert counts[:24] == list(range(1, 25)) and counts[-1] == 24  # one chunk a token (+ a final flush)
     assert stats.completion_tokens == 24 and stats.finish_reason == "length"
@@ -119,7 +119,7 @@ def test_bad_model_files_get_a_clear_reason(request, fixture, phrase):
 def test_unknown_architecture_reason_comes_from_the_native_log(unknown_arch_model, monkeypatch):
     # Bypass our header pre-check so llama.cpp itself refuses the file.
     monkeypatch.setattr("mixtral_tui.models.gguf_info._known_architectures", lambda: {"frobnicator", "llama"})
-    with pytest.raises(ModelLoadError, match="architecture 'frobnicator'.*does not"):
+    with pytest.raises(ModelLoadError, match=r"architecture 'frobnicator'.*does not"):
         LlamaEngine().load(LoadSpec(str(unknown_arch_model), context_size=256))
 
 

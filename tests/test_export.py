@@ -1,6 +1,6 @@
 import re
 
-from mixtral_tui.export import conversation_markdown, export_all, fence_for
+from mixtral_tui.chat.export import conversation_markdown, export_all, fence_for
 from mixtral_tui.store.history import History
 
 

@@ -1,7 +1,7 @@
 """The log router: every line to the file, whole lines with their levels to the view, debug apart."""
 
 from mixtral_tui.engine.base import LOG_DEBUG, LOG_INFO, LOG_WARN
-from mixtral_tui.logs import LogRouter
+from mixtral_tui.engine.log_router import LogRouter
 
 
 def test_fragments_make_whole_lines_with_the_level_of_their_first_piece(tmp_path):

@@ -4,7 +4,7 @@ import random
 
 import pytest
 
-from mixtral_tui.markdown_blocks import PIECE_CHARS, BlockSplitter, OpenBlockCutter, balanced, split_blocks
+from mixtral_tui.ui.markdown.blocks import PIECE_CHARS, BlockSplitter, OpenBlockCutter, balanced, split_blocks
 
 SAMPLE = (
     "Intro:\n- a\n- b\n\n"

@@ -1,16 +1,18 @@
 """A message's Markdown widget: one widget however long, and an append renders only the open block."""
 
+from itertools import pairwise
+
 import pytest
 from textual.app import App, ComposeResult
 from textual.containers import VerticalScroll
 
 from mixtral_tui.config import Sampling
-from mixtral_tui.markdown_blocks import CODE_PIECE_CHARS, PIECE_CHARS
-from mixtral_tui.ui.widgets.markdown_text import MarkdownText
+from mixtral_tui.ui.markdown.blocks import CODE_PIECE_CHARS, PIECE_CHARS
+from mixtral_tui.ui.markdown.markdown_text import MarkdownText
 from mixtral_tui.ui.widgets.message import MessageView
 from tests.fixtures.fake_engine import ScriptedEngine
-from tests.test_markdown_blocks import CODE, PARAGRAPH
 from tests.pilot_helpers import make_app, send, wait_for
+from tests.test_markdown_blocks import CODE, PARAGRAPH
 
 LONG = "".join(f"Paragraph {i} says **something**.\n\n- a list\n- of two\n\n" for i in range(300))
 
@@ -103,8 +105,8 @@ async def test_an_append_renders_only_the_open_block():
     async with app.run_test(size=(60, 30)) as pilot:
         await pilot.pause()
         calls = []
-        render = app.text._render
-        app.text._render = lambda text, width: calls.append(text) or render(text, width)
+        render = app.text._render_markdown
+        app.text._render_markdown = lambda text, width: calls.append(text) or render(text, width)
         app.text.append("Tail words")
         await pilot.pause()
         assert calls == ["- a list\n- of two\n\n", "Tail words"]  # the last block closes; the new one opens
@@ -174,8 +176,8 @@ async def test_a_growth_step_of_a_streaming_reply_is_one_layout_pass():
             await pilot.pause()
             await pilot.pause()
             heights.append(reply.size.height)
-        steps = sum(after != before for before, after in zip(heights, heights[1:]))
-        assert steps >= 10 and all((after - before) % step == 0 for before, after in zip(heights, heights[1:]))
+        steps = sum(after != before for before, after in pairwise(heights))
+        assert steps >= 10 and all((after - before) % step == 0 for before, after in pairwise(heights))
         assert len(passes) <= steps + 2  # and the scrollbar appearing asks for its own (once)
         lines = visible_text(reply)
         assert lines[0].startswith("Assistant · model") and any(line.startswith("Line 47.") for line in lines)
@@ -187,8 +189,8 @@ def stream_in(widget: MarkdownText, text: str, width: int = 70):
     """Append the text 40 characters at a time, rendering after each as a screen update would.
     Returns the sizes of the Markdown rendered (recording goes on) and the widget's own renderer."""
     sizes: list[int] = []
-    render = widget._render
-    widget._render = lambda markdown, width: sizes.append(len(markdown)) or render(markdown, width)
+    render = widget._render_markdown
+    widget._render_markdown = lambda markdown, width: sizes.append(len(markdown)) or render(markdown, width)
     for start in range(0, len(text), 40):
         widget.append(text[start : start + 40])
         widget._rendering_at(width)
@@ -304,7 +306,7 @@ async def test_any_markdown_streamed_in_any_pieces_ends_as_it_renders_whole(monk
     update fails on the way."""
     import random
 
-    import mixtral_tui.markdown_blocks as blocks
+    import mixtral_tui.ui.markdown.blocks as blocks
 
     monkeypatch.setattr(blocks, "PIECE_CHARS", 120)
     monkeypatch.setattr(blocks, "CODE_PIECE_CHARS", 60)

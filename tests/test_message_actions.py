@@ -2,12 +2,12 @@
 it: copy it or its code blocks, edit a message sent long ago, write the conversation again from
 any reply. What is replaced stays, marked, out of the model's sight."""
 
-from mixtral_tui.code_blocks import code_blocks
 from mixtral_tui.config import Sampling
 from mixtral_tui.paths import app_paths
-from mixtral_tui.reply import REPLACED
 from mixtral_tui.store.history import History
+from mixtral_tui.ui.markdown.code_blocks import code_blocks
 from mixtral_tui.ui.widgets.message import MessageView
+from mixtral_tui.vocabulary import Status
 from tests.fixtures.fake_engine import ScriptedEngine
 from tests.pilot_helpers import make_app, notifications, send, wait_for
 
@@ -126,10 +126,10 @@ async def test_e_edits_an_earlier_message_and_what_followed_it_is_replaced():
         await wait_for(pilot, lambda: app.generation is None and len(shown(app)) == 6, what="the new reply")
 
         assert shown(app) == [
-            ("user", "capital of France?", REPLACED),
-            ("assistant", "Paris.", REPLACED),
-            ("user", "and of Spain?", REPLACED),
-            ("assistant", "Madrid.", REPLACED),
+            ("user", "capital of France?", Status.REPLACED),
+            ("assistant", "Paris.", Status.REPLACED),
+            ("user", "and of Spain?", Status.REPLACED),
+            ("assistant", "Madrid.", Status.REPLACED),
             ("user", "capital of Italy?", "done"),
             ("assistant", "Rome.", "done"),
         ]
@@ -152,9 +152,9 @@ async def test_r_writes_the_conversation_again_from_a_reply_or_from_a_question()
         await wait_for(pilot, lambda: app.generation is None and len(shown(app)) == 5, what="the reply written again")
         assert [(role, text, status) for role, text, status in shown(app)] == [
             ("user", "one?", "done"),
-            ("assistant", "Uno.", REPLACED),
-            ("user", "two?", REPLACED),
-            ("assistant", "Dos.", REPLACED),
+            ("assistant", "Uno.", Status.REPLACED),
+            ("user", "two?", Status.REPLACED),
+            ("assistant", "Dos.", Status.REPLACED),
             ("assistant", "New.", "done"),
         ]
         assert [(t.role, t.content) for t in engine.prompts[-1] if t.role != "system"] == [("user", "one?")]
@@ -166,7 +166,7 @@ async def test_r_writes_the_conversation_again_from_a_reply_or_from_a_question()
         assert picked(app) == "one?"
         await pilot.press("r")  # from the question: its reply is written again
         await wait_for(pilot, lambda: app.generation is None and len(shown(app)) == 6, what="another reply")
-        assert [status for _, _, status in shown(app)][-2:] == [REPLACED, "done"]
+        assert [status for _, _, status in shown(app)][-2:] == [Status.REPLACED, "done"]
         assert [(t.role, t.content) for t in engine.prompts[-1] if t.role != "system"] == [("user", "one?")]
 
 
@@ -203,7 +203,8 @@ async def test_up_on_the_first_message_shown_brings_in_the_page_before_it():
         await wait_for(pilot, lambda: len(shown(app)) == 30, what="the page before")
         assert picked(app) == "message 9"
         transcript = app.active_view().transcript
-        await wait_for(pilot, lambda: transcript.scrollable_content_region.overlaps(transcript.picked.region), what="it on screen")
+        on_screen = lambda: transcript.scrollable_content_region.overlaps(transcript.picked.region)  # noqa: E731
+        await wait_for(pilot, on_screen, what="it on screen")
 
 
 async def test_what_is_replaced_is_folded_and_enter_folds_or_unfolds_any_message():
@@ -224,7 +225,7 @@ async def test_what_is_replaced_is_folded_and_enter_folds_or_unfolds_any_message
         await pilot.press("r")  # written again: the old reply folds out of the way
         await wait_for(pilot, lambda: app.generation is None and len(shown(app)) == 3, what="the new reply")
         await pilot.pause()
-        assert reply.message.status == REPLACED and reply.folded and reply.size.height == 2
+        assert reply.message.status == Status.REPLACED and reply.folded and reply.size.height == 2
         assert reply.render_line(1).text.startswith("replaced · folded · 150 words: Paragraph 0")
 
         await pilot.press("ctrl+f", *"paragraph")  # found in it: it opens unfolded, to be read
@@ -233,7 +234,7 @@ async def test_what_is_replaced_is_folded_and_enter_folds_or_unfolds_any_message
 
         def unfolded() -> bool:
             found = app.active_view().query(MessageView)[1]
-            return found.message.status == REPLACED and not found.folded and found.size.height > tall  # (+ its note)
+            return found.message.status == Status.REPLACED and not found.folded and found.size.height > tall  # (+ its note)
 
         await wait_for(pilot, unfolded, what="it unfolded")
 
@@ -249,11 +250,12 @@ async def test_f_forks_a_new_conversation_that_ends_with_the_picked_message():
         await pilot.press("shift+tab", "up", "up", "f")  # from the first reply
         await wait_for(pilot, lambda: app.active_view().conversation_id != original, what="the fork's tab")
         fork = app.history.conversation(app.active_view().conversation_id)
-        assert fork.title == "Chat (fork)" and fork.system_prompt == "Answer in Spanish." and fork.sampling == {"temperature": 0.5}
+        assert fork.title == "Chat (fork)" and fork.system_prompt == "Answer in Spanish."
+        assert fork.sampling == {"temperature": 0.5}
         assert [(m.role, m.content) for m in app.history.messages(fork.id)] == [("user", "one?"), ("assistant", "Uno.")]
         assert len(app.history.search("uno", conversation_id=fork.id)) == 1  # searchable as any
         assert app.focused is app.active_view().composer and "Forked into" in notifications(app)[-1]
-        assert len(app.tabs.query("TabPane")) == 2
+        assert len(app.conversations.tabs.query("TabPane")) == 2
 
         await send(pilot, "three?", type_it=False)
         await wait_for(pilot, lambda: app.generation is None and len(shown(app)) == 4, what="the fork's reply")

@@ -3,6 +3,7 @@
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 from tests.conftest import HUB_REPO
 
@@ -23,14 +24,14 @@ def test_models_lists_a_repo_with_sizes_fit_and_download_state(hub):
     assert rows["Q4_K_M"].endswith("-")
     assert run("download", f"{HUB_REPO}:Q4_K_M").returncode == 0
     again = run("models", HUB_REPO, "--ctx", "512")
-    assert [r for r in again.stdout.splitlines() if r.startswith("Q4_K_M")][0].endswith("downloaded")
+    assert next(r for r in again.stdout.splitlines() if r.startswith("Q4_K_M")).endswith("downloaded")
 
 
 def test_download_prints_progress_then_the_path(hub, tiny_model):
     done = run("download", f"{HUB_REPO}:Q4_K_M")
     assert done.returncode == 0, done.stderr
     path = done.stdout.strip().splitlines()[-1]
-    assert open(path, "rb").read() == tiny_model.read_bytes()
+    assert Path(path).read_bytes() == tiny_model.read_bytes()
     assert "100.0%" in done.stderr and "verifying" in done.stderr
 
 
@@ -53,9 +54,9 @@ def test_local_models_flag_the_old_mixtral_layout(hub):
     assert run("download", HUB_REPO).returncode == 0
     done = run("models")
     rows = done.stdout.strip().splitlines()
-    old = [r for r in rows if "old-mixtral" in r][0].split("\t")
+    old = next(r for r in rows if "old-mixtral" in r).split("\t")
     assert old[2] == "llama" and old[4] == "MoE 8x" and old[5].startswith("no: old Mixtral layout")
-    new = [r for r in rows if "tiny-mixtral.Q4_K_M" in r][0].split("\t")
+    new = next(r for r in rows if "tiny-mixtral.Q4_K_M" in r).split("\t")
     assert new[5] == "yes"
 
 

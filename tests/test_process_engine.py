@@ -171,8 +171,9 @@ def test_a_failed_gpu_probe_is_said_not_taken_for_no_gpu(monkeypatch, capsys):
     """A probe process that dies (a broken driver, a crash) plans for the CPU but says so, with its last words."""
     import sys
 
+    from mixtral_tui.cli.model_commands import doctor_command
     from mixtral_tui.engine import detect_hardware
-    from mixtral_tui.model_commands import doctor_command, hardware_line
+    from mixtral_tui.models.hardware import hardware_line
 
     fake = Path(__file__).parent / "fixtures" / "dying_python.sh"
     monkeypatch.setattr(sys, "executable", str(fake))

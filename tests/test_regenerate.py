@@ -1,11 +1,12 @@
 """Ctrl+R writes the last reply again, and ↑ in an empty message box edits the last message: what
 they replace stays (marked replaced, out of the model's sight), and nothing runs over a running reply."""
 
+from mixtral_tui.chat.export import export_conversation
+from mixtral_tui.chat.rules import turns_for
 from mixtral_tui.config import Sampling
-from mixtral_tui.export import export_conversation
-from mixtral_tui.reply import REPLACED, turns_for
 from mixtral_tui.store.history import Message
 from mixtral_tui.ui.widgets.message import MessageView
+from mixtral_tui.vocabulary import Status
 from tests.fixtures.fake_engine import ScriptedEngine
 from tests.pilot_helpers import make_app, notifications, send, wait_for
 
@@ -15,7 +16,7 @@ def message(role: str, content: str, status: str = "done") -> Message:
 
 
 def test_replaced_replies_are_not_sent_to_the_model():
-    messages = [message("user", "Q"), message("assistant", "first try", REPLACED), message("assistant", "second")]
+    messages = [message("user", "Q"), message("assistant", "first try", Status.REPLACED), message("assistant", "second")]
     assert [(t.role, t.content) for t in turns_for(messages, "")] == [("user", "Q"), ("assistant", "second")]
 
 
@@ -41,7 +42,7 @@ async def test_ctrl_r_writes_the_last_reply_again_and_keeps_the_old_one():
         await wait_for(pilot, lambda: app.generation is None and len(views(app)) == 3, what="the reply written again")
         assert views(app) == [
             ("user", "capital of France?", "done"),
-            ("assistant", "Paris.", REPLACED),
+            ("assistant", "Paris.", Status.REPLACED),
             ("assistant", "Paris.", "done"),
         ]
         replaced = app.active_view().query(MessageView)[1]
@@ -53,9 +54,9 @@ async def test_ctrl_r_writes_the_last_reply_again_and_keeps_the_old_one():
         assert [[t.role for t in turns if t.role != "system"] for turns in engine.prompts] == [["user"], ["user"]]
         conversation_id = app.active_view().conversation_id
         stored = app.history.messages(conversation_id)
-        assert [(m.role, m.status) for m in stored] == [("user", "done"), ("assistant", REPLACED), ("assistant", "done")]
+        assert [(m.role, m.status) for m in stored] == [("user", "done"), ("assistant", Status.REPLACED), ("assistant", "done")]
         assert "_(replaced" in export_conversation(app.history, conversation_id)
-        assert [h.status for h in app.history.search("paris", conversation_id=conversation_id)] == [REPLACED, "done"]
+        assert [h.status for h in app.history.search("paris", conversation_id=conversation_id)] == [Status.REPLACED, "done"]
         await pilot.press("ctrl+f", *"paris")  # found, both, the old one saying what it is
         await wait_for(pilot, lambda: app.screen.query_one("#hits").option_count == 2, what="two hits")
         hits = app.screen.query_one("#hits")
@@ -108,12 +109,12 @@ async def test_up_in_an_empty_box_edits_the_last_message_and_sending_replaces_it
         await pilot.press("enter")
         await wait_for(pilot, lambda: app.generation is None and len(views(app)) == 4, what="the reply to the edit")
         assert [(role, status) for role, _, status in views(app)] == [
-            ("user", REPLACED), ("assistant", REPLACED), ("user", "done"), ("assistant", "done")
+            ("user", Status.REPLACED), ("assistant", Status.REPLACED), ("user", "done"), ("assistant", "done")
         ]
         assert [(t.role, t.content) for t in engine.prompts[-1] if t.role != "system"] == [("user", "capital of France?")]
         assert composer.editing is None and composer.border_title is None
         stored = app.history.messages(app.active_view().conversation_id)
-        assert [m.status for m in stored] == [REPLACED, REPLACED, "done", "done"]
+        assert [m.status for m in stored] == [Status.REPLACED, Status.REPLACED, "done", "done"]
 
         await pilot.press("up", "enter")  # sent again unchanged: replaces the last exchange only
         await wait_for(pilot, lambda: app.generation is None and len(views(app)) == 6, what="the third reply")

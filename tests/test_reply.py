@@ -6,9 +6,9 @@ import subprocess
 import sys
 import time
 
+from mixtral_tui.chat.reply import ReplyRun
 from mixtral_tui.config import Sampling
 from mixtral_tui.engine.base import CancelToken
-from mixtral_tui.reply import ReplyRun
 from mixtral_tui.store.history import History
 from tests.fixtures.fake_engine import ScriptedEngine
 
@@ -66,7 +66,7 @@ def test_dropped_turns_are_announced_once(tmp_path):
 CHILD = r"""
 import sys, time
 from mixtral_tui.config import Sampling
-from mixtral_tui.reply import ReplyRun
+from mixtral_tui.chat.reply import ReplyRun
 from mixtral_tui.store.history import History
 from tests.fixtures.fake_engine import ScriptedEngine
 engine = ScriptedEngine([f"<{i}>" for i in range(100000)], delay=0.01)

@@ -6,7 +6,6 @@ Update them after an intended change with: pytest tests/test_snapshots.py --snap
 import pytest
 
 from mixtral_tui.config import Sampling
-from mixtral_tui.paths import app_paths
 from mixtral_tui.store.history import History
 from tests.fixtures.fake_engine import ScriptedEngine
 from tests.pilot_helpers import make_app, send, steady, wait_for

@@ -45,10 +45,10 @@ async def test_notes_show_titles_and_paths_as_written_not_as_markup():
 async def test_a_default_system_prompt_that_looks_like_markup_is_shown_as_written():
     """F4 shows the default system prompt as the placeholder of the conversation's own: one such
     as "Cite sources as [1] [/x]" was read as markup, and Textual raised while drawing it."""
+    from dataclasses import replace
+
     from tests.fixtures.fake_engine import ScriptedEngine
     from tests.pilot_helpers import make_app, wait_for
-
-    from dataclasses import replace
 
     app = make_app(ScriptedEngine())
     app.config = replace(app.config, chat=replace(app.config.chat, system_prompt="Cite sources as [1] [/x] [red]like this"))

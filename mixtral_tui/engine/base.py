@@ -8,11 +8,11 @@ deterministic UI tests.
 from __future__ import annotations
 
 import os
-import threading
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Protocol
 
+from mixtral_tui.cancel import CancelToken
 from mixtral_tui.config import Config, Sampling
 
 
@@ -39,7 +39,7 @@ class LoadSpec:
     @classmethod
     def from_config(
         cls, config: Config, model: str | None = None, ctx: int | None = None, gpu_layers: int | None = None
-    ) -> "LoadSpec":
+    ) -> LoadSpec:
         """The config's model settings with command-line overrides (--gpu-layers means manual offload)."""
         m = config.model
         return cls(
@@ -106,7 +106,7 @@ class ReplyStats:
         return data
 
     @classmethod
-    def from_dict(cls, data: dict) -> "ReplyStats":
+    def from_dict(cls, data: dict) -> ReplyStats:
         known = cls.__dataclass_fields__
         return cls(**{k: v for k, v in data.items() if k in known})
 
@@ -118,20 +118,6 @@ class Chunk:
     text: str
     completion_tokens: int
     decode_tps: float
-
-
-class CancelToken:
-    """Set from any thread; the engine checks it before every token."""
-
-    def __init__(self) -> None:
-        self._event = threading.Event()
-
-    def cancel(self) -> None:
-        self._event.set()
-
-    @property
-    def cancelled(self) -> bool:
-        return self._event.is_set()
 
 
 def default_threads() -> int:
@@ -166,7 +152,11 @@ class Engine(Protocol):
         """Yield the reply as it is produced; fill `stats` as it goes."""
 
     def unload(self) -> None:
-        """Free the model."""
+        """Free the model (another may be loaded after)."""
+
+    def close(self) -> None:
+        """Free the model and everything the engine holds (its process, its log hook): the app is
+        done with it."""
 
 
 @dataclass

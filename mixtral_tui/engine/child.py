@@ -83,7 +83,7 @@ def stream(engine, send, cancel: SharedFlag, turns: list[Turn], sampling: Sampli
         if now - sent_at >= SEND_EVERY:
             send(("chunks", "".join(pending), latest.completion_tokens, latest.decode_tps, figures(stats)))
             pending, sent_at = [], now
-    if pending:
+    if pending and latest is not None:
         send(("chunks", "".join(pending), latest.completion_tokens, latest.decode_tps, figures(stats)))
     send(("done", figures(stats)))
 

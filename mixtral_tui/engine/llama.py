@@ -16,12 +16,21 @@ import os
 import threading
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import llama_cpp
 
 from mixtral_tui.config import Sampling
 from mixtral_tui.engine.base import (
-    LOG_INFO, CancelToken, Chunk, LoadSpec, LogSink, ModelInfo, ReplyStats, Turn, default_threads,
+    LOG_INFO,
+    CancelToken,
+    Chunk,
+    LoadSpec,
+    LogSink,
+    ModelInfo,
+    ReplyStats,
+    Turn,
+    default_threads,
 )
 from mixtral_tui.engine.kv_states import StateCache, common_prefix
 from mixtral_tui.engine.templates import ChatTemplate, StopScanner, choose_template
@@ -86,7 +95,7 @@ def _experts_on_cpu(layers: int):
 
     def params_with_overrides():
         params = original()
-        params.tensor_buft_overrides = ctypes.addressof(overrides)
+        params.tensor_buft_overrides = ctypes.addressof(overrides)  # noqa: F821 (deleted only after the load)
         return params
 
     with _params_lock:
@@ -145,7 +154,7 @@ class LlamaEngine:
 
     def __init__(self, log_sink: LogSink | None = None) -> None:
         self.info: ModelInfo | None = None
-        self._llm = None
+        self._llm: Any = None  # llama_cpp.Llama (llama-cpp-python has no type information mypy can use)
         self._template: ChatTemplate | None = None
         self._log_sink = log_sink
         self._piece_buffer = ctypes.create_string_buffer(256)
@@ -277,6 +286,7 @@ class LlamaEngine:
         key = tuple(turns)
         if self._last_prompt is not None and self._last_prompt[0] == key:
             return self._last_prompt[1]
+        assert self._template is not None, "set by load()"
         text = self._template.render(turns)
         bos = self._template.bos_token
         add_bos = not (bos and text.startswith(bos))
@@ -306,7 +316,7 @@ class LlamaEngine:
                 blob = (ctypes.c_uint8 * size)()
                 written = llama_cpp.llama_state_seq_get_data(llm._ctx.ctx, blob, size, 0)
                 self._states.put(list(cached), ctypes.string_at(blob, written))
-        if restore:
+        if restore and saved is not None:
             shared, state = saved
             blob = (ctypes.c_uint8 * len(state.blob)).from_buffer_copy(state.blob)
             if llama_cpp.llama_state_seq_set_data(llm._ctx.ctx, blob, len(state.blob), 0):
@@ -345,6 +355,7 @@ class LlamaEngine:
 
         vocab = llm._model.vocab
         decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        assert self._template is not None, "set by load()"
         scanner = StopScanner(self._template.stops)
         started = time.perf_counter()
         first_at = last_at = started

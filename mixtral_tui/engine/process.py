@@ -50,10 +50,10 @@ class ProcessEngine:
     def __init__(self, log_sink: LogSink | None = None) -> None:
         self.info: ModelInfo | None = None
         self._log_sink = log_sink
-        self._process = None
-        self._conn = None
-        self._stop_flag = None
-        self._log_from = None  # (log file, offset) where the current process's native output begins
+        self._process: subprocess.Popen[bytes] | None = None
+        self._conn: Connection | None = None
+        self._stop_flag: mmap.mmap | None = None
+        self._log_from: tuple[Path, int] | None = None  # (log file, offset) where the current process's native output begins
         self._lock = threading.Lock()  # one request at a time on the pipe
 
     # -- the Engine protocol -------------------------------------------------
@@ -72,9 +72,10 @@ class ProcessEngine:
         self, turns: list[Turn], sampling: Sampling, cancel: CancelToken, stats: ReplyStats
     ) -> Iterator[Chunk]:
         with self._lock:
-            if self._conn is None:
+            stop_flag = self._stop_flag
+            if self._conn is None or stop_flag is None:
                 raise errors.ModelLoadError(errors.NO_MODEL)
-            self._stop_flag[0] = 0
+            stop_flag[0] = 0
             self._send(("stream_reply", turns, sampling))
             finished = False
             try:
@@ -93,7 +94,7 @@ class ProcessEngine:
                         raise _error_from(*payload)
             finally:
                 if not finished and self._conn is not None:  # the caller stopped reading: stop the child too
-                    self._stop_flag[0] = 1
+                    stop_flag[0] = 1
                     self._drain_reply()
 
     def unload(self) -> None:
@@ -122,10 +123,10 @@ class ProcessEngine:
             try:
                 log = app_paths().llama_log
                 log.parent.mkdir(parents=True, exist_ok=True)
-                output = open(log, "ab")
+                output = open(log, "ab")  # noqa: SIM115 (the child writes to it; closed below)
                 self._log_from = (log, output.seek(0, os.SEEK_END))  # what this process writes starts here
             except OSError:
-                output = open(os.devnull, "wb")
+                output = open(os.devnull, "wb")  # noqa: SIM115 (as above)
                 self._log_from = None
             with theirs, output:
                 self._process = subprocess.Popen(
@@ -155,6 +156,8 @@ class ProcessEngine:
                 process.wait(timeout=5)
 
     def _send(self, request: tuple) -> None:
+        if self._conn is None:
+            raise self._stopped("sending it work")
         try:
             self._conn.send(request)
         except (OSError, ValueError):
@@ -171,13 +174,15 @@ class ProcessEngine:
 
     def _receive(self, cancel: CancelToken | None, doing: str) -> tuple:
         """The child's next answer; log lines on the way go to the sink."""
-        conn = self._conn
+        conn, process, stop_flag = self._conn, self._process, self._stop_flag
+        if conn is None or process is None or stop_flag is None:
+            raise self._stopped(doing)
         while True:
             try:
                 while not conn.poll(POLL_SECONDS):
                     if cancel is not None and cancel.cancelled:
-                        self._stop_flag[0] = 1
-                    if self._process.poll() is not None:
+                        stop_flag[0] = 1
+                    if process.poll() is not None:
                         raise EOFError
                 message = conn.recv()
             except (EOFError, OSError):
@@ -187,7 +192,7 @@ class ProcessEngine:
                     self._log_sink(message[1], message[2])
                 continue
             if cancel is not None and cancel.cancelled:
-                self._stop_flag[0] = 1
+                stop_flag[0] = 1
             return message
 
     def _drain_reply(self) -> None:

@@ -97,3 +97,13 @@ def entry(key_or_repo: str) -> CatalogEntry | None:
         if key_or_repo in (item.key, item.repo):
             return item
     return None
+
+
+def shape_for(repo: str):
+    """The catalog's shape for a known repo, else a generic 7B-like dense guess."""
+    known = entry(repo)
+    if known:
+        return known.shape
+    from dataclasses import replace
+
+    return replace(MISTRAL_7B, params=0.0, active_params=0.0)

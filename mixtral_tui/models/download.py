@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from mixtral_tui.engine.base import CancelToken
+from mixtral_tui.cancel import CancelToken
 from mixtral_tui.errors import UserError
 from mixtral_tui.models import hub
 from mixtral_tui.models.hub import QuantChoice, RemoteFile

@@ -118,3 +118,13 @@ def missing_gpu_hint(hardware: Hardware) -> str | None:
         f"this machine has {gpus[0].name} but llama-cpp-python was built without GPU support; reinstall with "
         'CMAKE_ARGS="-DGGML_CUDA=on -DLLAVA_BUILD=OFF" pip install --force-reinstall --no-cache-dir llama-cpp-python'
     )
+
+
+GB = 1e9
+
+
+def hardware_line(hw) -> str:
+    gpus = ", ".join(f"{g.description or g.name} {g.free / GB:.0f}/{g.total / GB:.0f} GB free" for g in hw.gpus)
+    if hw.probe_error:
+        gpus = f"GPUs unknown ({hw.probe_error}; planned for CPU only, `mixtral-tui doctor` says more)"
+    return f"{gpus or 'no GPU in use'}; RAM {hw.ram_available / GB:.0f}/{hw.ram_total / GB:.0f} GB free"

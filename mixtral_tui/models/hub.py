@@ -130,15 +130,15 @@ def list_quants(repo: str) -> list[QuantChoice]:
     if offline():
         raise UserError("offline (HF_HUB_OFFLINE is set): the Hub cannot be asked; unset it to list a repo.")
     check_reachable()
-    from huggingface_hub import HfApi
+    from huggingface_hub import HfApi, RepoFile
 
     try:
         entries = list(HfApi(endpoint=endpoint(), token=token()).list_repo_tree(repo, recursive=True))
     except Exception as exc:
         raise explain_hub_error(exc, repo) from None
     files = [
-        RemoteFile(e.path, e.size, e.lfs.sha256 if getattr(e, "lfs", None) else None)
+        RemoteFile(e.path, e.size, e.lfs.sha256 if e.lfs else None)
         for e in entries
-        if hasattr(e, "size")
+        if isinstance(e, RepoFile)
     ]
     return group_quants(files)

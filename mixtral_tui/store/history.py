@@ -50,6 +50,12 @@ class Message:
     model_file: str | None = None
 
 
+def _row_id(cursor: sqlite3.Cursor) -> int:
+    """The id of the row an INSERT just made (sqlite3 types it as optional: None only when no row was)."""
+    assert cursor.lastrowid is not None
+    return cursor.lastrowid
+
+
 def _loads(text: str | None) -> dict[str, Any]:
     return json.loads(text) if text else {}
 
@@ -159,7 +165,7 @@ class History:
         cursor = self._write(
             "INSERT INTO conversations (title, created_at, updated_at) VALUES (?, ?, ?)", (title, now, now)
         )
-        return Conversation(cursor.lastrowid, title, now, now)
+        return Conversation(_row_id(cursor), title, now, now)
 
     def fork(self, conversation_id: int, title: str, messages: list[Message]) -> Conversation:
         """A new conversation holding copies of these messages (of conversation_id, whose system
@@ -169,11 +175,12 @@ class History:
 
         def copy() -> int:
             with self._transaction() as db:
-                new_id = db.execute(
+                made = db.execute(
                     "INSERT INTO conversations (title, created_at, updated_at, system_prompt, sampling_json)"
                     " SELECT ?, ?, ?, system_prompt, sampling_json FROM conversations WHERE id = ?",
                     (title, now, now, conversation_id),
-                ).lastrowid
+                )
+                new_id = _row_id(made)
                 db.executemany(
                     _INSERT_MESSAGE,
                     [(new_id, m.role, m.content, m.created_at, m.status, m.model, m.quant, _dumps(m.sampling),
@@ -181,7 +188,9 @@ class History:
                 )
                 return new_id
 
-        return self.conversation(self._guard(copy))
+        forked = self.conversation(self._guard(copy))
+        assert forked is not None, "made in the transaction above"
+        return forked
 
     def rename_conversation(self, conversation_id: int, title: str) -> None:
         self._write("UPDATE conversations SET title = ? WHERE id = ?", (title, conversation_id))
@@ -245,7 +254,7 @@ class History:
                      model_file),
                 )
                 db.execute("UPDATE conversations SET updated_at = ? WHERE id = ?", (now, conversation_id))
-                return cursor.lastrowid
+                return _row_id(cursor)
 
         message_id = self._guard(insert)
         return Message(

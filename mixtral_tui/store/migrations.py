@@ -144,7 +144,7 @@ def migrate(db: sqlite3.Connection, upto: int | None = None) -> int:
             f"the history database is from a newer mixtral-tui (schema {current}); upgrade mixtral-tui."
         )
     for index in range(current, target):
-        name, fn = MIGRATIONS[index]
+        _name, fn = MIGRATIONS[index]
         db.execute("BEGIN IMMEDIATE")
         try:
             if schema_version(db) > index:  # another instance migrated meanwhile

@@ -1,37 +1,45 @@
-"""The mixtral-tui application: layout and model loading (replies: ui/replies.py).
+"""The mixtral-tui application: the layout, the model's loading, and the app's keys.
 
-Loading and generation run in thread workers; results come back as messages
-(see ui/messages.py), so the UI thread never waits on llama.cpp.
+Its collaborators do the rest, each an attribute: `replies` (ui/reply_controller.py) writes the
+one reply at a time; `conversations` (ui/conversations.py) holds the tabs and the list; each open
+conversation's view has its own actions (ui/conversation_actions.py). Loading and generation run
+in thread workers; results come back as messages (ui/messages.py), so the UI thread never waits
+on llama.cpp.
 """
 
 from __future__ import annotations
 
-import gc
-import os
-import sys
+from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
+from typing import Any, ClassVar, TypeVar
 
 from textual import work
 from textual.app import App, ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.screen import Screen
+from textual.widgets import OptionList, TabbedContent
 
-from mixtral_tui.config import Config
+from mixtral_tui.config import Config, save_config
 from mixtral_tui.engine.base import Engine, LoadSpec, ModelInfo
+from mixtral_tui.engine.log_router import LogRouter
 from mixtral_tui.errors import UserError
-from mixtral_tui.logs import LogRouter
 from mixtral_tui.paths import AppPaths, app_paths
 from mixtral_tui.store.history import History
 from mixtral_tui.ui.commands import AppCommands
-from mixtral_tui.ui.conversations import ConversationActions
-from mixtral_tui.ui.keys import APP_KEYS
-from mixtral_tui.ui.messages import ModelLoaded, ModelLoadFailed, UpdatePacer
-from mixtral_tui.ui.replies import Generation, ReplyActions
+from mixtral_tui.ui.conversations import ConversationTabs
+from mixtral_tui.ui.keys import APP_KEYS, key_for
+from mixtral_tui.ui.messages import ModelLoaded, ModelLoadFailed, ReplyChunk, ReplyFinished, ReplyStarted
+from mixtral_tui.ui.reply_controller import Generation, ReplyController
 from mixtral_tui.ui.widgets.chat_tabs import ChatTabs
+from mixtral_tui.ui.widgets.chat_view import ChatView
 from mixtral_tui.ui.widgets.key_footer import KeyFooter
-from mixtral_tui.ui.widgets.sidebar import Sidebar
+from mixtral_tui.ui.widgets.sidebar import ConversationList, Sidebar
 from mixtral_tui.ui.widgets.status_bar import StatusBar
+
+Result = TypeVar("Result")
+
 
 class ChatScreen(Screen):
     """The main screen. Nothing is focused for it when it starts (Textual would focus the
@@ -41,11 +49,12 @@ class ChatScreen(Screen):
     AUTO_FOCUS = ""
 
 
-class MixtralApp(ConversationActions, ReplyActions, App):
+class MixtralApp(App):
     TITLE = "mixtral-tui"
     CSS_PATH = Path(__file__).parent / "app.tcss"  # absolute, so subclasses elsewhere find it
     COMMANDS = App.COMMANDS | {AppCommands}
-    BINDINGS = [Binding(k.keys, k.action, k.description, show=k.show, priority=k.priority) for k in APP_KEYS] + [
+    BINDINGS: ClassVar[list[BindingType]] = [
+        *(Binding(k.keys, k.action, k.description, show=k.show, priority=k.priority) for k in APP_KEYS),
         Binding("question_mark", "help", "Help", show=False),
     ]
 
@@ -67,14 +76,13 @@ class MixtralApp(ConversationActions, ReplyActions, App):
         self.log_router = LogRouter(self.paths.llama_log)
         self.history = history or History(self.paths.database)
         self._engine = engine
-        self._gc_thresholds: tuple[int, int, int] | None = None  # the usual ones, while a reply holds full passes
         self._engine_kind: str | None = None  # what create_engine made ("separate" / "in-app"); None: given
         self.model_info: ModelInfo | None = None
         self.loading = False
-        self.pacer = UpdatePacer()  # one for the app: each reply starts at the pace the last one found
-        self.generation: Generation | None = None
         self.startup_warning = startup_warning
         self.offer_repo = offer_repo  # --model owner/repo:QUANT that is not downloaded yet
+        self.replies = ReplyController(self)
+        self.conversations = ConversationTabs(self)
 
     # -- layout ------------------------------------------------------------
     def get_default_screen(self) -> Screen:
@@ -91,38 +99,40 @@ class MixtralApp(ConversationActions, ReplyActions, App):
     def status(self) -> StatusBar:
         return self.query_one(StatusBar)
 
-    def notify(self, message: str, *, markup: bool = False, **kwargs) -> None:
+    @property
+    def engine(self) -> Engine | None:
+        return self._engine
+
+    @property
+    def generation(self) -> Generation | None:
+        """The reply being written, if any (the reply controller's)."""
+        return self.replies.generation
+
+    def chat_view(self, conversation_id: int) -> ChatView | None:
+        return self.conversations.chat_view(conversation_id)
+
+    def active_view(self) -> ChatView | None:
+        return self.conversations.active_view()
+
+    def title_of(self, conversation_id: int) -> str:
+        return self.conversations.title_of(conversation_id)
+
+    async def refresh_sidebar(self) -> None:
+        await self.conversations.refresh_sidebar()
+
+    def conversation_changed(self, conversation_id: int) -> None:
+        """One entry of the list redrawn (a reply began: it counts one message more)."""
+        conversation = self.guard(self.history.conversation, conversation_id)
+        if conversation is not None:
+            self.query_one(Sidebar).list_view.update(conversation)
+
+    def notify(self, message: str, *, markup: bool = False, **kwargs: Any) -> None:
         """Notes are plain text, always: they name conversations, files and errors, and a title
         such as “[/x]” read as markup made Textual raise while drawing the note, ending the app.
         (Widgets pass markup=True by default: ignored too; no note of the app uses markup.)"""
         super().notify(message, markup=False, **kwargs)
 
-    GIL_SWITCH_SECONDS = 0.001
-    """How long the UI thread may hold the GIL while the generation thread waits for it.
-    Python's default is 5 ms: after every native decode step the generation thread needs
-    the GIL back, and a screen update could hold it that long, per token."""
-
-    async def on_mount(self) -> None:
-        self.theme = "textual-dark"
-        self._switch_interval = sys.getswitchinterval()
-        sys.setswitchinterval(self.GIL_SWITCH_SECONDS)
-        if self.startup_warning:
-            self.notify(self.startup_warning, severity="warning", timeout=15)
-        interrupted = self._guard(self.history.mark_interrupted)
-        if interrupted:
-            self.notify(f"{interrupted} reply(ies) were cut off when the app last closed; their text is kept.")
-        conversations = self._guard(self.history.conversations) or []
-        if conversations:
-            await self.open_conversation(conversations[0].id)
-        else:
-            await self.action_new_conversation()
-        await self.refresh_sidebar()
-        self.start_model_load()
-        # Everything made so far (modules, styles, the first screen) lives as long as the app: keep it
-        # out of the garbage collector's full passes, which otherwise stall the screen ~100 ms at a time.
-        gc.freeze()
-
-    def _guard(self, action, *args):
+    def guard(self, action: Callable[..., Result], *args: Any) -> Result | None:
         """Run a store action; a UserError becomes a notification and None."""
         try:
             return action(*args)
@@ -130,11 +140,35 @@ class MixtralApp(ConversationActions, ReplyActions, App):
             self.notify(str(exc), severity="error", timeout=12)
             return None
 
-    # -- model -------------------------------------------------------------
+    async def on_mount(self) -> None:
+        self.theme = "textual-dark"
+        self.replies.holds.app_started()
+        if self.startup_warning:
+            self.notify(self.startup_warning, severity="warning", timeout=15)
+        interrupted = self.guard(self.history.mark_interrupted)
+        if interrupted:
+            self.notify(f"{interrupted} reply(ies) were cut off when the app last closed; their text is kept.")
+        conversations = self.guard(self.history.conversations) or []
+        if conversations:
+            await self.conversations.open(conversations[0].id)
+        else:
+            await self.conversations.new()
+        await self.refresh_sidebar()
+        self.start_model_load()
+        # Everything made so far (modules, styles, the first screen) lives as long as the app.
+        self.replies.holds.first_screen_built()
+
+    def on_unmount(self) -> None:
+        """Free the model and stop taking native log lines once the app is gone."""
+        self.replies.holds.app_ended()
+        if self._engine is not None and self.generation is None:
+            self._engine.close()
+
+    # -- the model ---------------------------------------------------------
     def start_model_load(self) -> None:
         if not self.load_spec.model_path:
             self.status.model_text = "No model"
-            self.status.state_text = "Ctrl+G picks one (or --model PATH.gguf)"
+            self.status.state_text = f"{key_for('pick_model')} picks one (or --model PATH.gguf)"
             self.action_pick_model()
             return
         self.loading = True
@@ -149,7 +183,7 @@ class MixtralApp(ConversationActions, ReplyActions, App):
                 from mixtral_tui.engine import create_engine
 
                 if self._engine is not None:  # the settings moved the model to/from its own process
-                    self._close_engine()
+                    self._engine.close()
                 self._engine = create_engine(log_sink=self.log_router.write, separate_process=spec.engine == "separate")
                 self._engine_kind = spec.engine
             info = self._engine.load(spec)
@@ -163,18 +197,33 @@ class MixtralApp(ConversationActions, ReplyActions, App):
     def on_model_loaded(self, event: ModelLoaded) -> None:
         self.loading = False
         self.model_info = info = event.info
-        self.pacer.share_cores_with(info.threads, os.cpu_count() or 1)
+        self.replies.model_loaded(info)
         quant = f" {info.quant}" if info.quant else ""
         self.status.model_text = f"{info.name}{quant} · ctx {info.context_size:,} · template {info.template}"
         self.status.state_text = "Ready"
         if info.plan_summary:
             self.notify(f"Loaded with this plan: {info.plan_summary}.", timeout=8)
 
+    def on_model_load_failed(self, event: ModelLoadFailed) -> None:
+        self.loading = False
+        self.model_info = None
+        self.status.model_text = "No model"
+        self.status.state_text = f"load failed: see the message; {key_for('pick_model')} picks another model"
+        self.notify(event.reason, title="Model not loaded", severity="error", timeout=30)
+
+    def model_gone(self) -> None:
+        """The model's process ended under a reply: nothing is loaded any more."""
+        self.model_info = None
+        self.status.model_text = "No model"
+
+    def _model_changed(self) -> None:
+        if self.generation is None:
+            self.start_model_load()
+        else:
+            self.notify(f"The model loads after the current reply; {key_for('stop')} stops it sooner.")
+
     def action_pick_model(self) -> None:
         """The model picker; a chosen file becomes the configured model and loads."""
-        from dataclasses import replace
-
-        from mixtral_tui.config import save_config
         from mixtral_tui.ui.screens.picker import ModelPicker
 
         def chosen(path: str | None) -> None:
@@ -186,40 +235,127 @@ class MixtralApp(ConversationActions, ReplyActions, App):
             except OSError as exc:
                 self.notify(f"Model not saved as the default: {exc}", severity="warning")
             self.load_spec = replace(self.load_spec, model_path=path)
-            if self.generation is None:
-                self.start_model_load()
-            else:
-                self.notify("The model loads after the current reply; Esc stops it sooner.")
+            self._model_changed()
 
         if not isinstance(self.screen, ModelPicker):
             picker = ModelPicker(self.load_spec.context_size, self.config.model.models_dir, start=self.offer_repo)
             self.offer_repo = None
             self.push_screen(picker, chosen)
 
-    def on_model_load_failed(self, event: ModelLoadFailed) -> None:
-        self.loading = False
-        self.model_info = None
-        self.status.model_text = "No model"
-        self.status.state_text = "load failed: see the message; F3 to pick another file"
-        self.notify(event.reason, title="Model not loaded", severity="error", timeout=30)
+    # -- replies (the reply controller's) ----------------------------------
+    async def on_reply_started(self, event: ReplyStarted) -> None:
+        await self.replies.started(event)
 
-    def on_unmount(self) -> None:
-        """Free the model and stop taking native log lines once the app is gone."""
-        sys.setswitchinterval(getattr(self, "_switch_interval", 0.005))
-        if self._gc_thresholds is not None:
-            gc.set_threshold(*self._gc_thresholds)
-        gc.unfreeze()  # another app in this process (tests, benchmarks) must not inherit our frozen objects
-        if self._engine is not None and self.generation is None:
-            self._close_engine()
+    async def on_reply_chunk(self, event: ReplyChunk) -> None:
+        await self.replies.drain()
 
-    def _close_engine(self) -> None:
-        """Free the model and its log hook (`close`; engines without one just unload)."""
-        (getattr(self._engine, "close", None) or self._engine.unload)()
+    async def on_reply_finished(self, event: ReplyFinished) -> None:
+        await self.replies.finished(event)
+
+    def action_stop(self) -> None:
+        self.replies.stop()
+
+    async def action_regenerate(self) -> None:
+        view = self.active_view()
+        if view is not None:
+            await view.actions.write_again(None)
+
+    def action_copy_reply(self) -> None:
+        view = self.active_view()
+        if view is not None:
+            view.actions.copy_last_reply()
 
     async def action_quit(self) -> None:
-        if self.generation is not None:
-            self.generation.cancel.cancel()
-            for worker in self.workers:
-                if worker.group == "generate":
-                    await worker.wait()
+        await self.replies.stop_and_wait()
         self.exit()
+
+    # -- conversations (the tabs' and the list's) --------------------------
+    async def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        await self.conversations.option_selected(event)
+
+    def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        self.conversations.tab_activated(event)
+
+    def on_conversation_list_delete_requested(self, event: ConversationList.DeleteRequested) -> None:
+        self.conversations.ask_delete(event.conversation_id)
+
+    def action_search(self) -> None:
+        self.conversations.search()
+
+    async def action_new_conversation(self) -> None:
+        await self.conversations.new()
+
+    async def action_close_tab(self) -> None:
+        await self.conversations.close_tab()
+
+    def action_next_tab(self) -> None:
+        self.conversations.next_tab()
+
+    def action_previous_tab(self) -> None:
+        self.conversations.previous_tab()
+
+    async def action_focus_sidebar(self) -> None:
+        await self.conversations.focus_sidebar()
+
+    def action_toggle_sidebar(self) -> None:
+        self.conversations.toggle_sidebar()
+
+    def action_rename_conversation(self) -> None:
+        self.conversations.ask_rename()
+
+    def action_delete_conversation(self) -> None:
+        self.conversations.ask_delete()
+
+    def action_export_conversation(self) -> None:
+        self.conversations.ask_export()
+
+    # -- settings, log, help -----------------------------------------------
+    # The screens below are imported when first opened: with their widgets (Select, Input, ...)
+    # they are ~40 ms of imports the first screen does not need.
+    def action_settings(self) -> None:
+        from mixtral_tui.ui.screens.settings import SettingsScreen
+
+        def done(config: Config | None) -> None:
+            if config is None:
+                return
+            try:
+                save_config(config, self.paths.config_file)
+            except OSError as exc:
+                self.notify(f"Settings not saved: {exc}", severity="error")
+                return
+            old_model = self.config.model
+            self.config = config
+            self.notify(f"Settings saved to {self.paths.config_file}.")
+            if config.model != old_model:
+                self.load_spec = LoadSpec.from_config(config)
+                self._model_changed()
+
+        self.push_screen(SettingsScreen(self.config, str(self.paths.config_file)), done)
+
+    def action_conversation_settings(self) -> None:
+        from mixtral_tui.ui.screens.settings import ConversationSettingsScreen
+
+        view = self.active_view()
+        conversation = self.guard(self.history.conversation, view.conversation_id) if view else None
+        if conversation is None:
+            return
+
+        def done(result: tuple[str | None, dict[str, Any]] | None) -> None:
+            if result is not None:
+                prompt, overrides = result
+                self.guard(self.history.set_overrides, conversation.id, prompt, overrides)
+                self.notify("Conversation settings saved; they apply from the next reply.")
+
+        screen = ConversationSettingsScreen(conversation.title, conversation.system_prompt, conversation.sampling, self.config)
+        self.push_screen(screen, done)
+
+    def action_show_log(self) -> None:
+        from mixtral_tui.ui.screens.log import LogScreen
+
+        self.push_screen(LogScreen(self.log_router))
+
+    def action_help(self) -> None:
+        from mixtral_tui.ui.screens.help import HelpScreen
+
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())

@@ -72,6 +72,16 @@ def pretty(keys: str) -> str:
     """`ctrl+pagedown,f6` -> `Ctrl+PgDn / F6`."""
     out = []
     for key in keys.split(","):
-        parts = [_NAMES.get(p) or (p.upper() if len(p) == 1 or p[1:].isdigit() else p.capitalize()) for p in key.strip().split("+")]
+        parts = [_NAMES.get(p) or (p.upper() if len(p) == 1 or p[1:].isdigit() else p.capitalize())
+                 for p in key.strip().split("+")]
         out.append("+".join(parts))
     return " / ".join(out)
+
+
+_BY_ACTION = {key.action: key for key in APP_KEYS}
+
+
+def key_for(action: str) -> str:
+    """The key of an app action as the user presses it (its first, where it has several): messages
+    name keys through this, so a note can never point at a key that does something else."""
+    return pretty(_BY_ACTION[action].keys.split(",")[0])

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 from pathlib import Path
 
 from textual import work
@@ -15,7 +14,7 @@ from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Label, ProgressBar, Static
 
-from mixtral_tui.engine.base import CancelToken
+from mixtral_tui.cancel import CancelToken
 from mixtral_tui.errors import UserError
 from mixtral_tui.models.hub import QuantChoice
 

@@ -9,7 +9,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Log, Static
 
 from mixtral_tui.engine.base import LOG_ERROR, LOG_WARN
-from mixtral_tui.logs import Entry, LogRouter
+from mixtral_tui.engine.log_router import Entry, LogRouter
 
 MARKS = {LOG_WARN: "⚠ ", LOG_ERROR: "✖ "}
 

@@ -49,7 +49,7 @@ class ModelPicker(Screen[str | None]):
         self._hardware_text = ""
         self.wanted_quant: str | None = None
         if hardware is not None:
-            from mixtral_tui.model_commands import hardware_line
+            from mixtral_tui.models.hardware import hardware_line
 
             self._hardware_text = hardware_line(hardware)
         self.repo: str | None = None
@@ -80,7 +80,7 @@ class ModelPicker(Screen[str | None]):
     @work(thread=True, exclusive=True, group="hardware", exit_on_error=False)
     def _detect(self) -> None:
         from mixtral_tui.engine import detect_hardware
-        from mixtral_tui.model_commands import hardware_line
+        from mixtral_tui.models.hardware import hardware_line
 
         hardware = detect_hardware()
         self.app.call_from_thread(self._hardware_ready, hardware, hardware_line(hardware))
@@ -98,7 +98,7 @@ class ModelPicker(Screen[str | None]):
         if event.option.id == LOCAL:
             self.show_local()
         else:
-            self.show_repo(event.option.id)
+            self.show_repo(event.option.id or "")
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         text = event.value.strip()
@@ -127,7 +127,7 @@ class ModelPicker(Screen[str | None]):
 
     @work(thread=True, exclusive=True, group="listing", exit_on_error=False)
     def _list(self, repo: str) -> None:
-        from mixtral_tui.model_commands import shape_for
+        from mixtral_tui.models.catalog import shape_for
         from mixtral_tui.models.download import cached_path
         from mixtral_tui.models.hub import list_quants
 
@@ -159,7 +159,7 @@ class ModelPicker(Screen[str | None]):
                 self.app.call_from_thread(self._listed, repo, rows)
 
     def show_local(self) -> None:
-        from mixtral_tui.model_commands import local_models, local_row
+        from mixtral_tui.models.local import local_models, local_row
 
         self.repo = None
         table = self.query_one(DataTable)

@@ -104,7 +104,7 @@ class SearchScreen(ModalScreen[Found | None]):
             yield Static(f"Enter opens the message · ↑ ↓ PgUp PgDn choose{switch} · Esc closes", classes="hint", markup=False)
 
     def _title(self) -> Content:
-        if self.scope is None:
+        if self.scope is None or self.conversation is None:
             return Content("Search every saved conversation")
         return Content.assemble("Search in “", displayable_line(self.conversation[1]), "” (in the order written)")
 

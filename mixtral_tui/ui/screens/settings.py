@@ -95,6 +95,9 @@ class FormScreen(ModalScreen):
     def show_error(self, text: str) -> None:
         self.query_one("#errors", Static).update(Content(text))
 
+    def action_save(self) -> None:
+        raise NotImplementedError
+
     def on_button_pressed(self, event: Button.Pressed) -> None:
         self.action_save() if event.button.id == "save" else self.action_cancel()
 
@@ -127,12 +130,15 @@ class SettingsScreen(FormScreen):
 
     def action_save(self) -> None:
         try:
-            model = {
+            model: dict[str, Any] = {
                 key: (self.query_one(f"#model-{key}", Select).value if f"model.{key}" in CHOICES
                       else _parse("model", key, self.query_one(f"#model-{key}", Input).value))
                 for key in asdict(self.config.model)
             }
-            sampling = {key: _parse("sampling", key, self.query_one(f"#sampling-{key}", Input).value) for key in asdict(self.config.sampling)}
+            sampling = {
+                key: _parse("sampling", key, self.query_one(f"#sampling-{key}", Input).value)
+                for key in asdict(self.config.sampling)
+            }
         except ConfigError as exc:
             self.show_error(str(exc))
             return

@@ -1,8 +1,11 @@
-"""One open conversation: its transcript and the composer under it."""
+"""One open conversation: its transcript and the composer under it. What the user does in it
+(send, edit, write again, fork, copy) is its `actions` (ui/conversation_actions.py)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import cached_property
+from typing import TYPE_CHECKING, cast
 
 from textual.app import ComposeResult
 from textual.containers import Vertical
@@ -14,6 +17,9 @@ from mixtral_tui.ui.widgets.composer import Composer
 from mixtral_tui.ui.widgets.message import MessageView
 from mixtral_tui.ui.widgets.transcript import Transcript
 
+if TYPE_CHECKING:
+    from mixtral_tui.ui.app import MixtralApp
+    from mixtral_tui.ui.conversation_actions import ConversationActions
 
 PAGE = 20
 """Messages shown when a conversation opens, and added each time the reader reaches the top."""
@@ -53,6 +59,25 @@ class ChatView(Vertical):
         self._later: list[Message] = []  # not shown, after a found message opened in the middle
         self._rebuilding = 0  # show_messages under way, or its layout not done: scroll events are not the reader's
 
+    @cached_property
+    def actions(self) -> ConversationActions:
+        from mixtral_tui.ui.conversation_actions import ConversationActions
+
+        return ConversationActions(cast("MixtralApp", self.app), self)
+
+    async def on_composer_submitted(self, event: Composer.Submitted) -> None:
+        event.stop()
+        await self.actions.send(event.text, event.replacing)
+
+    def on_composer_edit_last(self, event: Composer.EditLast) -> None:
+        event.stop()
+        self.actions.edit_last()
+
+    async def on_transcript_message_chosen(self, event: Transcript.MessageChosen) -> None:
+        """`e`, `r` or `f` on a message picked in the transcript."""
+        event.stop()
+        await self.actions.chosen(event.action, event.view.message.id)
+
     def compose(self) -> ComposeResult:
         with Transcript(id="transcript"):
             yield Static("No messages yet. Type below and press Enter.", classes="empty")
@@ -77,7 +102,8 @@ class ChatView(Vertical):
     def _later_note(self) -> Content:
         count = len(self._later)
         return Content(
-            f"↓ {count:,} later message{'s' if count != 1 else ''}: scroll down for more, End (Ctrl+End while typing) for the newest"
+            f"↓ {count:,} later message{'s' if count != 1 else ''}: scroll down for more, "
+            "End (Ctrl+End while typing) for the newest"
         )
 
     async def show_messages(self, messages: list[Message], around: int | None = None) -> None:
@@ -220,7 +246,7 @@ class ChatView(Vertical):
         """Esc in the transcript: stops the reply being written here, else back to the message box."""
         event.stop()
         if self.live is not None:
-            self.app.action_stop()
+            cast("MixtralApp", self.app).replies.stop()
         else:
             self.composer.focus()
 

@@ -21,7 +21,7 @@ class Composer(TextArea):
     class Submitted(Message):
         """The user pressed Enter with some text (in place of message `replacing`, when editing one)."""
 
-        def __init__(self, composer: "Composer", text: str, replacing: int | None = None) -> None:
+        def __init__(self, composer: Composer, text: str, replacing: int | None = None) -> None:
             super().__init__()
             self.composer = composer
             self.text = text
@@ -30,7 +30,7 @@ class Composer(TextArea):
     class EditLast(Message):
         """↑ in an empty box: the user wants their last message back, to edit and send again."""
 
-        def __init__(self, composer: "Composer") -> None:
+        def __init__(self, composer: Composer) -> None:
             super().__init__()
             self.composer = composer
 

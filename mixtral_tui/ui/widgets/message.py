@@ -9,11 +9,11 @@ from textual.geometry import Region, Size
 from textual.reactive import Reactive
 from textual.strip import Strip
 
+from mixtral_tui.chat.figures import reply_figures
 from mixtral_tui.engine.base import ReplyStats
-from mixtral_tui.figures import reply_figures
 from mixtral_tui.store.history import Message
 from mixtral_tui.text_safety import displayable
-from mixtral_tui.ui.widgets.markdown_text import MarkdownText
+from mixtral_tui.ui.markdown.markdown_text import MarkdownText
 
 ROLE_LABELS = {"user": "You", "assistant": "Assistant", "notice": "Note", "system": "System"}
 STATUS_NOTES = {

@@ -35,6 +35,7 @@ def option_id(conversation_id: int) -> str:
 
 
 def conversation_of(option: Option) -> int:
+    assert option.id is not None, "every option of the list is made with its conversation's id"
     return int(option.id[1:])
 
 

@@ -13,12 +13,14 @@ from __future__ import annotations
 from textual import events
 from textual.binding import Binding
 from textual.containers import VerticalScroll
+from textual.dom import DOMNode
 from textual.geometry import Size
 from textual.message import Message as TextualMessage
 from textual.reactive import Reactive
 
-from mixtral_tui.code_blocks import code_blocks
+from mixtral_tui.ui.markdown.code_blocks import code_blocks
 from mixtral_tui.ui.widgets.message import MessageView
+from mixtral_tui.vocabulary import CONTEXT_ROLES, Status
 
 
 class Transcript(VerticalScroll):
@@ -127,7 +129,8 @@ class Transcript(VerticalScroll):
             self.refresh_bindings()
         else:
             self.picked = None
-            self.pick(on_screen[-1] if on_screen else (self.messages() or [None])[-1])
+            shown = on_screen or self.messages()
+            self.pick(shown[-1] if shown else None)
 
     def on_blur(self) -> None:
         """The mark goes while typing (the transcript remembers the message for the next visit)."""
@@ -135,7 +138,7 @@ class Transcript(VerticalScroll):
             self.picked.set_picked(False)
 
     def on_click(self, event: events.Click) -> None:
-        view = event.widget
+        view: DOMNode | None = event.widget
         while view is not None and view is not self and not isinstance(view, MessageView):
             view = view.parent
         if isinstance(view, MessageView):
@@ -185,11 +188,13 @@ class Transcript(VerticalScroll):
         view = self.picked
         if action in ("copy_message", "copy_code", "choose", "fold") and view is None:
             return None
+        if view is None:
+            return True
         if action == "fold" and view.growing:
             return None
         if action == "choose":
-            role, replaced = view.message.role, view.message.status == "replaced"
-            if replaced or view.growing or role not in ("user", "assistant"):
+            role, replaced = view.message.role, view.message.status == Status.REPLACED
+            if replaced or view.growing or role not in CONTEXT_ROLES:
                 return None
             if parameters[0] == "edit" and role != "user":
                 return None

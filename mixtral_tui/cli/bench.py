@@ -55,8 +55,8 @@ def run_bench(spec: LoadSpec, prompt_tokens: int = 512, decode_tokens: int = 128
 
 
 def bench_command(spec: LoadSpec) -> int:
+    from mixtral_tui.engine.log_router import LogRouter
     from mixtral_tui.errors import UserError
-    from mixtral_tui.logs import LogRouter
     from mixtral_tui.paths import app_paths
 
     if not spec.model_path:

@@ -48,8 +48,8 @@ class BlockSplitter:
         closed = 0
         while True:
             start = self._scanned
-            if self._previous_blank and self._fence is None and start < len(self.open):
-                if self.open[start] not in " \t\n" and self.open[:start].strip():
+            if (self._previous_blank and self._fence is None and start < len(self.open)
+                    and self.open[start] not in " \t\n" and self.open[:start].strip()):
                     self.closed.append(self.open[:start])
                     self.open = self.open[start:]
                     self._scanned = 0

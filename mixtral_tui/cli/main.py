@@ -21,6 +21,23 @@ def _positive_ctx(text: str) -> int:
     return value
 
 
+def _model_options(command: argparse.ArgumentParser) -> None:
+    """--model, --ctx and --gpu-layers after a command's name, as before it (`mixtral-tui bench
+    --model M` as well as `mixtral-tui --model M bench`); after it wins."""
+    command.add_argument("--model", dest="sub_model", metavar="PATH", help="GGUF file or owner/repo[:QUANT]")
+    command.add_argument("--ctx", dest="sub_ctx", type=_positive_ctx, metavar="N", help="context size (multiple of 256)")
+    command.add_argument("--gpu-layers", dest="sub_gpu_layers", type=int, metavar="N", help="GPU layers (-1 = all)")
+
+
+def model_choice(args: argparse.Namespace) -> tuple[str | None, int | None, int | None]:
+    """The model, context size and GPU layers asked for, wherever on the line they were given."""
+    def pick(name: str):
+        after = getattr(args, f"sub_{name}", None)
+        return after if after is not None else getattr(args, name, None)
+
+    return pick("model"), pick("ctx"), pick("gpu_layers")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="mixtral-tui",
@@ -35,10 +52,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     commands.add_parser("list", help="list saved conversations (id, updated, messages, title; tab-separated)")
 
-    search = commands.add_parser("search", help="find saved messages holding every word (conversation id, message id, time, role, title, snippet)")
+    search = commands.add_parser("search", help="find saved messages holding every word "
+                                 "(conversation id, message id, time, role, title, snippet)")
     search.add_argument("words", nargs="+", help="words to find (each also as the start of a longer word)")
     search.add_argument("--limit", type=int, default=50, metavar="N", help="most hits to print (default 50)")
-    search.add_argument("--conversation", type=int, metavar="ID", help="only in this conversation (see `list`), in the order written")
+    search.add_argument("--conversation", type=int, metavar="ID",
+                        help="only in this conversation (see `list`), in the order written")
 
     export = commands.add_parser("export", help="write a conversation as Markdown")
     export.add_argument("id", nargs="?", type=int, help="conversation id (see `list`)")
@@ -47,9 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     ask = commands.add_parser("ask", help="stream one reply to stdout (figures go to stderr)")
     ask.add_argument("prompt", help="the message; '-' reads it from stdin")
-    ask.add_argument("--model", dest="ask_model", metavar="PATH", help="GGUF model file")
-    ask.add_argument("--ctx", dest="ask_ctx", type=_positive_ctx, metavar="N", help="context size")
-    ask.add_argument("--gpu-layers", dest="ask_gpu_layers", type=int, metavar="N", help="GPU layers")
+    _model_options(ask)
     ask.add_argument("--max-tokens", type=int, metavar="N", help="longest reply, in tokens")
     ask.add_argument("--continue", dest="continue_id", type=int, metavar="ID", help="add to conversation ID")
     ask.add_argument("--no-save", action="store_true", help="do not save the exchange")
@@ -63,7 +80,8 @@ def build_parser() -> argparse.ArgumentParser:
     download.add_argument("spec", metavar="owner/repo[:QUANT]")
 
     commands.add_parser("doctor", help="hardware, llama.cpp build, file locations and Hub settings")
-    commands.add_parser("bench", help="measure prompt and decode speed of --model on this machine")
+    bench = commands.add_parser("bench", help="measure prompt and decode speed of --model on this machine")
+    _model_options(bench)
     return parser
 
 
@@ -74,11 +92,11 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         if args.command == "list":
-            from mixtral_tui.commands import list_conversations
+            from mixtral_tui.cli.chat_commands import list_conversations
 
             return list_conversations()
         if args.command == "search":
-            from mixtral_tui.commands import search_command
+            from mixtral_tui.cli.chat_commands import search_command
 
             return search_command(" ".join(args.words), args.limit, args.conversation)
         if args.command == "export":
@@ -86,30 +104,30 @@ def main(argv: list[str] | None = None) -> int:
                 parser.error("export needs a conversation ID, or --all -o DIR")
             if args.all and not args.output:
                 parser.error("export --all needs -o DIR")
-            from mixtral_tui.commands import export_command
+            from mixtral_tui.cli.chat_commands import export_command
 
             return export_command(args.id, Path(args.output) if args.output else None)
         if args.command == "bench":
-            from mixtral_tui.bench import bench_command
-            from mixtral_tui.commands import load_settings
+            from mixtral_tui.cli.bench import bench_command
+            from mixtral_tui.cli.chat_commands import load_settings
 
-            return bench_command(load_settings(args.model, args.ctx, args.gpu_layers)[1])
+            return bench_command(load_settings(*model_choice(args))[1])
         if args.command in ("models", "download", "doctor"):
-            from mixtral_tui import model_commands
+            from mixtral_tui.cli import model_commands
 
             if args.command == "doctor":
                 return model_commands.doctor_command()
-            from mixtral_tui.commands import load_settings
+            from mixtral_tui.cli.chat_commands import load_settings
 
             config, spec = load_settings(None, (getattr(args, "models_ctx", None)) or args.ctx, None, resolve=False)
             if args.command == "download":
                 return model_commands.download_command(args.spec, config.model.models_dir)
             return model_commands.models_command(args.repo, spec.context_size, config.model.models_dir)
         if args.command == "ask":
-            from mixtral_tui.commands import ask_command
+            from mixtral_tui.cli.chat_commands import ask_command
 
             return ask_command(args)
-        from mixtral_tui.commands import run_tui
+        from mixtral_tui.cli.chat_commands import run_tui
 
         return run_tui(args)
     except UserError as exc:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import sys
 import time
 from dataclasses import replace
@@ -12,7 +13,7 @@ from mixtral_tui.engine.base import LoadSpec
 from mixtral_tui.errors import UserError
 from mixtral_tui.paths import app_paths
 from mixtral_tui.store.history import History
-from mixtral_tui.text_safety import displayable, displayable_line
+from mixtral_tui.text_safety import decoded, displayable, displayable_line, from_argument
 
 
 def open_history() -> History:
@@ -38,7 +39,7 @@ def load_settings(
     config = load_config(app_paths().config_file)
     path = model or config.model.path
     if resolve and path:
-        from mixtral_tui.model_commands import resolve_model
+        from mixtral_tui.models.resolve import resolve_model
 
         path = resolve_model(path, allow_download=download, models_dir=config.model.models_dir)
     spec = LoadSpec.from_config(config, path, ctx, gpu_layers)
@@ -79,7 +80,7 @@ def search_command(text: str, limit: int, conversation_id: int | None = None) ->
 
 
 def export_command(conversation_id: int | None, output: Path | None) -> int:
-    from mixtral_tui.export import export_all, export_conversation
+    from mixtral_tui.chat.export import export_all, export_conversation
 
     history = open_history()
     if conversation_id is None:
@@ -105,21 +106,26 @@ def for_stdout(text: str) -> str:
 
 
 def _read_prompt(prompt: str) -> str:
-    text = sys.stdin.read() if prompt == "-" else prompt
+    """The prompt as given, or standard input's bytes with '-'. Bytes that are not UTF-8 are kept
+    as U+FFFD (�), and the user is told (they ended in a traceback: "surrogates not allowed")."""
+    text, bad = decoded(sys.stdin.buffer.read()) if prompt == "-" else from_argument(prompt)
+    if bad:
+        where = "standard input" if prompt == "-" else "the prompt"
+        print(f"mixtral-tui: {where} is not all UTF-8: {bad} place(s) of it are sent as �.", file=sys.stderr)
     if not text.strip():
         raise UserError("the prompt is empty; pass some text, or '-' to read it from stdin.")
     return text
 
 
-def ask_command(args) -> int:
+def ask_command(args: argparse.Namespace) -> int:
+    from mixtral_tui.chat.reply import ReplyRun
+    from mixtral_tui.chat.rules import title_from
+    from mixtral_tui.cli.main import model_choice
     from mixtral_tui.engine import create_engine
     from mixtral_tui.engine.base import CancelToken
-    from mixtral_tui.logs import LogRouter
-    from mixtral_tui.reply import ReplyRun, title_from
+    from mixtral_tui.engine.log_router import LogRouter
 
-    gpu_layers = args.ask_gpu_layers if args.ask_gpu_layers is not None else args.gpu_layers
-    config, spec = load_settings(args.ask_model or args.model, args.ask_ctx or args.ctx, gpu_layers,
-                                 download=args.download)
+    config, spec = load_settings(*model_choice(args), download=args.download)
     if not spec.model_path:
         raise UserError("no model given: pass --model PATH.gguf or set model.path in the config.")
     prompt = _read_prompt(args.prompt)
@@ -154,7 +160,7 @@ def ask_command(args) -> int:
     finally:
         engine.unload()
     sys.stdout.write("\n")
-    from mixtral_tui.figures import reply_figures
+    from mixtral_tui.chat.figures import reply_figures
 
     print(reply_figures(run.stats), file=sys.stderr)
     if not args.no_save:
@@ -162,8 +168,8 @@ def ask_command(args) -> int:
     return 0 if message.status == "done" else 1
 
 
-def run_tui(args) -> int:
-    from mixtral_tui.model_commands import REPO_SPEC, resolve_model
+def run_tui(args: argparse.Namespace) -> int:
+    from mixtral_tui.models.resolve import REPO_SPEC, resolve_model
 
     config, spec = load_settings(args.model, args.ctx, args.gpu_layers, resolve=False)
     offer = None

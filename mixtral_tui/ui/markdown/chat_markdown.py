@@ -12,9 +12,10 @@ from __future__ import annotations
 import re
 
 from markdown_it.token import Token
-from rich.markdown import ImageItem, ListItem, Paragraph
+from rich.markdown import ImageItem, ListItem, MarkdownContext, Paragraph
 from rich.markdown import Markdown as RichMarkdown
 from rich.segment import Segment
+from rich.text import Text
 
 
 class NumberedItem(ListItem):
@@ -77,8 +78,8 @@ class HtmlAsText(Paragraph):
     """A block of HTML the model wrote, shown as written (Rich drops it: a reasoning model's
     "<think>…" paragraph, or a reply about HTML outside a code block, lost its text)."""
 
-    def on_text(self, context, text: str) -> None:
-        super().on_text(context, text.rstrip("\n"))
+    def on_text(self, context: MarkdownContext, text: str | Text) -> None:
+        super().on_text(context, text.rstrip("\n") if isinstance(text, str) else text)
 
 
 def show_html_as_text(tokens: list[Token]) -> None:

@@ -13,36 +13,15 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict
 
+from mixtral_tui.chat.context_window import fit_turns
+from mixtral_tui.chat.rules import turns_for
 from mixtral_tui.config import Sampling
-from mixtral_tui.context_window import fit_turns
-from mixtral_tui.engine.base import CancelToken, Chunk, Engine, ReplyStats, Turn
+from mixtral_tui.engine.base import CancelToken, Chunk, Engine, ReplyStats
 from mixtral_tui.store.history import History, Message
+from mixtral_tui.vocabulary import FinishReason, Role, Status
 
 CHECKPOINT_SECONDS = 1.0
-CONTEXT_ROLES = ("user", "assistant")
-
-
-REPLACED = "replaced"
-"""The status of what the user replaced (a reply written again with Ctrl+R; a message edited with ↑,
-and its reply): kept and shown, never sent to the model."""
-
-
-def in_context(message: Message) -> bool:
-    """A turn of the conversation the model goes on from: user and assistant messages (notes are for
-    people, and replaced messages are the user's to read)."""
-    return message.role in CONTEXT_ROLES and message.status != REPLACED
-
-
-def turns_for(messages: list[Message], system_prompt: str) -> list[Turn]:
-    """What the model sees: the system prompt, then the turns in context that have text."""
-    turns = [Turn("system", system_prompt)] if system_prompt.strip() else []
-    turns += [Turn(m.role, m.content) for m in messages if in_context(m) and m.content]
-    return turns
-
-
-def title_from(prompt: str) -> str:
-    line = " ".join(prompt.split())
-    return (line[:48] + "…") if len(line) > 48 else (line or "New chat")
+"""A reply being written is saved at least this often: a kill -9 loses at most this much of it."""
 
 
 class ReplyRun:
@@ -79,16 +58,16 @@ class ReplyRun:
         if plan.dropped_turns and plan.dropped_turns != _last_dropped(messages):
             self.notice = self.history.add_message(
                 self.conversation_id,
-                "notice",
+                Role.NOTICE,
                 f"The conversation no longer fits in the {context_size:,}-token context: the oldest "
                 f"{plan.dropped_turns} message(s) are left out of what the model sees (the system prompt "
                 "is kept). Start a new conversation or raise the context size to keep them.",
             )
         self.message = self.history.add_message(
             self.conversation_id,
-            "assistant",
+            Role.ASSISTANT,
             "",
-            status="streaming",
+            status=Status.STREAMING,
             model=info.name if info else None,
             quant=info.quant if info else None,
             sampling=asdict(self.sampling),
@@ -96,7 +75,7 @@ class ReplyRun:
         )
         if on_start:
             on_start(self.message)
-        status = "done"
+        status = Status.DONE
         last_checkpoint = time.monotonic()
         try:
             for chunk in self.engine.stream_reply(plan.turns, self.sampling, self.cancel, self.stats):
@@ -105,13 +84,13 @@ class ReplyRun:
                     on_chunk(chunk)
                 now = time.monotonic()
                 if now - last_checkpoint >= CHECKPOINT_SECONDS:
-                    self.history.update_message(self.message.id, self.text, "streaming")
+                    self.history.update_message(self.message.id, self.text, Status.STREAMING)
                     last_checkpoint = now
-            if self.stats.finish_reason == "cancelled":
-                status = "stopped"
+            if self.stats.finish_reason == FinishReason.CANCELLED:
+                status = Status.STOPPED
         except Exception:
-            self.stats.finish_reason = "error"
-            status = "error"
+            self.stats.finish_reason = FinishReason.ERROR
+            status = Status.ERROR
             raise
         finally:
             self.message.content = text = self.text
@@ -127,6 +106,6 @@ class ReplyRun:
 
 def _last_dropped(messages: list[Message]) -> int:
     for message in reversed(messages):
-        if message.role == "assistant" and message.stats:
+        if message.role == Role.ASSISTANT and message.stats:
             return int(message.stats.get("dropped_turns", 0))
     return 0

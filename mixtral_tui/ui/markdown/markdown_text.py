@@ -14,8 +14,8 @@ never read as Rich or Textual markup (the caller has already replaced control ch
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from bisect import bisect_right
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from rich.style import Style
@@ -24,8 +24,8 @@ from textual.selection import Selection
 from textual.strip import Strip
 from textual.widget import Widget
 
-from mixtral_tui.markdown_blocks import BlockSplitter, OpenBlockCutter, balanced
-from mixtral_tui.ui.widgets.chat_markdown import ChatMarkdown
+from mixtral_tui.ui.markdown.blocks import BlockSplitter, OpenBlockCutter, balanced
+from mixtral_tui.ui.markdown.chat_markdown import ChatMarkdown
 
 GROUP_CHARS = 2_000
 """Closed blocks are rendered together up to about this size: each Rich render has a fixed cost."""
@@ -182,7 +182,7 @@ class MarkdownText(Widget):
     def _dark(self) -> bool:
         return self.app.current_theme.dark
 
-    def _render(self, text: str, width: int) -> list[Strip]:
+    def _render_markdown(self, text: str, width: int) -> list[Strip]:
         console = self.app.console
         markdown = ChatMarkdown(text.rstrip("\n"), code_theme="monokai" if self._dark else "default")
         lines = [Strip(line, width) for line in console.render_lines(markdown, console.options.update_width(width), pad=True)]
@@ -210,7 +210,7 @@ class MarkdownText(Widget):
                 size += len(closed[end])
                 end += 1
             if block < len(closed):
-                rendering.add((block, end), self._render("".join(closed[block:end]), width))
+                rendering.add((block, end), self._render_markdown("".join(closed[block:end]), width))
             else:
                 rendering.add((block, end), self._render_open(rendering, width))
             block = end
@@ -221,18 +221,18 @@ class MarkdownText(Widget):
         """The open block: its settled pieces (rendered once each) and the tail after them."""
         pieces = self._cutter.pieces if self._cut_block == len(self._splitter.closed) else []
         if not pieces:
-            return self._render(self._splitter.open, width)
+            return self._render_markdown(self._splitter.open, width)
         if rendering.pieces_of != self._cut_block:
             rendering.piece_lines, rendering.pieces_of, rendering.carried = [], self._cut_block, ""
         while len(rendering.piece_lines) < len(pieces):
             piece = pieces[len(rendering.piece_lines)]
-            lines = self._render(rendering.carried + piece.markdown, width)
+            lines = self._render_markdown(rendering.carried + piece.markdown, width)
             rendering.carried = ""
             if piece.joined == "prose":  # the paragraph goes on: its last line is filled by what follows
                 lines, rendering.carried = carry_last_line(lines, rendering.carried + piece.markdown)
             rendering.piece_lines.append(lines)
-        tail = self._render(rendering.carried + self._cutter.tail(self._splitter.open), width)
-        parts = [(lines, piece.joined) for lines, piece in zip(rendering.piece_lines, pieces)] + [(tail, "")]
+        tail = self._render_markdown(rendering.carried + self._cutter.tail(self._splitter.open), width)
+        parts = [(lines, piece.joined) for lines, piece in zip(rendering.piece_lines, pieces, strict=True)] + [(tail, "")]
         return glue(parts, width)
 
     def _header_lines(self, width: int) -> list[Strip]:

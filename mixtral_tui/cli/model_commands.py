@@ -1,0 +1,118 @@
+"""CLI commands about models: `models`, `download` and `doctor` (what they share with the picker
+lives in models/: local files, resolving `owner/repo:QUANT`, the hardware line)."""
+
+from __future__ import annotations
+
+import sys
+import time
+
+from mixtral_tui.errors import UserError
+from mixtral_tui.models.catalog import shape_for
+from mixtral_tui.models.hardware import hardware_line
+from mixtral_tui.models.local import GB, describe_local, gb, local_models
+from mixtral_tui.models.resolve import REPO_SPEC, pick_quant
+
+
+def models_command(repo: str | None, context: int, models_dir: str) -> int:
+    if repo is None:
+        paths = local_models(models_dir)
+        if not paths:
+            print("no local GGUF files; `mixtral-tui download mradermacher/Mixtral-8x7B-Instruct-v0.1-GGUF` fetches one",
+                  file=sys.stderr)
+        for path in paths:
+            print(describe_local(path))
+        return 0
+    from mixtral_tui.models.download import cached_path
+    from mixtral_tui.models.hub import list_quants
+
+    hardware = detect_hardware()
+    shape = shape_for(repo)
+    quants = list_quants(repo)
+    if not quants:
+        raise UserError(f"{repo} has no .gguf files.")
+    print(f"# {repo} at context {context:,} on this machine: {hardware_line(hardware)}")
+    from mixtral_tui.models.planner import plan
+
+    for q in quants:
+        verdict = plan(shape, q.size, context, hardware)
+        bpw = f"{q.size * 8 / shape.params:.2f}" if shape.params else "?"
+        have = "downloaded" if cached_path(repo, q.first.path, models_dir) else "-"
+        parts = f" ({len(q.files)} parts)" if len(q.files) > 1 else ""
+        print(f"{q.quant}\t{gb(q.size)}{parts}\t{bpw} bpw\t{verdict.summary}\t~{verdict.est_decode_tps:.0f} tok/s\t{have}")
+    return 0
+
+
+def detect_hardware():
+    from mixtral_tui.engine import detect_hardware as detect
+
+    return detect()
+
+
+def _bar(progress) -> str:
+    width = 30
+    filled = int(progress.fraction * width)
+    eta = progress.eta
+    eta_text = f"ETA {int(eta // 60)}:{int(eta % 60):02d}" if eta is not None else "ETA --:--"
+    state = "verifying" if progress.verifying else f"{progress.speed / 1e6:6.1f} MB/s {eta_text}"
+    return (f"\r[{'#' * filled}{'.' * (width - filled)}] {progress.fraction * 100:5.1f}% "
+            f"{progress.done / GB:.2f}/{progress.total / GB:.2f} GB {state} ")
+
+
+def download_command(spec: str, models_dir: str = "") -> int:
+    from mixtral_tui.models.download import download, download_root
+
+    match = REPO_SPEC.match(spec)
+    if not match:
+        raise UserError(f"'{spec}' is not owner/repo or owner/repo:QUANT.")
+    choice = pick_quant(match.group("repo"), match.group("quant"))
+    last = [0.0]
+
+    def show(progress) -> None:
+        now = time.monotonic()
+        if now - last[0] >= 0.2 or progress.verifying:
+            sys.stderr.write(_bar(progress))
+            sys.stderr.flush()
+            last[0] = now
+
+    print(f"{match.group('repo')} {choice.quant}: {len(choice.files)} file(s), {gb(choice.size)}", file=sys.stderr)
+    path = download(match.group("repo"), choice, progress=show, cache=download_root(models_dir))
+    sys.stderr.write("\n")
+    print(path)
+    return 0
+
+
+def doctor_command() -> int:
+    import importlib.metadata as md
+    import os
+
+    from mixtral_tui.models import hub
+    from mixtral_tui.models.download import hub_cache
+    from mixtral_tui.models.hardware import missing_gpu_hint
+    from mixtral_tui.paths import app_paths
+
+    hw = detect_hardware()
+    paths = app_paths()
+    print(f"CPU cores        {hw.cpu_cores}")
+    print(f"RAM              {hw.ram_available / GB:.1f} GB free of {hw.ram_total / GB:.1f} GB")
+    for gpu in hw.gpus:
+        print(f"GPU              {gpu.description or gpu.name}: {gpu.free / GB:.1f} GB free of {gpu.total / GB:.1f} GB")
+    if hw.probe_error:
+        print(f"GPU              unknown: {hw.probe_error}")
+        print(f"  The model would run on the CPU only. llama.cpp's own lines may say why: {paths.llama_log}")
+    elif not hw.gpus:
+        print("GPU              none that this llama.cpp build can use")
+    offload = "yes" if hw.gpu_offload else "unknown" if hw.probe_error else "no, CPU only"
+    print(f"llama-cpp-python {md.version('llama-cpp-python')} (GPU offload: {offload})")
+    hint = missing_gpu_hint(hw)
+    if hint:
+        print(f"  hint: {hint}")
+    print(f"config           {paths.config_file}")
+    print(f"history          {paths.database}")
+    print(f"llama.cpp log    {paths.llama_log}")
+    print(f"Hub endpoint     {hub.endpoint()}")
+    print(f"Hub cache        {hub_cache()}")
+    print(f"Hub token        {'set' if hub.token() else 'not set (only public repos)'}")
+    print(f"offline mode     {'on (HF_HUB_OFFLINE)' if hub.offline() else 'off'}")
+    if os.environ.get("MIXTRAL_TUI_HOME"):
+        print(f"MIXTRAL_TUI_HOME {os.environ['MIXTRAL_TUI_HOME']}")
+    return 0

@@ -1,0 +1,1 @@
+"""Streaming Markdown: a reply cut into blocks at safe boundaries, each rendered once and cached."""

@@ -1,0 +1,209 @@
+"""The one reply being written: started in a thread worker, its text moved to the screen as it
+streams, stopped with Esc, ended into history and the status line.
+
+The worker never touches widgets: it drops tokens in a `ChunkMailbox` and posts a `ReplyChunk`
+only when none is pending and the pacer says the screen may update (Textual's `can_replace`
+would drop a pending message, but the text must add up and the posting must wait for the pacer,
+so the mailbox does both). The controller also owns the process-wide holds of a reply (no full
+garbage collections, no animation frames) so that each is taken and given back in one place.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
+
+from mixtral_tui.cancel import CancelToken
+from mixtral_tui.chat.figures import status_figures
+from mixtral_tui.chat.reply import ReplyRun
+from mixtral_tui.chat.rules import sampling_for, system_prompt_for
+from mixtral_tui.config import Sampling
+from mixtral_tui.engine.base import Chunk, Engine, ModelInfo, ReplyStats
+from mixtral_tui.errors import PromptTooLongError, UserError
+from mixtral_tui.store.history import Conversation, Message
+from mixtral_tui.ui.keys import key_for
+from mixtral_tui.ui.messages import ChunkMailbox, ReplyChunk, ReplyFinished, ReplyStarted, UpdatePacer
+from mixtral_tui.ui.process_holds import ProcessHolds
+
+if TYPE_CHECKING:
+    from mixtral_tui.ui.app import MixtralApp
+
+STATUS_INTERVAL = 1.0
+"""Seconds between updates of the live figures in the status line (the reply's own line has them at every update)."""
+
+
+@dataclass
+class Generation:
+    """The one reply being written right now."""
+
+    conversation_id: int
+    cancel: CancelToken
+    mailbox: ChunkMailbox
+    text: str = ""
+    message: Message | None = None
+    status_shown: float = 0.0  # when the status line last showed the live figures
+
+
+class ReplyController:
+    """Starts, shows and ends replies for the app; one at a time."""
+
+    def __init__(self, app: MixtralApp) -> None:
+        self.app = app
+        self.pacer = UpdatePacer()  # one for the app: each reply starts at the pace the last one found
+        self.holds = ProcessHolds(app)
+        self.generation: Generation | None = None
+
+    def model_loaded(self, info: ModelInfo) -> None:
+        self.pacer.share_cores_with(info.threads, os.cpu_count() or 1)
+
+    def writing_in(self, conversation_id: int) -> bool:
+        return self.generation is not None and self.generation.conversation_id == conversation_id
+
+    # -- starting ----------------------------------------------------------
+    def can_start(self, refused: str, again: str, kept: str) -> bool:
+        """Whether a reply can start now; if not, a note that says why and what to do."""
+        app = self.app
+        if self.generation is not None:
+            title = app.title_of(self.generation.conversation_id)
+            app.notify(
+                f"A reply is being written in “{title}”. Wait for it, or press {key_for('stop')} to stop it, then {again}.",
+                severity="warning",
+            )
+            return False
+        if app.model_info is None:
+            why = f"the model is still loading; {again} in a moment" if app.loading else (
+                f"no model is loaded: press {key_for('pick_model')} to pick one, or restart with --model PATH.gguf"
+            )
+            app.notify(f"{refused}: {why}. {kept}".strip(), severity="warning")
+            return False
+        return True
+
+    def start(self, conversation: Conversation, sampling: Sampling | None = None) -> None:
+        """Write a reply to the conversation as stored, in a thread worker (with its own sampling
+        settings unless given)."""
+        app = self.app
+        engine = app.engine
+        assert engine is not None, "can_start() says whether a model is loaded"
+        system_prompt = system_prompt_for(conversation, app.config)
+        sampling = sampling or sampling_for(conversation, app.config)
+        # status_shown = now: figures in the status line from 1 s on, not "1 tok · 0.0 tok/s"
+        generation = Generation(conversation.id, CancelToken(), ChunkMailbox(self.pacer), status_shown=time.monotonic())
+        self.generation = generation
+        # No animation frames while the model writes: each is a screen update taken from it (a new
+        # chat's tab, renamed now, slid its underline for 0.3 s: 15 updates, 10-30 % of the UI's CPU
+        # in a short reply on 2 cores). Scrolling moves at once meanwhile; smoothly again after.
+        self.holds.reply_started()
+        app.status.state_text = "Reading the prompt…"
+        app.status.figures_text = ""  # the live figures take the room while writing
+        app.run_worker(
+            lambda: self._generate(engine, sampling, system_prompt, generation),
+            thread=True, group="generate", exit_on_error=False,
+        )
+
+    def _generate(self, engine: Engine, sampling: Sampling, system_prompt: str, generation: Generation) -> None:
+        """The worker: one reply from history to history; its news goes to the UI as messages."""
+        app, conversation_id = self.app, generation.conversation_id
+        run = ReplyRun(engine, app.history, conversation_id, sampling, system_prompt, generation.cancel)
+
+        def deliver(chunk: Chunk) -> None:
+            if generation.mailbox.put(chunk):
+                app.post_message(ReplyChunk(conversation_id))
+
+        def started(message: Message) -> None:
+            # A copy: the worker keeps filling in its own object while the UI builds the view.
+            app.post_message(ReplyStarted(conversation_id, replace(message), run.notice))
+
+        try:
+            message = run.run(on_chunk=deliver, on_start=started)
+        except PromptTooLongError as exc:  # in the app: the message comes back with ↑, the context is in F3
+            advice = (f"↑ in the empty message box brings it back to shorten; {key_for('settings')} sets the "
+                      "context size (model.context_size)")
+            app.post_message(ReplyFinished(conversation_id, run.message, f"{exc} {advice}."))
+        except UserError as exc:
+            app.post_message(ReplyFinished(conversation_id, run.message, str(exc)))
+        except Exception as exc:
+            app.post_message(ReplyFinished(conversation_id, run.message, f"the reply failed: {exc}"))
+        else:
+            app.post_message(ReplyFinished(conversation_id, message))
+        finally:
+            app.history.close()  # this thread's connection
+
+    # -- showing -----------------------------------------------------------
+    async def started(self, event: ReplyStarted) -> None:
+        if self.generation is None:
+            return
+        app = self.app
+        self.generation.message = event.message
+        view = app.chat_view(event.conversation_id)
+        if view is not None:
+            if event.notice is not None:
+                await view.add_message(event.notice)
+            await view.begin_reply(event.message)
+        app.status.state_text = f"Writing… ({key_for('stop')} stops)"
+        # The list, refreshed at the send, now counts the reply being written too: one entry redrawn.
+        app.conversation_changed(event.conversation_id)
+
+    async def drain(self) -> None:
+        """Show whatever text the worker has produced since the last look."""
+        generation = self.generation
+        if generation is None:
+            return
+        text, latest = generation.mailbox.take()
+        if not text and latest is None:
+            return
+        generation.text += text
+        view = self.app.chat_view(generation.conversation_id)
+        if view is not None:
+            view.append(text)
+            if latest is not None:
+                view.show_progress(latest.completion_tokens, latest.decode_tps)
+        now = time.monotonic()
+        if latest is not None and now - generation.status_shown >= STATUS_INTERVAL:
+            # Not at every update: the screen repaints the box around all the changes of an
+            # update, and the status line at the bottom would pull in everything in between.
+            generation.status_shown = now
+            self.app.status.state_text = (
+                f"Writing: {latest.completion_tokens:,} tok · {latest.decode_tps:,.1f} tok/s ({key_for('stop')} stops)"
+            )
+
+    async def finished(self, event: ReplyFinished) -> None:
+        app = self.app
+        if self.generation is not None:
+            await self.drain()  # text that arrived after the last ReplyChunk
+        self.generation = None
+        self.holds.reply_finished()
+        app.call_after_refresh(self.holds.reply_drawn)  # once the end of the reply is on screen
+        view = app.chat_view(event.conversation_id)
+        if event.message is not None:
+            if view is not None:
+                if view.live is None:  # the reply failed before it started
+                    await view.add_message(event.message)
+                else:
+                    view.end_reply(event.message)
+            stats = ReplyStats.from_dict(event.message.stats) if event.message.stats else None
+            app.status.figures_text = status_figures(stats) if stats else ""
+        if event.error and app.engine is not None and app.engine.info is None:
+            app.model_gone()  # the model's process ended: nothing is loaded any more
+        app.status.state_text = "Ready" if app.model_info else f"No model: {key_for('pick_model')} loads one"
+        if event.error:
+            app.notify(event.error, title="Reply not finished", severity="error", timeout=15)
+        await app.refresh_sidebar()
+
+    # -- stopping ----------------------------------------------------------
+    def stop(self) -> bool:
+        """Esc: the reply stops at its next token, and keeps what was written."""
+        if self.generation is None:
+            return False
+        self.generation.cancel.cancel()
+        self.app.status.state_text = "Stopping…"
+        return True
+
+    async def stop_and_wait(self) -> None:
+        """Before the app quits: the reply ends as stopped, saved."""
+        if self.generation is not None:
+            self.generation.cancel.cancel()
+            for worker in self.app.workers:
+                if worker.group == "generate":
+                    await worker.wait()

@@ -1,0 +1,63 @@
+"""What the app uses of other libraries' private API, checked against the installed versions.
+
+pyproject.toml bounds textual and llama-cpp-python to the releases these were read from
+(`textual<8.3`, `llama-cpp-python<0.4`). Raising a bound means running this file on the new release:
+each check names what the app relies on and where, so a rename fails here, by name, instead of
+as a key that silently does nothing or a reply that never starts.
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+import tomllib
+from importlib import metadata
+from pathlib import Path
+
+import pytest
+
+PYPROJECT = Path(__file__).resolve().parents[2] / "pyproject.toml"
+
+
+def bound(package: str) -> str:
+    requirements = tomllib.loads(PYPROJECT.read_text())["project"]["dependencies"]
+    found = next(r for r in requirements if re.match(rf"{re.escape(package)}\b", r))
+    upper = re.search(r"<\s*([\d.]+)", found)
+    assert upper, f"{package} has no upper bound in pyproject.toml, yet the app uses its private API"
+    return upper.group(1)
+
+
+def below(version: str, limit: str) -> bool:
+    as_tuple = lambda v: tuple(int(p) for p in re.findall(r"\d+", v)[:3])  # noqa: E731
+    return as_tuple(version) < as_tuple(limit)
+
+
+@pytest.mark.parametrize("package", ["textual", "llama-cpp-python"])
+def test_installed_versions_are_inside_the_bounds_the_private_uses_were_checked_for(package):
+    assert below(metadata.version(package), bound(package))
+
+
+def test_textual_still_has_the_private_methods_the_app_overrides():
+    from textual.widgets import TabbedContent, TextArea
+
+    # ui/widgets/chat_tabs.py: a tab is activated only when focus really moved into it
+    assert inspect.signature(TabbedContent._on_tab_pane_focused).parameters.keys() == {"self", "event"}
+    # ui/widgets/composer.py: Enter sends, Ctrl+J and PgUp/PgDn, before TextArea's own keys
+    assert inspect.iscoroutinefunction(TextArea._on_key)
+
+
+def test_llama_cpp_still_has_the_internals_the_engine_reads():
+    from llama_cpp import Llama
+    from llama_cpp._internals import LlamaContext, LlamaModel
+
+    init = inspect.getsource(Llama.__init__)
+    # engine/llama.py: the vocabulary for token pieces, the context for KV-state copies
+    assert "self._model = " in init and "self._ctx = " in init
+    assert "self.vocab = " in inspect.getsource(LlamaModel.__init__)
+    assert "self.ctx = " in inspect.getsource(LlamaContext.__init__)
+    # engine/llama.py: the tokens the KV cache holds, to reuse a prompt's common start
+    assert isinstance(inspect.getattr_static(Llama, "_input_ids"), property)
+
+
+def test_the_bound_check_notices_a_version_past_it():
+    assert below("8.2.8", "8.3") and not below("8.3.0", "8.3") and not below("0.4.1", "0.4")
