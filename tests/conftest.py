@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
+import inspect
+import re
 from pathlib import Path
 
 import pytest
 
-from tests.fixtures.fake_hub import FakeHub, HubServer
+from tests.fixtures.fake_hub import HUB_REPO, FakeHub, HubServer
 from tests.fixtures.gguf_models import write_model, write_truncated
-
-HUB_REPO = "test-org/Tiny-Mixtral-GGUF"
 
 
 @pytest.fixture(autouse=True)
@@ -88,3 +88,18 @@ def hub(tiny_model, old_layout_model, tmp_path, monkeypatch):
         monkeypatch.delenv("HF_TOKEN", raising=False)
         monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
         yield fake
+
+
+MODEL_DIRECTORIES = {"engine", "cli"}
+"""Every test there loads a real model with llama.cpp (or runs a command that does)."""
+LOADS_A_MODEL = re.compile(r"\b(LlamaEngine|ProcessEngine|create_engine|run_bench)\(|\btiny_engine\b|\bgemma_model\b")
+
+
+def pytest_collection_modifyitems(items):
+    """The `model` marker, so that `pytest -m "not model"` is the quick loop: on the tests under
+    engine/ and cli/, and elsewhere on each test whose code loads a model."""
+    for item in items:
+        function = getattr(item, "function", None)
+        directory = Path(str(item.fspath)).parent.name
+        if directory in MODEL_DIRECTORIES or (function is not None and LOADS_A_MODEL.search(inspect.getsource(function))):
+            item.add_marker(pytest.mark.model)

@@ -8,7 +8,7 @@ from textual.widgets._footer import FooterKey
 from mixtral_tui.ui.widgets.composer import Composer
 from mixtral_tui.ui.widgets.key_footer import KeyFooter
 from tests.fixtures.fake_engine import ScriptedEngine
-from tests.pilot_helpers import make_app, wait_for
+from tests.fixtures.pilot import make_app, wait_for
 
 
 class SaveButton(Button):

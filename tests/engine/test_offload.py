@@ -2,11 +2,13 @@
 
 import re
 
-from mixtral_tui.engine.base import LoadSpec
+from mixtral_tui.config import Sampling
+from mixtral_tui.engine.base import LoadSpec, Turn
 from mixtral_tui.engine.llama import LlamaEngine, backend_devices
 from mixtral_tui.models.gguf_info import read_info
 from mixtral_tui.models.hardware import detect
 from mixtral_tui.models.planner import kv_cache_bytes, plan
+from tests.fixtures.streaming import reply
 
 
 def load_with_log(path, **spec):
@@ -49,15 +51,22 @@ def test_plan_for_this_machine_loads(tiny_model):
     hardware = detect(backend_devices)
     chosen = plan(info.shape(), info.size, 512, hardware)
     assert chosen.fits
-    engine, _ = load_with_log(tiny_model, context_size=512, gpu_layers=chosen.gpu_layers,
+    engine, _ = load_with_log(tiny_model, context_size=512, offload="manual", gpu_layers=chosen.gpu_layers,
                               cpu_moe_layers=chosen.cpu_moe_layers)
-    assert engine.info is not None
+    # loaded as planned, and it answers
+    assert (engine.info.gpu_layers, engine.info.cpu_moe_layers) == (chosen.gpu_layers, chosen.cpu_moe_layers)
+    text, _, stats = reply(engine, [Turn("user", "hello")], Sampling(temperature=0.0, max_tokens=3, seed=1))
+    assert stats.completion_tokens == 3 and text
     engine.unload()
 
 
 def test_auto_offload_plans_at_load_time(tiny_model):
     engine, _ = load_with_log(tiny_model, context_size=512, offload="auto")
-    assert engine.info.plan_summary  # e.g. "CPU only (no GPU this build can use): needs …"
+    # the planner's plan for this machine, made when the model loads (not the manual numbers' defaults)
+    info = read_info(tiny_model)
+    expected = plan(info.shape(), info.size, 512, detect(backend_devices))
+    assert engine.info.plan_summary == expected.summary
+    assert (engine.info.gpu_layers, engine.info.cpu_moe_layers) == (expected.gpu_layers, expected.cpu_moe_layers)
     engine.unload()
 
 

@@ -5,7 +5,7 @@ import pytest
 from mixtral_tui.engine.base import LoadSpec, Turn
 from mixtral_tui.engine.kv_states import StateCache, common_prefix
 from mixtral_tui.engine.llama import LlamaEngine
-from tests.test_engine_llama import reply
+from tests.fixtures.streaming import reply
 
 
 def test_longest_shared_prefix_wins_and_a_longer_state_replaces_its_own_prefix():

@@ -11,8 +11,8 @@ from mixtral_tui.ui.markdown.blocks import CODE_PIECE_CHARS, PIECE_CHARS
 from mixtral_tui.ui.markdown.markdown_text import MarkdownText
 from mixtral_tui.ui.widgets.message import MessageView
 from tests.fixtures.fake_engine import ScriptedEngine
-from tests.pilot_helpers import make_app, send, wait_for
-from tests.test_markdown_blocks import CODE, PARAGRAPH
+from tests.fixtures.markdown_samples import CODE, PARAGRAPH
+from tests.fixtures.pilot import make_app, send, wait_for
 
 LONG = "".join(f"Paragraph {i} says **something**.\n\n- a list\n- of two\n\n" for i in range(300))
 

@@ -14,8 +14,8 @@ from mixtral_tui.cancel import CancelToken
 from mixtral_tui.errors import UserError
 from mixtral_tui.models import download as dl
 from mixtral_tui.models.hub import QuantChoice, RemoteFile, list_quants, quant_of
-from tests.conftest import HUB_REPO as REPO
 from tests.fixtures.fake_hub import COMMIT
+from tests.fixtures.fake_hub import HUB_REPO as REPO
 
 
 def choice(quant="Q4_K_M"):

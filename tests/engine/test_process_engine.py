@@ -15,7 +15,7 @@ from mixtral_tui.engine.base import LOG_DEBUG, LOG_INFO, CancelToken, LoadSpec, 
 from mixtral_tui.engine.llama import LlamaEngine
 from mixtral_tui.engine.process import EngineStopped, ProcessEngine
 from mixtral_tui.errors import ModelLoadError, PromptTooLongError, UserError
-from tests.test_engine_llama import reply as stream_all
+from tests.fixtures.streaming import reply as stream_all
 
 GREEDY = Sampling(temperature=0.0, max_tokens=40, seed=1)
 TURNS = [Turn("system", "Be brief."), Turn("user", "Tell me about experts.")]
@@ -175,7 +175,7 @@ def test_a_failed_gpu_probe_is_said_not_taken_for_no_gpu(monkeypatch, capsys):
     from mixtral_tui.engine import detect_hardware
     from mixtral_tui.models.hardware import hardware_line
 
-    fake = Path(__file__).parent / "fixtures" / "dying_python.sh"
+    fake = Path(__file__).parents[1] / "fixtures" / "dying_python.sh"
     monkeypatch.setattr(sys, "executable", str(fake))
     hardware = detect_hardware()
     assert hardware.gpus == () and not hardware.gpu_offload

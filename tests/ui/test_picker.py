@@ -8,9 +8,9 @@ from mixtral_tui.paths import app_paths
 from mixtral_tui.store.history import History
 from mixtral_tui.ui.screens.download import DownloadScreen
 from mixtral_tui.ui.screens.picker import ModelPicker
-from tests.conftest import HUB_REPO
 from tests.fixtures.fake_engine import ScriptedEngine
-from tests.pilot_helpers import make_app, notifications, steady, wait_for
+from tests.fixtures.fake_hub import HUB_REPO
+from tests.fixtures.pilot import make_app, notifications, steady, wait_for
 
 MACHINE = Hardware(64 * GIB, 60 * GIB, 16, True, (Gpu("CUDA0", "NVIDIA GeForce RTX 4090", 23 * GIB, 24 * GIB),))
 

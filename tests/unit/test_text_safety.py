@@ -18,7 +18,7 @@ async def test_notes_show_titles_and_paths_as_written_not_as_markup():
 
     from mixtral_tui.config import Sampling
     from tests.fixtures.fake_engine import ScriptedEngine
-    from tests.pilot_helpers import make_app, notifications, wait_for
+    from tests.fixtures.pilot import make_app, notifications, wait_for
 
     engine = ScriptedEngine([f"w{i} " for i in range(400)], delay=0.01)
     app = make_app(engine, sampling=Sampling(max_tokens=1000))
@@ -48,7 +48,7 @@ async def test_a_default_system_prompt_that_looks_like_markup_is_shown_as_writte
     from dataclasses import replace
 
     from tests.fixtures.fake_engine import ScriptedEngine
-    from tests.pilot_helpers import make_app, wait_for
+    from tests.fixtures.pilot import make_app, wait_for
 
     app = make_app(ScriptedEngine())
     app.config = replace(app.config, chat=replace(app.config.chat, system_prompt="Cite sources as [1] [/x] [red]like this"))

@@ -3,7 +3,6 @@
 import os
 import subprocess
 import sys
-import time
 
 import pytest
 
@@ -15,11 +14,10 @@ def run(*args, stdin=None, timeout=120):
                           input=stdin, timeout=timeout, env={**os.environ, "PYTHONPATH": os.getcwd()})
 
 
-def test_help_is_fast():
-    start = time.perf_counter()
+def test_help_lists_the_commands():
+    """How fast it answers is measured in benchmarks/startup.py, not asserted here."""
     done = run("--help")
-    assert done.returncode == 0 and "ask" in done.stdout and "export" in done.stdout
-    assert time.perf_counter() - start < 2.0  # generous for CI; benchmarks measure the real figure
+    assert done.returncode == 0 and "ask" in done.stdout and "export" in done.stdout and "bench" in done.stdout
 
 
 def test_usage_error_exits_2():

@@ -8,7 +8,7 @@ import pytest
 from mixtral_tui.config import Sampling
 from mixtral_tui.store.history import History
 from tests.fixtures.fake_engine import ScriptedEngine
-from tests.pilot_helpers import make_app, send, steady, wait_for
+from tests.fixtures.pilot import make_app, send, steady, wait_for
 
 REPLY = [
     "Here is a function that adds two numbers:\n\n",

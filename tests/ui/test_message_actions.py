@@ -9,7 +9,7 @@ from mixtral_tui.ui.markdown.code_blocks import code_blocks
 from mixtral_tui.ui.widgets.message import MessageView
 from mixtral_tui.vocabulary import Status
 from tests.fixtures.fake_engine import ScriptedEngine
-from tests.pilot_helpers import make_app, notifications, send, wait_for
+from tests.fixtures.pilot import make_app, notifications, send, wait_for
 
 CODE_REPLY = """Two ways:
 

@@ -5,6 +5,7 @@ import random
 import pytest
 
 from mixtral_tui.ui.markdown.blocks import PIECE_CHARS, BlockSplitter, OpenBlockCutter, balanced, split_blocks
+from tests.fixtures.markdown_samples import CODE, MIXED, NUMBERED, PARAGRAPH
 
 SAMPLE = (
     "Intro:\n- a\n- b\n\n"
@@ -58,10 +59,6 @@ def test_blocks_join_back_to_the_text():
     assert len(blocks) == 200 and "".join(blocks) == text
 
 
-CODE = "```python\n" + "".join(f"def f{i}(x):\n    return x * {i}  # ok\n" for i in range(300))
-PARAGRAPH = " ".join(f"Sentence {i} has **bold {i}** and `code {i}`." for i in range(400))
-NUMBERED = "".join(f"{i}. item {i} with text\n" for i in range(1, 400))
-MIXED = "Here is code:\n" + CODE + "```\nAnd after it " + PARAGRAPH
 
 
 @pytest.mark.parametrize("text", [CODE, PARAGRAPH, NUMBERED, MIXED], ids=["code", "paragraph", "list", "mixed"])

@@ -11,7 +11,7 @@ from mixtral_tui.ui.widgets.chat_view import PAGE
 from mixtral_tui.ui.widgets.message import MessageView
 from mixtral_tui.ui.widgets.sidebar import ConversationList
 from tests.fixtures.fake_engine import ScriptedEngine
-from tests.pilot_helpers import make_app, send, wait_for
+from tests.fixtures.pilot import make_app, send, wait_for
 
 
 def saved_history(long_one: int = 0) -> History:

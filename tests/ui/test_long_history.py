@@ -7,7 +7,7 @@ from mixtral_tui.ui.widgets.chat_view import PAGE
 from mixtral_tui.ui.widgets.message import MessageView
 from mixtral_tui.ui.widgets.sidebar import LIST_PAGE, ConversationList
 from tests.fixtures.fake_engine import ScriptedEngine
-from tests.pilot_helpers import make_app, wait_for
+from tests.fixtures.pilot import make_app, wait_for
 
 
 def history_with(conversations: int, messages: int) -> History:

@@ -8,7 +8,7 @@ from mixtral_tui.store.history import Message
 from mixtral_tui.ui.widgets.message import MessageView
 from mixtral_tui.vocabulary import Status
 from tests.fixtures.fake_engine import ScriptedEngine
-from tests.pilot_helpers import make_app, notifications, send, wait_for
+from tests.fixtures.pilot import make_app, notifications, send, wait_for
 
 
 def message(role: str, content: str, status: str = "done") -> Message:

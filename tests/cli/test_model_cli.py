@@ -5,7 +5,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.conftest import HUB_REPO
+from tests.fixtures.fake_hub import HUB_REPO
 
 
 def run(*args, timeout=120):

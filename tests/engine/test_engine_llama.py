@@ -10,8 +10,7 @@ from mixtral_tui.config import Sampling
 from mixtral_tui.engine.base import CancelToken, LoadSpec, ReplyStats, Turn, default_threads
 from mixtral_tui.engine.llama import LlamaEngine
 from mixtral_tui.errors import ModelLoadError, PromptTooLongError
-
-GREEDY = Sampling(temperature=0.0, max_tokens=24, seed=1)
+from tests.fixtures.streaming import reply
 
 
 @pytest.fixture(scope="module")
@@ -32,10 +31,6 @@ def gemma_engine(gemma_model):
     engine.unload()
 
 
-def reply(engine, turns, sampling=GREEDY, cancel=None):
-    stats = ReplyStats()
-    chunks = list(engine.stream_reply(turns, sampling, cancel or CancelToken(), stats))
-    return "".join(c.text for c in chunks), chunks, stats
 
 
 def test_tiny_moe_model_loads_with_its_own_template(tiny_engine):
