@@ -1,4 +1,4 @@
-"""The work behind each CLI command (parsing lives in cli.py)."""
+"""The work behind the chat commands: `list`, `search`, `export`, `ask`, and the TUI (parsing lives in cli/main.py)."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from mixtral_tui.errors import UserError
 from mixtral_tui.paths import app_paths
 from mixtral_tui.store.history import History
 from mixtral_tui.text_safety import decoded, displayable, displayable_line, from_argument
+from mixtral_tui.vocabulary import Role, Status
 
 
 def open_history() -> History:
@@ -119,7 +120,7 @@ def _read_prompt(prompt: str) -> str:
 
 def ask_command(args: argparse.Namespace) -> int:
     from mixtral_tui.chat.reply import ReplyRun
-    from mixtral_tui.chat.rules import title_from
+    from mixtral_tui.chat.rules import sampling_for, system_prompt_for, title_from
     from mixtral_tui.cli.main import model_choice
     from mixtral_tui.engine import create_engine
     from mixtral_tui.engine.base import CancelToken
@@ -129,7 +130,6 @@ def ask_command(args: argparse.Namespace) -> int:
     if not spec.model_path:
         raise UserError("no model given: pass --model PATH.gguf or set model.path in the config.")
     prompt = _read_prompt(args.prompt)
-    sampling = config.sampling if args.max_tokens is None else replace(config.sampling, max_tokens=args.max_tokens)
     history = History(":memory:") if args.no_save else open_history()
     if args.continue_id is not None:
         conversation = history.conversation(args.continue_id)
@@ -137,15 +137,17 @@ def ask_command(args: argparse.Namespace) -> int:
             raise UserError(f"no conversation with id {args.continue_id}; `mixtral-tui list` shows the ids.")
     else:
         conversation = history.create_conversation(title_from(prompt))
-    system_prompt = conversation.system_prompt if conversation.system_prompt is not None else config.chat.system_prompt
-    sampling = sampling.merged(conversation.sampling)
+    system_prompt = system_prompt_for(conversation, config)
+    sampling = sampling_for(conversation, config)
+    if args.max_tokens is not None:  # the command line over the conversation's own (F4) and the file
+        sampling = replace(sampling, max_tokens=args.max_tokens)
 
     paths = app_paths()
     paths.ensure()
     router = LogRouter(paths.llama_log)
     engine = create_engine(log_sink=router.write, separate_process=spec.engine == "separate")
     engine.load(spec)
-    history.add_message(conversation.id, "user", prompt)
+    history.add_message(conversation.id, Role.USER, prompt)
     run = ReplyRun(engine, history, conversation.id, sampling, system_prompt, CancelToken())
 
     def show(chunk) -> None:
@@ -165,7 +167,7 @@ def ask_command(args: argparse.Namespace) -> int:
     print(reply_figures(run.stats), file=sys.stderr)
     if not args.no_save:
         print(f"saved as conversation {conversation.id}", file=sys.stderr)
-    return 0 if message.status == "done" else 1
+    return 0 if message.status == Status.DONE else 1
 
 
 def run_tui(args: argparse.Namespace) -> int:

@@ -8,8 +8,8 @@ import time
 
 from mixtral_tui.errors import UserError
 from mixtral_tui.models.catalog import shape_for
-from mixtral_tui.models.hardware import hardware_line
-from mixtral_tui.models.local import GB, describe_local, gb, local_models
+from mixtral_tui.models.hardware import GB, hardware_line
+from mixtral_tui.models.local import describe_local, gb, local_models
 from mixtral_tui.models.resolve import REPO_SPEC, pick_quant
 
 

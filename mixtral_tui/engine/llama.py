@@ -21,17 +21,7 @@ from typing import Any
 import llama_cpp
 
 from mixtral_tui.config import Sampling
-from mixtral_tui.engine.base import (
-    LOG_INFO,
-    CancelToken,
-    Chunk,
-    LoadSpec,
-    LogSink,
-    ModelInfo,
-    ReplyStats,
-    Turn,
-    default_threads,
-)
+from mixtral_tui.engine.base import LOG_INFO, CancelToken, Chunk, LoadSpec, LogSink, ModelInfo, ReplyStats, Turn, default_threads
 from mixtral_tui.engine.kv_states import StateCache, common_prefix
 from mixtral_tui.engine.templates import ChatTemplate, StopScanner, choose_template
 from mixtral_tui.errors import NO_MODEL, ModelLoadError, PromptTooLongError
@@ -251,6 +241,11 @@ class LlamaEngine:
         )
         return self.info
 
+    @property
+    def template(self) -> ChatTemplate:
+        assert self._template is not None, "set by load()"
+        return self._template
+
     def unload(self) -> None:
         self._last_prompt = None  # tokens belong to the model that made them
         self._states.clear()
@@ -286,9 +281,8 @@ class LlamaEngine:
         key = tuple(turns)
         if self._last_prompt is not None and self._last_prompt[0] == key:
             return self._last_prompt[1]
-        assert self._template is not None, "set by load()"
-        text = self._template.render(turns)
-        bos = self._template.bos_token
+        text = self.template.render(turns)
+        bos = self.template.bos_token
         add_bos = not (bos and text.startswith(bos))
         tokens = self._llm.tokenize(text.encode("utf-8"), add_bos=add_bos, special=True)
         self._last_prompt = (key, tokens)
@@ -355,8 +349,7 @@ class LlamaEngine:
 
         vocab = llm._model.vocab
         decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
-        assert self._template is not None, "set by load()"
-        scanner = StopScanner(self._template.stops)
+        scanner = StopScanner(self.template.stops)
         started = time.perf_counter()
         first_at = last_at = started
         count = 0

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 GIB = 1024**3
+GB = 1e9
 
 
 @dataclass(frozen=True)
@@ -118,9 +119,6 @@ def missing_gpu_hint(hardware: Hardware) -> str | None:
         f"this machine has {gpus[0].name} but llama-cpp-python was built without GPU support; reinstall with "
         'CMAKE_ARGS="-DGGML_CUDA=on -DLLAVA_BUILD=OFF" pip install --force-reinstall --no-cache-dir llama-cpp-python'
     )
-
-
-GB = 1e9
 
 
 def hardware_line(hw) -> str:

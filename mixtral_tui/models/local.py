@@ -6,9 +6,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from mixtral_tui.models.hardware import GB
 from mixtral_tui.text_safety import displayable_line
-
-GB = 1e9
 
 
 def gb(size: int) -> str:

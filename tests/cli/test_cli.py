@@ -203,3 +203,14 @@ def test_bench_takes_the_model_after_its_name_too(tiny_model, home):
     after = run("bench", "--model", str(tiny_model), "--ctx", "1024")
     assert after.returncode == 0, after.stderr
     assert "decode" in after.stdout and "tok/s" in after.stdout
+
+
+def test_ask_max_tokens_wins_over_the_conversations_own_sampling(tiny_model, home):
+    """The command line overrides the file and the conversation's F4 settings (it lost to the latter)."""
+    assert run("ask", "--model", str(tiny_model), "--max-tokens", "2", "first").returncode == 0
+    history = History(home / "data" / "history.sqlite3")
+    [conversation] = history.conversations()
+    history.set_overrides(conversation.id, None, {"max_tokens": 40})
+    done = run("ask", "--model", str(tiny_model), "--max-tokens", "3", "--continue", str(conversation.id), "more")
+    assert done.returncode == 0, done.stderr
+    assert history.messages(conversation.id)[-1].stats["completion_tokens"] == 3

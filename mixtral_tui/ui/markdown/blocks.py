@@ -50,12 +50,12 @@ class BlockSplitter:
             start = self._scanned
             if (self._previous_blank and self._fence is None and start < len(self.open)
                     and self.open[start] not in " \t\n" and self.open[:start].strip()):
-                    self.closed.append(self.open[:start])
-                    self.open = self.open[start:]
-                    self._scanned = 0
-                    self._previous_blank = False
-                    closed += 1
-                    continue
+                self.closed.append(self.open[:start])
+                self.open = self.open[start:]
+                self._scanned = 0
+                self._previous_blank = False
+                closed += 1
+                continue
             end = self.open.find("\n", start)
             if end < 0:
                 return closed
