@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 from mixtral_tui.engine.base import ReplyPlan, Turn
 from mixtral_tui.errors import PromptTooLongError
+from mixtral_tui.vocabulary import Role
 
 
 def reply_reserve(context_size: int, max_tokens: int) -> int:
@@ -27,12 +28,12 @@ def fit_turns(
     `turns` may start with one system turn and must end with the new user turn.
     Binary search keeps this to a handful of tokenizations even for long chats.
     """
-    system = [t for t in turns[:1] if t.role == "system"]
+    system = [t for t in turns[:1] if t.role == Role.SYSTEM]
     body = turns[len(system):]
     limit = context_size - reply_reserve(context_size, max_tokens)
 
     # Cut points: drop body[:i], where body[i] is a user turn (keeps pairs together).
-    cuts = [i for i, t in enumerate(body) if t.role == "user"] or [max(0, len(body) - 1)]
+    cuts = [i for i, t in enumerate(body) if t.role == Role.USER] or [max(0, len(body) - 1)]
     total = count_tokens(system + body)
     if total <= limit:
         return ReplyPlan(system + body, 0, total)

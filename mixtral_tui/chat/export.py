@@ -12,8 +12,9 @@ import time
 from pathlib import Path
 
 from mixtral_tui.store.history import Conversation, History, Message
+from mixtral_tui.vocabulary import Role, Status
 
-ROLE_HEADINGS = {"system": "System", "user": "User", "assistant": "Assistant", "notice": "Note"}
+ROLE_HEADINGS: dict[str, str] = {Role.SYSTEM: "System", Role.USER: "User", Role.ASSISTANT: "Assistant", Role.NOTICE: "Note"}
 
 
 def _when(stamp: float) -> str:
@@ -34,7 +35,7 @@ def describe_sampling(sampling: dict) -> str:
 def _message_section(message: Message) -> str:
     heading = ROLE_HEADINGS.get(message.role, message.role.title())
     notes = []
-    if message.status not in ("done",):
+    if message.status != Status.DONE:
         notes.append(message.status)
     if message.model:
         notes.append(message.model)
@@ -47,7 +48,7 @@ def _message_section(message: Message) -> str:
 
 
 def conversation_markdown(conversation: Conversation, messages: list[Message]) -> str:
-    replies = [m for m in messages if m.role == "assistant"]
+    replies = [m for m in messages if m.role == Role.ASSISTANT]
     models = sorted({f"{m.model} ({m.model_file})" if m.model_file else m.model for m in replies if m.model})
     quants = sorted({m.quant for m in replies if m.quant})
     samplings = []

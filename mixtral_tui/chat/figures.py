@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from mixtral_tui.engine.base import ReplyStats
+from mixtral_tui.vocabulary import FinishReason
 
 
 def reply_figures(stats: ReplyStats) -> str:
@@ -14,11 +15,11 @@ def reply_figures(stats: ReplyStats) -> str:
         f"first token {stats.ttft_seconds:.2f} s",
         f"ctx {stats.context_used:,} / {stats.context_size:,}",
     ]
-    if stats.finish_reason == "length":
+    if stats.finish_reason == FinishReason.LENGTH:
         parts.append("stopped at max tokens")
-    elif stats.finish_reason == "context":
+    elif stats.finish_reason == FinishReason.CONTEXT:
         parts.append("context full")
-    elif stats.finish_reason == "cancelled":
+    elif stats.finish_reason == FinishReason.CANCELLED:
         parts.append("stopped")
     return " · ".join(parts)
 

@@ -9,8 +9,10 @@ most that second.
 from __future__ import annotations
 
 import os
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict
 
 from mixtral_tui.chat.context_window import fit_turns
@@ -18,6 +20,7 @@ from mixtral_tui.chat.rules import turns_for
 from mixtral_tui.config import Sampling
 from mixtral_tui.engine.base import CancelToken, Chunk, Engine, ReplyStats
 from mixtral_tui.store.history import History, Message
+from mixtral_tui.store.liveness import HEARTBEAT_SECONDS
 from mixtral_tui.vocabulary import FinishReason, Role, Status
 
 CHECKPOINT_SECONDS = 1.0
@@ -78,14 +81,15 @@ class ReplyRun:
         status = Status.DONE
         last_checkpoint = time.monotonic()
         try:
-            for chunk in self.engine.stream_reply(plan.turns, self.sampling, self.cancel, self.stats):
-                self._pieces.append(chunk.text)
-                if on_chunk:
-                    on_chunk(chunk)
-                now = time.monotonic()
-                if now - last_checkpoint >= CHECKPOINT_SECONDS:
-                    self.history.update_message(self.message.id, self.text, Status.STREAMING)
-                    last_checkpoint = now
+            with self._heartbeat(self.message.id):
+                for chunk in self.engine.stream_reply(plan.turns, self.sampling, self.cancel, self.stats):
+                    self._pieces.append(chunk.text)
+                    if on_chunk:
+                        on_chunk(chunk)
+                    now = time.monotonic()
+                    if now - last_checkpoint >= CHECKPOINT_SECONDS:
+                        self.history.update_message(self.message.id, self.text, Status.STREAMING)
+                        last_checkpoint = now
             if self.stats.finish_reason == FinishReason.CANCELLED:
                 status = Status.STOPPED
         except Exception:
@@ -98,6 +102,31 @@ class ReplyRun:
             self.message.stats = self.stats.to_dict()
             self.history.update_message(self.message.id, text, status, self.message.stats)
         return self.message
+
+    @contextmanager
+    def _heartbeat(self, message_id: int) -> Iterator[None]:
+        """While the reply is written, its checkpoint is touched every few seconds from a thread of
+        its own, so that readers know it is alive even while no token comes (the model reading a
+        long prompt can take minutes on a CPU). A few bytes written every 5 s, off the token path."""
+        done = threading.Event()
+
+        def beat() -> None:
+            try:
+                while not done.wait(HEARTBEAT_SECONDS):
+                    try:
+                        self.history.touch(message_id)
+                    except Exception:  # a busy or full disk: the token checkpoints say what failed
+                        pass
+            finally:
+                self.history.close()  # this thread's connection
+
+        thread = threading.Thread(target=beat, name="reply-heartbeat", daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            done.set()
+            thread.join()
 
     @property
     def text(self) -> str:

@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 
 from mixtral_tui.config import Config, Sampling
 from mixtral_tui.engine.base import Turn
-from mixtral_tui.store.history import Conversation, Message
+from mixtral_tui.store.history import PLACEHOLDER_TITLE, Conversation, Message
 from mixtral_tui.vocabulary import CONTEXT_ROLES, Role, Status
 
 TITLE_CHARS = 48
@@ -36,7 +36,7 @@ def turns_for(messages: list[Message], system_prompt: str) -> list[Turn]:
 
 def title_from(prompt: str) -> str:
     line = " ".join(prompt.split())
-    return (line[:TITLE_CHARS] + "…") if len(line) > TITLE_CHARS else (line or "New chat")
+    return (line[:TITLE_CHARS] + "…") if len(line) > TITLE_CHARS else (line or PLACEHOLDER_TITLE)
 
 
 def system_prompt_for(conversation: Conversation, config: Config) -> str:

@@ -14,6 +14,7 @@ from typing import Protocol
 
 from mixtral_tui.cancel import CancelToken
 from mixtral_tui.config import Config, Sampling
+from mixtral_tui.vocabulary import FinishReason
 
 
 @dataclass(frozen=True)
@@ -86,7 +87,7 @@ class ReplyStats:
     context_used: int = 0
     context_size: int = 0
     dropped_turns: int = 0
-    finish_reason: str = "stop"  # stop | length | cancelled | error
+    finish_reason: str = FinishReason.STOP
 
     @property
     def prompt_tps(self) -> float:

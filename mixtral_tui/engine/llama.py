@@ -26,6 +26,7 @@ from mixtral_tui.engine.kv_states import StateCache, common_prefix
 from mixtral_tui.engine.templates import ChatTemplate, StopScanner, choose_template
 from mixtral_tui.errors import NO_MODEL, ModelLoadError, PromptTooLongError
 from mixtral_tui.models.gguf_info import explain_load_failure, read_info
+from mixtral_tui.vocabulary import FinishReason
 
 _sinks: list[LogSink] = []
 _sinks_lock = threading.Lock()
@@ -354,7 +355,7 @@ class LlamaEngine:
         first_at = last_at = started
         count = 0
         leading = True
-        stats.finish_reason = "length" if budget == sampling.max_tokens else "context"
+        stats.finish_reason = FinishReason.LENGTH if budget == sampling.max_tokens else FinishReason.CONTEXT
         generator = llm.generate(
             tokens,
             top_k=sampling.top_k,
@@ -371,10 +372,10 @@ class LlamaEngine:
                     stats.ttft_seconds = now - started
                     stats.prompt_seconds = now - started
                 if cancel.cancelled:
-                    stats.finish_reason = "cancelled"
+                    stats.finish_reason = FinishReason.CANCELLED
                     break
                 if llama_cpp.llama_vocab_is_eog(vocab, token):
-                    stats.finish_reason = "stop"
+                    stats.finish_reason = FinishReason.STOP
                     break
                 count += 1
                 last_at = now
@@ -387,7 +388,7 @@ class LlamaEngine:
                 stats.decode_seconds = last_at - first_at
                 yield Chunk(text, count, stats.decode_tps)
                 if scanner.stopped:
-                    stats.finish_reason = "stop"
+                    stats.finish_reason = FinishReason.STOP
                     break
                 if count >= budget:
                     break

@@ -224,8 +224,8 @@ class ProcessEngine:
         said = last_complaint(*self._log_from) if self._log_from else ""
         return EngineStopped(
             f"the model's process {how} while {doing}{f' (it said: {said})' if said else ''}. "
-            f"llama.cpp's last lines are in the log ({app_paths().llama_log}; F12 shows it). The model is "
-            "unloaded: load it again (Ctrl+G), or try fewer GPU layers or a smaller context if memory ran out."
+            f"llama.cpp's last lines are in the log ({app_paths().llama_log}). The model is "
+            "unloaded: load it again, or try fewer GPU layers or a smaller context if memory ran out."
         )
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from mixtral_tui.engine.base import Turn
+from mixtral_tui.vocabulary import Role
 
 BUILTIN = {
     "chatml": (
@@ -111,8 +112,8 @@ class ChatTemplate:
         """The prompt text; a system turn the template cannot carry is folded into the first user turn."""
         from jinja2 import TemplateError
 
-        system = [t for t in turns if t.role == "system" and t.content.strip()]
-        rest = [t for t in turns if t.role != "system"]
+        system = [t for t in turns if t.role == Role.SYSTEM and t.content.strip()]
+        rest = [t for t in turns if t.role != Role.SYSTEM]
         if not system:
             return self._render(rest)
         if not self.folds_system:
@@ -130,10 +131,10 @@ def fold_system(system: str, turns: list[Turn]) -> list[Turn]:
     """Put the system prompt at the head of the first user turn (Mistral's documented practice)."""
     out = list(turns)
     for index, turn in enumerate(out):
-        if turn.role == "user":
-            out[index] = Turn("user", f"{system}\n\n{turn.content}")
+        if turn.role == Role.USER:
+            out[index] = Turn(Role.USER, f"{system}\n\n{turn.content}")
             return out
-    return [Turn("user", system)] + out
+    return [Turn(Role.USER, system)] + out
 
 
 def choose_template(

@@ -258,4 +258,4 @@ def explain_load_failure(path: Path | str, native_log: str = "") -> str:
         )
     errors = [line.strip() for line in native_log.splitlines() if "error" in line.lower() or "failed" in line.lower()]
     detail = f" llama.cpp said: {errors[-1]}" if errors else ""
-    return f"llama.cpp could not load {path.name}.{detail} See the log (F12) for details."
+    return f"llama.cpp could not load {path.name}.{detail} llama.cpp's log has the details."

@@ -8,6 +8,7 @@ streaming reply without touching the UI thread.
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import threading
 import time
@@ -18,10 +19,13 @@ from pathlib import Path
 from typing import Any
 
 from mixtral_tui.errors import StoreError
+from mixtral_tui.store.liveness import is_alive, status_as_read
 from mixtral_tui.store.migrations import migrate
 from mixtral_tui.store.search import SearchHit, search
+from mixtral_tui.vocabulary import Status
 
 MEMORY = ":memory:"
+PLACEHOLDER_TITLE = "New chat"
 
 
 @dataclass
@@ -33,16 +37,17 @@ class Conversation:
     message_count: int = 0
     system_prompt: str | None = None
     sampling: dict[str, Any] = field(default_factory=dict)
+    title_given: bool = True  # False: still the placeholder, which the first message replaces
 
 
 @dataclass
 class Message:
     id: int
     conversation_id: int
-    role: str  # system | user | assistant | notice
+    role: str  # a Role
     content: str
     created_at: float
-    status: str = "done"  # done | streaming | stopped | interrupted | error
+    status: str = Status.DONE  # as read: 'streaming' only while it is being written (store/liveness.py)
     model: str | None = None
     quant: str | None = None
     sampling: dict[str, Any] = field(default_factory=dict)
@@ -66,7 +71,7 @@ def _dumps(value: dict[str, Any] | None) -> str | None:
 
 _INSERT_MESSAGE = (
     "INSERT INTO messages (conversation_id, role, content, created_at, status, model, quant,"
-    " sampling_json, stats_json, model_file) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " sampling_json, stats_json, model_file, checkpoint_at, writer_pid) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 """A message's row: a new one (add_message) or a copy (fork)."""
 
@@ -140,6 +145,7 @@ class History:
             message_count=row["message_count"],
             system_prompt=row["system_prompt"],
             sampling=_loads(row["sampling_json"]),
+            title_given=bool(row["title_given"]),
         )
 
     _CONVERSATION_SQL = """
@@ -160,12 +166,15 @@ class History:
         )
         return self._conversation(row) if row else None
 
-    def create_conversation(self, title: str = "New chat") -> Conversation:
+    def create_conversation(self, title: str | None = None) -> Conversation:
+        """A new conversation: with the title given, or the placeholder its first message replaces."""
         now = time.time()
+        shown = title if title is not None else PLACEHOLDER_TITLE
         cursor = self._write(
-            "INSERT INTO conversations (title, created_at, updated_at) VALUES (?, ?, ?)", (title, now, now)
+            "INSERT INTO conversations (title, created_at, updated_at, title_given) VALUES (?, ?, ?, ?)",
+            (shown, now, now, title is not None),
         )
-        return Conversation(_row_id(cursor), title, now, now)
+        return Conversation(_row_id(cursor), shown, now, now, title_given=title is not None)
 
     def fork(self, conversation_id: int, title: str, messages: list[Message]) -> Conversation:
         """A new conversation holding copies of these messages (of conversation_id, whose system
@@ -184,7 +193,7 @@ class History:
                 db.executemany(
                     _INSERT_MESSAGE,
                     [(new_id, m.role, m.content, m.created_at, m.status, m.model, m.quant, _dumps(m.sampling),
-                      _dumps(m.stats), m.model_file) for m in messages],
+                      _dumps(m.stats), m.model_file, None, None) for m in messages],
                 )
                 return new_id
 
@@ -193,7 +202,8 @@ class History:
         return forked
 
     def rename_conversation(self, conversation_id: int, title: str) -> None:
-        self._write("UPDATE conversations SET title = ? WHERE id = ?", (title, conversation_id))
+        """A title given (by the user, or from the first message): no later message replaces it."""
+        self._write("UPDATE conversations SET title = ?, title_given = 1 WHERE id = ?", (title, conversation_id))
 
     def delete_conversation(self, conversation_id: int) -> None:
         self._write("DELETE FROM conversations WHERE id = ?", (conversation_id,))
@@ -221,7 +231,7 @@ class History:
                 role=r["role"],
                 content=r["content"],
                 created_at=r["created_at"],
-                status=r["status"],
+                status=status_as_read(r["status"], r["checkpoint_at"], r["writer_pid"]),
                 model=r["model"],
                 quant=r["quant"],
                 sampling=_loads(r["sampling_json"]),
@@ -237,7 +247,7 @@ class History:
         role: str,
         content: str,
         *,
-        status: str = "done",
+        status: str = Status.DONE,
         model: str | None = None,
         quant: str | None = None,
         sampling: dict[str, Any] | None = None,
@@ -245,13 +255,14 @@ class History:
         model_file: str | None = None,
     ) -> Message:
         now = time.time()
+        writing = status == Status.STREAMING  # its checkpoints say it is alive (store/liveness.py)
 
         def insert() -> int:
             with self._transaction() as db:
                 cursor = db.execute(
                     _INSERT_MESSAGE,
                     (conversation_id, role, content, now, status, model, quant, _dumps(sampling), _dumps(stats),
-                     model_file),
+                     model_file, now if writing else None, os.getpid() if writing else None),
                 )
                 db.execute("UPDATE conversations SET updated_at = ? WHERE id = ?", (now, conversation_id))
                 return _row_id(cursor)
@@ -266,8 +277,15 @@ class History:
     ) -> None:
         """Checkpoint or finish a reply: one small write."""
         self._write(
-            "UPDATE messages SET content = ?, status = ?, stats_json = COALESCE(?, stats_json) WHERE id = ?",
-            (content, status, _dumps(stats), message_id),
+            "UPDATE messages SET content = ?, status = ?, stats_json = COALESCE(?, stats_json), checkpoint_at = ?"
+            " WHERE id = ?",
+            (content, status, _dumps(stats), time.time(), message_id),
+        )
+
+    def touch(self, message_id: int) -> None:
+        """A reply being written is alive though no token came (the model reads a long prompt)."""
+        self._write(
+            "UPDATE messages SET checkpoint_at = ? WHERE id = ? AND status = ?", (time.time(), message_id, Status.STREAMING)
         )
 
     def set_status(self, message_id: int, status: str) -> None:
@@ -279,12 +297,18 @@ class History:
         return self._guard(lambda: search(self._db, text, limit, conversation_id))
 
     def mark_interrupted(self) -> int:
-        """Replies left 'streaming' by a killed process become 'interrupted' (their text is kept)."""
-        cursor = self._write(
-            "UPDATE messages SET status = 'interrupted' WHERE status = 'streaming' AND created_at < ?",
-            (time.time() - 5,),
-        )
-        return cursor.rowcount
+        """Replies left 'streaming' by a process that ended become 'interrupted' (their text is
+        kept); one another running app is writing is left alone."""
+        def mark() -> int:
+            with self._transaction() as db:
+                rows = db.execute(
+                    "SELECT id, checkpoint_at, writer_pid FROM messages WHERE status = ?", (Status.STREAMING,)
+                ).fetchall()
+                dead = [(Status.INTERRUPTED, r["id"]) for r in rows if not is_alive(r["checkpoint_at"], r["writer_pid"])]
+                db.executemany("UPDATE messages SET status = ? WHERE id = ?", dead)
+                return len(dead)
+
+        return self._guard(mark)
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:

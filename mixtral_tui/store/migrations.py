@@ -87,6 +87,38 @@ SEARCH_VERSION = len(MIGRATIONS)
 """The schema from which a database has (or, without FTS5, would have) the search index."""
 
 
+@migration
+def m005_reply_checkpoints(db: sqlite3.Connection) -> None:
+    """When a reply being written was last saved, and by which process: a reply still marked
+    'streaming' is being written only while both say so (store/liveness.py). A kill -9 leaves the
+    mark behind; every reader (export, search, another app) then sees it as interrupted."""
+    _run(
+        db,
+        """
+        ALTER TABLE messages ADD COLUMN checkpoint_at REAL;
+        ALTER TABLE messages ADD COLUMN writer_pid INTEGER;
+        """,
+    )
+
+
+@migration
+def m006_title_given(db: sqlite3.Connection) -> None:
+    """Whether a conversation's title was given (by the user, by its first message, as a fork's)
+    or is still the placeholder the first message replaces. It was inferred from the title, so a
+    conversation the user named "New chat" was renamed at the next send. Existing ones: a "New
+    chat" that has messages of the user's was named so by the user (the first message would have
+    renamed it)."""
+    _run(
+        db,
+        """
+        ALTER TABLE conversations ADD COLUMN title_given INTEGER NOT NULL DEFAULT 1;
+        UPDATE conversations SET title_given = 0 WHERE title = 'New chat' AND NOT EXISTS (
+            SELECT 1 FROM messages WHERE messages.conversation_id = conversations.id AND messages.role = 'user'
+        );
+        """,
+    )
+
+
 def has_search_index(db: sqlite3.Connection) -> bool:
     return db.execute("SELECT 1 FROM sqlite_master WHERE name = 'message_search'").fetchone() is not None
 

@@ -14,7 +14,9 @@ import sqlite3
 from dataclasses import dataclass
 
 from mixtral_tui.errors import StoreError
+from mixtral_tui.store.liveness import status_as_read
 from mixtral_tui.store.migrations import has_search_index
+from mixtral_tui.vocabulary import Status
 
 MARK_START, MARK_END = "\ue000", "\ue001"
 SNIPPET_WORDS = 16
@@ -32,7 +34,7 @@ class SearchHit:
     role: str  # user | assistant | system | title
     created_at: float
     snippet: str  # one line; matched words between MARK_START and MARK_END
-    status: str = "done"  # the message's (a replaced reply is still found, and says so)
+    status: str = Status.DONE  # the message's as read (a replaced reply is still found, and says so)
 
     def marked(self) -> tuple[str, list[tuple[int, int]]]:
         """The snippet without marks, and where the marked words are in it."""
@@ -103,8 +105,8 @@ def search(db: sqlite3.Connection, text: str, limit: int = 100, conversation_id:
     else:
         rows = _best_rows(db, expression, max(0, limit - len(hits)))
     hits += [
-        SearchHit(found_in, title, message_id, role, created_at, _one_line(snippet), status)
-        for message_id, found_in, role, created_at, title, snippet, status in rows
+        SearchHit(found_in, title, message_id, role, created_at, _one_line(snippet), status_as_read(status, at, pid))
+        for message_id, found_in, role, created_at, title, snippet, status, at, pid in rows
     ]
     return hits
 
@@ -118,7 +120,8 @@ def _rows_in_conversation(db: sqlite3.Connection, expression: str, conversation_
     ).fetchone()
     return db.execute(
         """
-        SELECT m.id, m.conversation_id, m.role, m.created_at, c.title, found.snippet, m.status
+        SELECT m.id, m.conversation_id, m.role, m.created_at, c.title, found.snippet, m.status, m.checkpoint_at,
+               m.writer_pid
         FROM (
             SELECT rowid AS id, snippet(message_search, 0, ?, ?, '…', ?) AS snippet
             FROM message_search WHERE message_search MATCH ? AND rowid BETWEEN ? AND ?
@@ -139,7 +142,8 @@ def _best_rows(db: sqlite3.Connection, expression: str, wanted: int) -> list:
     messages, against 35 ms)."""
     return db.execute(
         """
-        SELECT m.id, m.conversation_id, m.role, m.created_at, c.title, best.snippet, m.status
+        SELECT m.id, m.conversation_id, m.role, m.created_at, c.title, best.snippet, m.status, m.checkpoint_at,
+               m.writer_pid
         FROM (
             SELECT rowid AS id, rank, snippet(message_search, 0, ?, ?, '…', ?) AS snippet
             FROM message_search WHERE message_search MATCH ? ORDER BY rank LIMIT ?

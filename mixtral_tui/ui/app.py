@@ -29,7 +29,7 @@ from mixtral_tui.paths import AppPaths, app_paths
 from mixtral_tui.store.history import History
 from mixtral_tui.ui.commands import AppCommands
 from mixtral_tui.ui.conversations import ConversationTabs
-from mixtral_tui.ui.keys import APP_KEYS, key_for
+from mixtral_tui.ui.keys import APP_KEYS, key_for, model_advice
 from mixtral_tui.ui.messages import ModelLoaded, ModelLoadFailed, ReplyChunk, ReplyFinished, ReplyStarted
 from mixtral_tui.ui.reply_controller import Generation, ReplyController
 from mixtral_tui.ui.widgets.chat_tabs import ChatTabs
@@ -209,7 +209,7 @@ class MixtralApp(App):
         self.model_info = None
         self.status.model_text = "No model"
         self.status.state_text = f"load failed: see the message; {key_for('pick_model')} picks another model"
-        self.notify(event.reason, title="Model not loaded", severity="error", timeout=30)
+        self.notify(f"{event.reason} {model_advice()}", title="Model not loaded", severity="error", timeout=30)
 
     def model_gone(self) -> None:
         """The model's process ended under a reply: nothing is loaded any more."""

@@ -59,7 +59,7 @@ class ConversationActions:
         view.composer.stop_editing()
         await view.add_message(user_message)
         app.replies.start(conversation)
-        if conversation.title == "New chat":
+        if not conversation.title_given:  # the placeholder: the first message names it
             await app.conversations.rename(conversation.id, rules.title_from(text))  # refreshes the list too
         else:
             await app.refresh_sidebar()

@@ -81,6 +81,12 @@ def pretty(keys: str) -> str:
 _BY_ACTION = {key.action: key for key in APP_KEYS}
 
 
+def model_advice() -> str:
+    """What the app adds to a failed load or a model process that ended: the engine's messages
+    name no keys (the command line shows them too), the app's notes do."""
+    return f"{key_for('show_log')} shows llama.cpp's log; {key_for('pick_model')} loads a model."
+
+
 def key_for(action: str) -> str:
     """The key of an app action as the user presses it (its first, where it has several): messages
     name keys through this, so a note can never point at a key that does something else."""

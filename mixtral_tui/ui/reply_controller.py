@@ -23,7 +23,7 @@ from mixtral_tui.config import Sampling
 from mixtral_tui.engine.base import Chunk, Engine, ModelInfo, ReplyStats
 from mixtral_tui.errors import PromptTooLongError, UserError
 from mixtral_tui.store.history import Conversation, Message
-from mixtral_tui.ui.keys import key_for
+from mixtral_tui.ui.keys import key_for, model_advice
 from mixtral_tui.ui.messages import ChunkMailbox, ReplyChunk, ReplyFinished, ReplyStarted, UpdatePacer
 from mixtral_tui.ui.process_holds import ProcessHolds
 
@@ -184,11 +184,13 @@ class ReplyController:
                     view.end_reply(event.message)
             stats = ReplyStats.from_dict(event.message.stats) if event.message.stats else None
             app.status.figures_text = status_figures(stats) if stats else ""
-        if event.error and app.engine is not None and app.engine.info is None:
+        error = event.error
+        if error and app.engine is not None and app.engine.info is None:
             app.model_gone()  # the model's process ended: nothing is loaded any more
+            error = f"{error} {model_advice()}"
         app.status.state_text = "Ready" if app.model_info else f"No model: {key_for('pick_model')} loads one"
-        if event.error:
-            app.notify(event.error, title="Reply not finished", severity="error", timeout=15)
+        if error:
+            app.notify(error, title="Reply not finished", severity="error", timeout=15)
         await app.refresh_sidebar()
 
     # -- stopping ----------------------------------------------------------

@@ -232,6 +232,24 @@ async def test_new_rename_delete_with_keys():
         assert [c.title for c in app.history.conversations()] == ["New chat"]
 
 
+async def test_a_conversation_the_user_named_new_chat_keeps_its_name():
+    """Whether the title was given is stored: it was guessed from the title, so one the user
+    named "New chat" with F2 was renamed after its first message at the next send."""
+    app = make_app(ScriptedEngine())
+    async with app.run_test() as pilot:
+        await wait_for(pilot, lambda: app.model_info is not None)
+        await send(pilot, "first words become the title")
+        await wait_for(pilot, lambda: app.generation is None and replies(app))
+        conversation_id = app.active_view().conversation_id
+        assert app.history.conversation(conversation_id).title == "first words become the title"
+        await pilot.press("f2")
+        app.screen.query_one("Input").value = "New chat"
+        await pilot.press("enter")
+        await send(pilot, "second message")
+        await wait_for(pilot, lambda: app.generation is None and len(replies(app)) == 2)
+        assert app.history.conversation(conversation_id).title == "New chat"
+
+
 async def test_the_conversation_list_counts_the_reply_being_written():
     app = make_app(ScriptedEngine([f"w{i} " for i in range(400)], delay=0.01), sampling=Sampling(max_tokens=1000))
     async with app.run_test() as pilot:
@@ -434,6 +452,8 @@ async def test_the_app_survives_a_crash_of_the_models_process(tiny_model):
         os.kill(engine._process.pid, signal.SIGKILL)  # as a native abort() would end it
         await wait_for(pilot, lambda: app.generation is None, what="the reply to end")
         assert any("ended by SIGKILL" in note and "load it again" in note for note in app.notes)
+        # the keys come from the app's key map (the engine's own words name none: `ask` shows them too)
+        assert any("F12 shows llama.cpp's log; Ctrl+G loads a model." in note for note in app.notes)
         assert app.model_info is None and "No model" in app.status.model_text
         [view] = replies(app)
         assert view.message.status == "error" and len(view.message.content) > 50  # the text so far is kept

@@ -6,10 +6,13 @@ import subprocess
 import sys
 import time
 
+from mixtral_tui.chat.export import export_conversation
 from mixtral_tui.chat.reply import ReplyRun
 from mixtral_tui.config import Sampling
 from mixtral_tui.engine.base import CancelToken
+from mixtral_tui.store import liveness
 from mixtral_tui.store.history import History
+from mixtral_tui.vocabulary import Status
 from tests.fixtures.fake_engine import ScriptedEngine
 
 
@@ -95,8 +98,46 @@ def test_kill_9_loses_at_most_a_second(tmp_path):
     os.kill(child.pid, signal.SIGKILL)
     killed_at = time.monotonic()
     child.wait()
-    [_, reply] = History(db).messages(1)
-    assert reply.status == "streaming"  # as the killed process left it
+    history = History(db)
+    [_, reply] = history.messages(1)
+    # Left 'streaming' by the killed process; every reader sees it interrupted (its writer is gone).
+    # Export wrote it as "_(streaming; …)_", as if it were still being written.
+    assert reply.status == Status.INTERRUPTED
+    assert "_(interrupted" in export_conversation(history, 1) and "streaming" not in export_conversation(history, 1)
     saved_tokens = reply.content.count("<")
     one_second_before = max(n for n, t in produced if t <= killed_at - 1.0)
     assert saved_tokens >= one_second_before > 0
+
+
+class SlowToStart(ScriptedEngine):
+    """Reads its prompt for a while before the first token, as a long prompt on a CPU does."""
+
+    def stream_reply(self, turns, sampling, cancel, stats):
+        time.sleep(1.2)
+        yield from super().stream_reply(turns, sampling, cancel, stats)
+
+
+def test_a_reply_reading_its_prompt_stays_alive_for_other_readers(tmp_path, monkeypatch):
+    """No token comes while the model reads the prompt: the heartbeat keeps the reply's checkpoint
+    fresh, so another app (another History) does not take it for one a kill -9 left behind."""
+    monkeypatch.setattr(liveness, "LIVE_SECONDS", 0.5)
+    monkeypatch.setattr("mixtral_tui.chat.reply.HEARTBEAT_SECONDS", 0.1)
+    engine = SlowToStart(["a", "b"])
+    history, conversation = setup(tmp_path, engine, "hi")
+    seen = []
+
+    def look() -> None:
+        other = History(tmp_path / "h.sqlite3")
+        for _ in range(10):
+            time.sleep(0.1)
+            seen.extend(m.status for m in other.messages(conversation.id) if m.role == "assistant")
+        assert other.mark_interrupted() == 0  # a second app starting meanwhile leaves it alone
+
+    import threading
+
+    reader = threading.Thread(target=look)
+    reader.start()
+    ReplyRun(engine, history, conversation.id, Sampling(), "").run()
+    reader.join()
+    assert seen and set(seen) == {Status.STREAMING}
+    assert history.messages(conversation.id)[-1].status == Status.DONE

@@ -6,7 +6,7 @@ import sqlite3
 import pytest
 
 from mixtral_tui.store.history import History
-from mixtral_tui.store.migrations import MIGRATIONS, migrate
+from mixtral_tui.store.migrations import SEARCH_VERSION, migrate
 from mixtral_tui.store.search import MARK_END, MARK_START, match_expression
 
 
@@ -99,7 +99,7 @@ def test_the_users_words_become_quoted_phrases():
 def test_a_database_from_before_the_index_gets_its_messages_indexed(tmp_path):
     path = tmp_path / "old.sqlite3"
     db = sqlite3.connect(path, isolation_level=None)
-    migrate(db, upto=len(MIGRATIONS) - 1)  # the version before the index
+    migrate(db, upto=SEARCH_VERSION - 1)  # the version before the index
     assert "message_search" not in {r[0] for r in db.execute("SELECT name FROM sqlite_master")}
     db.execute("INSERT INTO conversations (id, title, created_at, updated_at) VALUES (3, 'kept', 1, 2)")
     db.execute("INSERT INTO messages (conversation_id, role, content, created_at) VALUES (3, 'user', 'an old walrus', 1)")

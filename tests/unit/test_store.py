@@ -1,4 +1,6 @@
 import sqlite3
+import subprocess
+import sys
 import threading
 
 import pytest
@@ -45,6 +47,22 @@ def test_every_older_version_migrates(tmp_path):
         c = history.create_conversation("after upgrade")
         history.add_message(c.id, "assistant", "x", model="M", model_file="m.gguf", stats={"completion_tokens": 1})
         assert history.messages(c.id)[0].model_file == "m.gguf"
+
+
+def test_titles_given_before_the_flag_are_known_by_their_messages(tmp_path):
+    """m006: a "New chat" that has a message of the user's was so named by the user (the first
+    message would have renamed it); one without is still the placeholder."""
+    path = tmp_path / "v5.sqlite3"
+    db = sqlite3.connect(path, isolation_level=None)
+    migrate(db, upto=5)
+    db.executescript(
+        "INSERT INTO conversations (id, title, created_at, updated_at) VALUES (1, 'New chat', 0, 0), (2, 'New chat', 0, 0),"
+        " (3, 'Baking', 0, 0);"
+        "INSERT INTO messages (conversation_id, role, content, created_at) VALUES (1, 'user', 'hi', 0);"
+    )
+    db.close()
+    history = History(path)
+    assert [history.conversation(i).title_given for i in (1, 2, 3)] == [True, False, True]
 
 
 def test_newer_schema_is_refused_with_a_hint(tmp_path):
@@ -100,14 +118,52 @@ def test_writer_waits_for_a_lock_held_by_another_instance(tmp_path):
     assert history.messages(conversation.id)[-1].content == "waited"
 
 
+def ended_process() -> int:
+    done = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    return int(done.stdout)
+
+
 def test_streaming_replies_left_by_a_killed_process_become_interrupted(tmp_path):
     history = History(tmp_path / "h.sqlite3")
     conversation = history.create_conversation()
     message = history.add_message(conversation.id, "assistant", "half a rep", status="streaming")
-    history._db.execute("UPDATE messages SET created_at = created_at - 60 WHERE id = ?", (message.id,))
+    history._db.execute("UPDATE messages SET writer_pid = ? WHERE id = ?", (ended_process(), message.id))
+    [read] = history.messages(conversation.id)
+    assert read.status == "interrupted"  # to every reader, at once: its writer is gone
     assert history.mark_interrupted() == 1
     [stored] = history.messages(conversation.id)
     assert stored.status == "interrupted" and stored.content == "half a rep"
+    assert history._db.execute("SELECT status FROM messages").fetchone()[0] == "interrupted"
+
+
+def test_a_reply_another_running_app_writes_is_left_alone(tmp_path):
+    """Two apps on one history: the second one starting does not mark the first one's reply."""
+    writer, second = History(tmp_path / "h.sqlite3"), History(tmp_path / "h.sqlite3")
+    conversation = writer.create_conversation()
+    message = writer.add_message(conversation.id, "assistant", "being writ", status="streaming")
+    writer._db.execute("UPDATE messages SET created_at = created_at - 60 WHERE id = ?", (message.id,))  # a long reply
+    assert second.mark_interrupted() == 0
+    assert [m.status for m in second.messages(conversation.id)] == ["streaming"]
+    assert [h.status for h in second.search("being")] == ["streaming"]
+
+
+def test_a_reply_whose_checkpoints_stopped_is_interrupted(tmp_path):
+    """A writer that still runs (or a process that took its pid) but no longer saves it."""
+    history = History(tmp_path / "h.sqlite3")
+    conversation = history.create_conversation()
+    message = history.add_message(conversation.id, "assistant", "stuck", status="streaming")
+    history._db.execute("UPDATE messages SET checkpoint_at = checkpoint_at - 60 WHERE id = ?", (message.id,))
+    assert [h.status for h in history.search("stuck")] == ["interrupted"]
+    assert history.mark_interrupted() == 1
+
+
+def test_a_title_the_user_gave_is_kept_even_if_it_is_the_placeholder(tmp_path):
+    history = History(tmp_path / "h.sqlite3")
+    fresh = history.create_conversation()
+    assert fresh.title == "New chat" and not fresh.title_given
+    history.rename_conversation(fresh.id, "New chat")  # F2, by the user
+    assert history.conversation(fresh.id).title_given
+    assert history.create_conversation("Baking").title_given
 
 
 def test_delete_removes_messages(tmp_path):

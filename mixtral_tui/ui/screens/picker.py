@@ -23,6 +23,7 @@ from mixtral_tui.errors import UserError
 from mixtral_tui.models.catalog import CATALOG, entry
 from mixtral_tui.models.options import QuantRow, best_row, catalog_choices, gib, rows_for
 from mixtral_tui.text_safety import displayable_line
+from mixtral_tui.ui.keys import pretty
 from mixtral_tui.ui.screens.download import DownloadScreen
 from mixtral_tui.ui.widgets.key_footer import KeyFooter
 
@@ -30,7 +31,8 @@ LOCAL = "local"
 
 
 class ModelPicker(Screen[str | None]):
-    BINDINGS = [Binding("escape", "close", "Close"), Binding("ctrl+r", "refresh", "Refresh listing")]
+    REFRESH_KEY = "ctrl+r"  # the picker's own (over the app's Ctrl+R, which writes a reply again)
+    BINDINGS = [Binding("escape", "close", "Close"), Binding(REFRESH_KEY, "refresh", "Refresh listing")]
     DEFAULT_CSS = """
     ModelPicker #heading { padding: 0 1; background: $panel; }
     ModelPicker #sources { width: 34; height: 1fr; }
@@ -212,7 +214,7 @@ class ModelPicker(Screen[str | None]):
             self.notify("This file uses the old Mixtral layout: pick a newer conversion.", severity="error")
             return
         if row.choice.first.sha256 is None and not row.downloaded:
-            self.notify("The Hub has not listed this repo's files yet (offline?); Ctrl+R asks again.", severity="warning")
+            self.notify(f"The Hub has not listed this repo's files yet (offline?); {pretty(self.REFRESH_KEY)} asks again.", severity="warning")
             return
         if row.downloaded:
             from mixtral_tui.models.download import cached_path

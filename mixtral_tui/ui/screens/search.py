@@ -24,8 +24,9 @@ from mixtral_tui.errors import UserError
 from mixtral_tui.store.history import History
 from mixtral_tui.store.search import SearchHit
 from mixtral_tui.text_safety import displayable, displayable_line
+from mixtral_tui.vocabulary import Role, Status
 
-ROLE_NAMES = {"user": "You", "assistant": "Assistant", "system": "System", "title": "Title"}
+ROLE_NAMES: dict[str, str] = {Role.USER: "You", Role.ASSISTANT: "Assistant", Role.SYSTEM: "System", "title": "Title"}
 LIMIT = 100
 HINT = "Type words to find them (all must occur; each may be the start of a word)."
 
@@ -52,7 +53,7 @@ def marked_content(hit: SearchHit) -> Content:
 def hit_option(hit: SearchHit, index: int) -> Option:
     """Where it is (title, who, when) over the snippet; a title that matched is the snippet itself."""
     when = time.strftime("%Y-%m-%d %H:%M", time.localtime(hit.created_at))
-    replaced = " (replaced)" if hit.status == "replaced" else ""
+    replaced = " (replaced)" if hit.status == Status.REPLACED else ""
     about = Content.styled(f"  {ROLE_NAMES.get(hit.role, hit.role)}{replaced} · {when}", "$text-muted")
     if hit.message_id is None:
         return Option(Content.assemble(marked_content(hit).stylize("bold"), about), id=str(index))

@@ -14,16 +14,16 @@ from mixtral_tui.engine.base import ReplyStats
 from mixtral_tui.store.history import Message
 from mixtral_tui.text_safety import displayable
 from mixtral_tui.ui.markdown.markdown_text import MarkdownText
+from mixtral_tui.vocabulary import WARNING_STATUSES, Role, Status
 
-ROLE_LABELS = {"user": "You", "assistant": "Assistant", "notice": "Note", "system": "System"}
+ROLE_LABELS: dict[str, str] = {Role.USER: "You", Role.ASSISTANT: "Assistant", Role.NOTICE: "Note", Role.SYSTEM: "System"}
 STATUS_NOTES = {
-    "stopped": "stopped by you",
-    "interrupted": "interrupted (the app was closed while it was written)",
+    Status.STOPPED: "stopped by you",
+    Status.INTERRUPTED: "interrupted (the app was closed while it was written)",
     "error": "failed",
-    "streaming": "writing…",
-    "replaced": "replaced (written again, or edited): the model no longer sees it",
+    Status.STREAMING: "writing…",
+    Status.REPLACED: "replaced (written again, or edited): the model no longer sees it",
 }
-WARNING_STATUSES = {"stopped", "interrupted", "error"}
 
 
 class MessageView(MarkdownText):
@@ -54,19 +54,19 @@ class MessageView(MarkdownText):
     """
 
     def __init__(self, message: Message) -> None:
-        super().__init__(displayable(message.content), growing=message.status == "streaming", classes=f"-{message.role}")
+        super().__init__(displayable(message.content), growing=message.status == Status.STREAMING, classes=f"-{message.role}")
         self.message = message
         self.figures = self.figures_text()
         self._drawn: dict[tuple[str, Style, int], list[Strip]] = {}  # wrapped label and figures lines
         self._styles: dict[tuple[str, str], Style] = {}  # by component and theme
         self.picked = False  # picked in the focused transcript (widgets/transcript.py)
-        self.folded = message.status == "replaced"  # drawn as its label and one line (Enter unfolds)
+        self.folded = message.status == Status.REPLACED  # drawn as its label and one line (Enter unfolds)
         self._fold_note: tuple[int, str, Strip] | None = None  # (width, theme, line) drawn when folded
 
     @property
     def label(self) -> str:
         label = ROLE_LABELS.get(self.message.role, self.message.role)
-        if self.message.role == "assistant" and self.message.model:
+        if self.message.role == Role.ASSISTANT and self.message.model:
             label = f"{label} · {self.message.model}"
         return f"▶ {label}" if self.picked else label  # the mark for terminals without colour
 
@@ -78,10 +78,10 @@ class MessageView(MarkdownText):
 
     def figures_text(self) -> str:
         notes = []
-        if self.message.role == "assistant" and self.message.stats:
+        if self.message.role == Role.ASSISTANT and self.message.stats:
             notes.append(reply_figures(ReplyStats.from_dict(self.message.stats)))
         status = STATUS_NOTES.get(self.message.status)
-        if status and not (self.message.status == "stopped" and notes):
+        if status and not (self.message.status == Status.STOPPED and notes):
             notes.append(status)
         return " · ".join(notes)
 
@@ -132,7 +132,7 @@ class MessageView(MarkdownText):
         if self._fold_note is None or self._fold_note[:2] != (width, self.app.theme):
             text = self.source
             first = next((line.strip() for line in text.splitlines() if line.strip()), "")
-            status = "replaced · " if self.message.status == "replaced" else ""
+            status = "replaced · " if self.message.status == Status.REPLACED else ""
             line = Text(f"{status}folded · {len(text.split()):,} words: {first}", no_wrap=True)
             line.truncate(width, overflow="ellipsis")
             strip = Strip([Segment(line.plain, self._style("message-view--figures"))], line.cell_len)
@@ -167,7 +167,7 @@ class MessageView(MarkdownText):
         self._show_figures(f"writing… {tokens:,} tok · {tokens_per_second:,.1f} tok/s")
 
     def finish(self, message: Message) -> None:
-        if message.status == "replaced" != self.message.status:
+        if message.status == Status.REPLACED != self.message.status:
             self.folded = True  # replaced just now (an edit, a reply written again): out of the way
         self.message = message
         self._fold_note = None

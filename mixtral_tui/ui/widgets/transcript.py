@@ -20,7 +20,7 @@ from textual.reactive import Reactive
 
 from mixtral_tui.ui.markdown.code_blocks import code_blocks
 from mixtral_tui.ui.widgets.message import MessageView
-from mixtral_tui.vocabulary import CONTEXT_ROLES, Status
+from mixtral_tui.vocabulary import CONTEXT_ROLES, Role, Status
 
 
 class Transcript(VerticalScroll):
@@ -196,14 +196,14 @@ class Transcript(VerticalScroll):
             role, replaced = view.message.role, view.message.status == Status.REPLACED
             if replaced or view.growing or role not in CONTEXT_ROLES:
                 return None
-            if parameters[0] == "edit" and role != "user":
+            if parameters[0] == "edit" and role != Role.USER:
                 return None
         return True
 
     @staticmethod
     def _text_of(view: MessageView) -> str:
         """What was written: the stored text, or for a reply being written what came so far."""
-        return view.message.content if view.message.status != "streaming" else view.source
+        return view.message.content if view.message.status != Status.STREAMING else view.source
 
     def action_copy_message(self) -> None:
         if self.picked is None:
