@@ -14,8 +14,9 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+from mixtral_tui.cancel import CancelToken
 from mixtral_tui.config import Sampling
-from mixtral_tui.engine.base import CancelToken, LoadSpec, ReplyStats, Turn
+from mixtral_tui.engine.base import LoadSpec, ReplyStats, Turn
 
 SAMPLING = Sampling(temperature=0.0, max_tokens=24, seed=1)
 

@@ -3,6 +3,15 @@
 from __future__ import annotations
 
 import threading
+from typing import Protocol
+
+
+class Cancellation(Protocol):
+    """What the engine reads before every token: a CancelToken, or the app's stop request as the
+    model's own process sees it (engine/child.py)."""
+
+    @property
+    def cancelled(self) -> bool: ...
 
 
 class CancelToken:

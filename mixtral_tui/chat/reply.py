@@ -15,10 +15,11 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
 
+from mixtral_tui.cancel import CancelToken
 from mixtral_tui.chat.context_window import fit_turns
 from mixtral_tui.chat.rules import turns_for
 from mixtral_tui.config import Sampling
-from mixtral_tui.engine.base import CancelToken, Chunk, Engine, ReplyStats
+from mixtral_tui.engine.base import Chunk, Engine, ReplyStats
 from mixtral_tui.store.history import History, Message
 from mixtral_tui.store.liveness import HEARTBEAT_SECONDS
 from mixtral_tui.vocabulary import FinishReason, Role, Status

@@ -9,9 +9,15 @@ from __future__ import annotations
 
 import resource
 import sys
+from typing import TYPE_CHECKING
 
+from mixtral_tui.cancel import CancelToken
 from mixtral_tui.config import Sampling
-from mixtral_tui.engine.base import CancelToken, LoadSpec, ReplyStats, Turn
+from mixtral_tui.engine.base import LoadSpec, ReplyStats, Turn
+
+if TYPE_CHECKING:
+    from mixtral_tui.engine.base import Engine, LogSink
+
 
 WORDS = ("the model reads a long prompt about terminals and experts and writes a reply " * 64).split()
 
@@ -23,7 +29,7 @@ def peak_rss_bytes() -> int:
     return peak if sys.platform == "darwin" else peak * 1024
 
 
-def prompt_of(engine, tokens: int) -> list[Turn]:
+def prompt_of(engine: Engine, tokens: int) -> list[Turn]:
     """A user turn that formats to about `tokens` tokens."""
     words = list(WORDS)
     while len(words) < tokens * 2:
@@ -38,7 +44,7 @@ def prompt_of(engine, tokens: int) -> list[Turn]:
     return [Turn("user", " ".join(words[:low]))]
 
 
-def run_bench(spec: LoadSpec, prompt_tokens: int = 512, decode_tokens: int = 128, log_sink=None) -> dict:
+def run_bench(spec: LoadSpec, prompt_tokens: int = 512, decode_tokens: int = 128, log_sink: LogSink | None = None) -> dict:
     from mixtral_tui.engine import create_engine
 
     engine = create_engine(log_sink=log_sink, separate_process=spec.engine == "separate")

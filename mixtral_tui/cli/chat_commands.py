@@ -7,6 +7,7 @@ import sys
 import time
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from mixtral_tui.config import Config, load_config
 from mixtral_tui.engine.base import LoadSpec
@@ -15,6 +16,10 @@ from mixtral_tui.paths import app_paths
 from mixtral_tui.store.history import History
 from mixtral_tui.text_safety import decoded, displayable, displayable_line, from_argument
 from mixtral_tui.vocabulary import Role, Status
+
+if TYPE_CHECKING:
+    from mixtral_tui.engine.base import Chunk
+
 
 
 def open_history() -> History:
@@ -119,11 +124,11 @@ def _read_prompt(prompt: str) -> str:
 
 
 def ask_command(args: argparse.Namespace) -> int:
+    from mixtral_tui.cancel import CancelToken
     from mixtral_tui.chat.reply import ReplyRun
     from mixtral_tui.chat.rules import sampling_for, system_prompt_for, title_from
     from mixtral_tui.cli.main import model_choice
     from mixtral_tui.engine import create_engine
-    from mixtral_tui.engine.base import CancelToken
     from mixtral_tui.engine.log_router import LogRouter
 
     config, spec = load_settings(*model_choice(args), download=args.download)
@@ -150,7 +155,7 @@ def ask_command(args: argparse.Namespace) -> int:
     history.add_message(conversation.id, Role.USER, prompt)
     run = ReplyRun(engine, history, conversation.id, sampling, system_prompt, CancelToken())
 
-    def show(chunk) -> None:
+    def show(chunk: Chunk) -> None:
         sys.stdout.write(for_stdout(chunk.text))
         sys.stdout.flush()
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Any
 
 from mixtral_tui import __version__
 
@@ -31,7 +32,7 @@ def _model_options(command: argparse.ArgumentParser) -> None:
 
 def model_choice(args: argparse.Namespace) -> tuple[str | None, int | None, int | None]:
     """The model, context size and GPU layers asked for, wherever on the line they were given."""
-    def pick(name: str):
+    def pick(name: str) -> Any:
         after = getattr(args, f"sub_{name}", None)
         return after if after is not None else getattr(args, name, None)
 

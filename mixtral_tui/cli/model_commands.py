@@ -5,12 +5,18 @@ from __future__ import annotations
 
 import sys
 import time
+from typing import TYPE_CHECKING
 
 from mixtral_tui.errors import UserError
 from mixtral_tui.models.catalog import shape_for
 from mixtral_tui.models.hardware import GB, hardware_line
 from mixtral_tui.models.local import describe_local, gb, local_models
 from mixtral_tui.models.resolve import REPO_SPEC, pick_quant
+
+if TYPE_CHECKING:
+    from mixtral_tui.models.download import Progress
+    from mixtral_tui.models.hardware import Hardware
+
 
 
 def models_command(repo: str | None, context: int, models_dir: str) -> int:
@@ -42,13 +48,13 @@ def models_command(repo: str | None, context: int, models_dir: str) -> int:
     return 0
 
 
-def detect_hardware():
+def detect_hardware() -> Hardware:
     from mixtral_tui.engine import detect_hardware as detect
 
     return detect()
 
 
-def _bar(progress) -> str:
+def _bar(progress: Progress) -> str:
     width = 30
     filled = int(progress.fraction * width)
     eta = progress.eta
@@ -67,7 +73,7 @@ def download_command(spec: str, models_dir: str = "") -> int:
     choice = pick_quant(match.group("repo"), match.group("quant"))
     last = [0.0]
 
-    def show(progress) -> None:
+    def show(progress: Progress) -> None:
         now = time.monotonic()
         if now - last[0] >= 0.2 or progress.verifying:
             sys.stderr.write(_bar(progress))

@@ -5,12 +5,20 @@ actually loaded, so start-up and `--help` stay fast. By default the app runs it 
 a process of its own (`process.py` and `child.py`), behind the same protocol.
 """
 
-from mixtral_tui.engine.base import Engine, LoadSpec, ReplyStats, Turn
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from mixtral_tui.engine.base import Engine, LoadSpec, LogSink, ReplyStats, Turn
+
+if TYPE_CHECKING:
+    from mixtral_tui.models.hardware import Hardware
+
 
 __all__ = ["Engine", "LoadSpec", "ReplyStats", "Turn", "create_engine"]
 
 
-def create_engine(log_sink=None, separate_process: bool = True) -> Engine:
+def create_engine(log_sink: LogSink | None = None, separate_process: bool = True) -> Engine:
     """The real engine: by default in a process of its own (engine/process.py says why).
     Imported lazily: llama_cpp takes a while to import."""
     import os
@@ -24,7 +32,7 @@ def create_engine(log_sink=None, separate_process: bool = True) -> Engine:
     return LlamaEngine(log_sink=log_sink)
 
 
-def detect_hardware():
+def detect_hardware() -> Hardware:
     """This machine as llama.cpp sees it (RAM, cores, GPUs). Slow: call it in a worker.
 
     The GPUs are asked from a short-lived process: asking from the app's own would load

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Protocol
 
-from mixtral_tui.cancel import CancelToken
+from mixtral_tui.cancel import Cancellation
 from mixtral_tui.config import Config, Sampling
 from mixtral_tui.vocabulary import FinishReason
 
@@ -148,7 +148,7 @@ class Engine(Protocol):
         """Tokens the chat-formatted prompt for `turns` takes."""
 
     def stream_reply(
-        self, turns: list[Turn], sampling: Sampling, cancel: CancelToken, stats: ReplyStats
+        self, turns: list[Turn], sampling: Sampling, cancel: Cancellation, stats: ReplyStats
     ) -> Iterator[Chunk]:
         """Yield the reply as it is produced; fill `stats` as it goes."""
 

@@ -11,11 +11,16 @@ import mmap
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import fields
 from multiprocessing.connection import Connection
+from typing import TYPE_CHECKING
 
 from mixtral_tui.config import Sampling
 from mixtral_tui.engine.base import ReplyStats, Turn
+
+if TYPE_CHECKING:
+    from mixtral_tui.engine.base import Engine
 
 SEND_EVERY = 0.02
 """Seconds the child gathers tokens before sending them (the first goes at once): a message per
@@ -69,7 +74,7 @@ def serve(conn: Connection, stop_flag: mmap.mmap) -> None:
             send(("error", type(exc).__name__, str(exc)))
 
 
-def stream(engine, send, cancel: SharedFlag, turns: list[Turn], sampling: Sampling) -> None:
+def stream(engine: Engine, send: Callable[[tuple], None], cancel: SharedFlag, turns: list[Turn], sampling: Sampling) -> None:
     """The reply as ("chunks", text, tokens so far, tok/s, figures): the tokens of SEND_EVERY
     seconds joined, so the app's side does its work per message, not per token."""
     stats = ReplyStats()

@@ -21,7 +21,7 @@ from typing import Any
 import llama_cpp
 
 from mixtral_tui.config import Sampling
-from mixtral_tui.engine.base import LOG_INFO, CancelToken, Chunk, LoadSpec, LogSink, ModelInfo, ReplyStats, Turn, default_threads
+from mixtral_tui.engine.base import LOG_INFO, Cancellation, Chunk, LoadSpec, LogSink, ModelInfo, ReplyStats, Turn, default_threads
 from mixtral_tui.engine.kv_states import StateCache, common_prefix
 from mixtral_tui.engine.templates import ChatTemplate, StopScanner, choose_template
 from mixtral_tui.errors import NO_MODEL, ModelLoadError, PromptTooLongError
@@ -68,7 +68,7 @@ def _cpu_buffer_type() -> int:
 
 
 @contextlib.contextmanager
-def _experts_on_cpu(layers: int):
+def _experts_on_cpu(layers: int) -> Iterator[None]:
     """While a model loads, keep the expert tensors of the first `layers` layers in RAM.
 
     `Llama.__init__` starts from `llama_model_default_params()` and never sets
@@ -84,7 +84,7 @@ def _experts_on_cpu(layers: int):
     overrides = (_BuftOverride * (len(patterns) + 1))(*[_BuftOverride(p, cpu) for p in patterns])
     original = module.llama_model_default_params
 
-    def params_with_overrides():
+    def params_with_overrides() -> Any:
         params = original()
         params.tensor_buft_overrides = ctypes.addressof(overrides)  # noqa: F821 (deleted only after the load)
         return params
@@ -327,7 +327,7 @@ class LlamaEngine:
 
     # -- generation --------------------------------------------------------
     def stream_reply(
-        self, turns: list[Turn], sampling: Sampling, cancel: CancelToken, stats: ReplyStats
+        self, turns: list[Turn], sampling: Sampling, cancel: Cancellation, stats: ReplyStats
     ) -> Iterator[Chunk]:
         llm = self._llm
         if llm is None:

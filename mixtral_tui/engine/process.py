@@ -31,10 +31,11 @@ import threading
 from collections.abc import Iterator
 from multiprocessing.connection import Connection
 from pathlib import Path
+from typing import Any
 
 from mixtral_tui import errors
 from mixtral_tui.config import Sampling
-from mixtral_tui.engine.base import CancelToken, Chunk, LoadSpec, LogSink, ModelInfo, ReplyStats, Turn
+from mixtral_tui.engine.base import Cancellation, Chunk, LoadSpec, LogSink, ModelInfo, ReplyStats, Turn
 
 POLL_SECONDS = 0.05
 """How often the parent, waiting for the child, looks at the reply's cancel token."""
@@ -69,7 +70,7 @@ class ProcessEngine:
             return self._call("count_tokens", turns, doing="counting tokens")
 
     def stream_reply(
-        self, turns: list[Turn], sampling: Sampling, cancel: CancelToken, stats: ReplyStats
+        self, turns: list[Turn], sampling: Sampling, cancel: Cancellation, stats: ReplyStats
     ) -> Iterator[Chunk]:
         with self._lock:
             stop_flag = self._stop_flag
@@ -163,7 +164,7 @@ class ProcessEngine:
         except (OSError, ValueError):
             raise self._stopped("sending it work") from None
 
-    def _call(self, *request, doing: str):
+    def _call(self, *request: object, doing: str) -> Any:
         if self._conn is None:
             raise errors.ModelLoadError(errors.NO_MODEL)
         self._send(request)
@@ -172,7 +173,7 @@ class ProcessEngine:
             return payload[0]
         raise _error_from(*payload)
 
-    def _receive(self, cancel: CancelToken | None, doing: str) -> tuple:
+    def _receive(self, cancel: Cancellation | None, doing: str) -> tuple:
         """The child's next answer; log lines on the way go to the sink."""
         conn, process, stop_flag = self._conn, self._process, self._stop_flag
         if conn is None or process is None or stop_flag is None:

@@ -99,7 +99,7 @@ def entry(key_or_repo: str) -> CatalogEntry | None:
     return None
 
 
-def shape_for(repo: str):
+def shape_for(repo: str) -> Shape:
     """The catalog's shape for a known repo, else a generic 7B-like dense guess."""
     known = entry(repo)
     if known:

@@ -19,11 +19,17 @@ import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from mixtral_tui.cancel import CancelToken
 from mixtral_tui.errors import UserError
 from mixtral_tui.models import hub
 from mixtral_tui.models.hub import QuantChoice, RemoteFile
+
+if TYPE_CHECKING:
+    from hashlib import _Hash as Hash
+
+    from mixtral_tui.models.gguf_info import GgufInfo
 
 CHUNK = 1024 * 1024
 RETRIES = 5
@@ -101,20 +107,21 @@ def _free_space(folder: Path) -> int:
     return shutil.disk_usage(folder).free
 
 
-def _fetch(url: str, target: Path, size: int, digest, headers: dict[str, str], cancel: CancelToken,
-           report: Callable[[int], None]) -> None:
-    """Append bytes to `target` from where it ends, retrying with Range on dropped connections."""
+def _fetch(url: str, target: Path, size: int, digest: Hash, headers: dict[str, str], cancel: CancelToken,
+           report: Callable[[int], None]) -> Hash:
+    """Append bytes to `target` from where it ends, retrying with Range on dropped connections;
+    returns the digest of the whole file (a new one if the server made it start over)."""
     failures = 0
     while True:
         have = target.stat().st_size if target.exists() else 0
         if have >= size:
-            return
+            return digest
         request = urllib.request.Request(url, headers={**headers, "Range": f"bytes={have}-"})
         try:
             with urllib.request.urlopen(request, timeout=TIMEOUT) as response:
                 if response.status == 200 and have:  # the server ignored Range: start over
                     target.unlink()
-                    digest.__init__()
+                    digest = hashlib.sha256()
                     have = 0
                 with target.open("ab") as out:
                     while True:
@@ -129,7 +136,7 @@ def _fetch(url: str, target: Path, size: int, digest, headers: dict[str, str], c
                         report(have)
             if have < size:
                 raise ConnectionError("the connection closed early")
-            return
+            return digest
         except DownloadCancelled:
             raise
         except OSError as exc:
@@ -145,7 +152,7 @@ def _fetch(url: str, target: Path, size: int, digest, headers: dict[str, str], c
             time.sleep(min(0.2 * 2**failures, 5))
 
 
-def _hash_existing(path: Path):
+def _hash_existing(path: Path) -> Hash:
     digest = hashlib.sha256()
     if path.exists():
         with path.open("rb") as handle:
@@ -194,12 +201,12 @@ def download(
                 )
             digest = _hash_existing(partial)
 
-            def report(have: int, name=remote.path, start=already, base=done_before) -> None:
+            def report(have: int, name: str = remote.path, start: int = already, base: int = done_before) -> None:
                 if progress:
                     progress(Progress(name, base + have, total, meter.speed(base + have), start))
 
             report(already)
-            _fetch(meta.location, partial, size, digest, build_hf_headers(token=token), cancel, report)
+            digest = _fetch(meta.location, partial, size, digest, build_hf_headers(token=token), cancel, report)
             if progress:
                 progress(Progress(remote.path, done_before + size, total, 0.0, already, verifying=True))
             if partial.stat().st_size != size or (sha and digest.hexdigest() != sha):
@@ -214,7 +221,7 @@ def download(
     return paths[0]
 
 
-def remote_info(repo: str, remote: RemoteFile, max_bytes: int = 32 * 1024 * 1024):
+def remote_info(repo: str, remote: RemoteFile, max_bytes: int = 32 * 1024 * 1024) -> GgufInfo:
     """Read a remote GGUF's header with small Range requests: its layout and shape, before any download.
 
     Old one-tensor-per-expert Mixtral files are caught here, not after 26 GB. It asks for 1 MiB

@@ -13,8 +13,15 @@ import re
 import struct
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from mixtral_tui.text_safety import displayable_line
+
+Header = bytes | memoryview | mmap.mmap
+"""A GGUF's first bytes: read from a Range request, or a local file mapped into memory."""
+
+if TYPE_CHECKING:
+    from mixtral_tui.models.catalog import Shape
 
 GGUF_MAGIC = b"GGUF"
 EXPERT_TENSOR = re.compile(r"^blk\.\d+\.ffn_(gate|up|down)(_exps|\.\d+)\.weight$")
@@ -42,7 +49,7 @@ class GgufInfo:
     expert_bytes: int = 0  # all expert tensors together
     params: int = 0
 
-    def shape(self):
+    def shape(self) -> Shape:
         """The planner's view of this file."""
         from mixtral_tui.models.catalog import Shape
 
@@ -93,11 +100,11 @@ class _Cursor:
     """Walks a GGUF header in a memory map. Much faster than gguf.GGUFReader, which
     builds every field (Gemma's 262k-token vocabulary took 16 s, holding the GIL)."""
 
-    def __init__(self, data) -> None:
+    def __init__(self, data: Header) -> None:
         self.data = data
         self.pos = 0
 
-    def scalar(self, fmt: str):
+    def scalar(self, fmt: str) -> Any:
         value = struct.unpack_from(fmt, self.data, self.pos)[0]
         self.pos += struct.calcsize(fmt)
         return value
@@ -110,7 +117,7 @@ class _Cursor:
         self.pos += size
         return raw.decode("utf-8", errors="replace")
 
-    def value(self, kind: int, keep: bool):
+    def value(self, kind: int, keep: bool) -> Any:
         if kind == _STRING:
             if keep:
                 return self.string()
@@ -129,7 +136,7 @@ class _Cursor:
         return self.scalar(_SCALAR[kind])
 
 
-def _parse_header(data) -> tuple[dict, list]:
+def _parse_header(data: Header) -> tuple[dict, list]:
     """The wanted key/values and every tensor's (name, dims, type, absolute offset)."""
     cursor = _Cursor(data)
     cursor.pos = 4
@@ -180,7 +187,7 @@ def read_info(path: Path | str) -> GgufInfo:
             return info_from_header(data, size, path)
 
 
-def info_from_header(data, size: int, path: Path) -> GgufInfo:
+def info_from_header(data: Header, size: int, path: Path) -> GgufInfo:
     """Parse a header held in memory: a whole file's map, or the first megabytes of a remote file."""
     if bytes(data[:4]) != GGUF_MAGIC:
         raise ValueError("it is not a GGUF file (it does not start with the GGUF signature)")

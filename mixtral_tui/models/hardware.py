@@ -121,7 +121,7 @@ def missing_gpu_hint(hardware: Hardware) -> str | None:
     )
 
 
-def hardware_line(hw) -> str:
+def hardware_line(hw: Hardware) -> str:
     gpus = ", ".join(f"{g.description or g.name} {g.free / GB:.0f}/{g.total / GB:.0f} GB free" for g in hw.gpus)
     if hw.probe_error:
         gpus = f"GPUs unknown ({hw.probe_error}; planned for CPU only, `mixtral-tui doctor` says more)"

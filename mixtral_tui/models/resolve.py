@@ -5,13 +5,17 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from mixtral_tui.errors import UserError
+
+if TYPE_CHECKING:
+    from mixtral_tui.models.hub import QuantChoice
 
 REPO_SPEC = re.compile(r"^(?P<repo>[\w.-]+/[\w.-]+)(?::(?P<quant>[\w.-]+))?$")
 
 
-def pick_quant(repo: str, wanted: str | None):
+def pick_quant(repo: str, wanted: str | None) -> QuantChoice:
     from mixtral_tui.models.catalog import PREFERRED_QUANTS
     from mixtral_tui.models.hub import list_quants
 

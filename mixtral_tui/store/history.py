@@ -12,11 +12,11 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from mixtral_tui.errors import StoreError
 from mixtral_tui.store.liveness import is_alive, status_as_read
@@ -24,6 +24,7 @@ from mixtral_tui.store.migrations import migrate
 from mixtral_tui.store.search import SearchHit, search
 from mixtral_tui.vocabulary import Status
 
+Result = TypeVar("Result")
 MEMORY = ":memory:"
 PLACEHOLDER_TITLE = "New chat"
 
@@ -110,7 +111,7 @@ class History:
             self._local.db = db
         return db
 
-    def _guard(self, action):
+    def _guard(self, action: Callable[[], Result]) -> Result:
         """Run a database action; turn SQLite failures into a StoreError that says what to do."""
         try:
             return action()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Iterator
+
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
 from mixtral_tui.ui.keys import APP_KEYS, pretty
@@ -10,7 +12,7 @@ from mixtral_tui.ui.keys import APP_KEYS, pretty
 class AppCommands(Provider):
     """Lists the same actions as the key bindings, with their keys."""
 
-    def _commands(self):
+    def _commands(self) -> Iterator[tuple[str, str]]:
         for key in APP_KEYS:
             yield f"{key.description} ({pretty(key.keys)})", key.action
 
@@ -25,7 +27,7 @@ class AppCommands(Provider):
             if score > 0:
                 yield Hit(score, matcher.highlight(text), self._runner(action))
 
-    def _runner(self, action: str):
+    def _runner(self, action: str) -> Callable[[], Awaitable[None]]:
         async def run() -> None:
             await self.app.run_action(action)
 

@@ -6,8 +6,9 @@ import sys
 
 import pytest
 
+from mixtral_tui.cancel import CancelToken
 from mixtral_tui.config import Sampling
-from mixtral_tui.engine.base import CancelToken, LoadSpec, ReplyStats, Turn, default_threads
+from mixtral_tui.engine.base import LoadSpec, ReplyStats, Turn, default_threads
 from mixtral_tui.engine.llama import LlamaEngine
 from mixtral_tui.errors import ModelLoadError, PromptTooLongError
 from tests.fixtures.streaming import reply
@@ -143,7 +144,7 @@ def test_native_logs_never_reach_the_terminal(tiny_model, tmp_path):
     """Load and generate in a fresh process; its stderr/stdout must hold nothing from llama.cpp."""
     script = (
         "from mixtral_tui.engine.llama import LlamaEngine\n"
-        "from mixtral_tui.engine.base import LoadSpec, Turn, CancelToken, ReplyStats\n"
+        "from mixtral_tui.cancel import CancelToken\nfrom mixtral_tui.engine.base import LoadSpec, Turn, ReplyStats\n"
         "from mixtral_tui.config import Sampling\n"
         "lines = []\n"
         "e = LlamaEngine(log_sink=lambda text, level: lines.append(text))\n"

@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from mixtral_tui.cancel import CancelToken
 from mixtral_tui.config import Sampling
-from mixtral_tui.engine.base import LOG_DEBUG, LOG_INFO, CancelToken, LoadSpec, ReplyStats, Turn
+from mixtral_tui.engine.base import LOG_DEBUG, LOG_INFO, LoadSpec, ReplyStats, Turn
 from mixtral_tui.engine.llama import LlamaEngine
 from mixtral_tui.engine.process import EngineStopped, ProcessEngine
 from mixtral_tui.errors import ModelLoadError, PromptTooLongError, UserError
@@ -125,7 +126,7 @@ def test_native_output_goes_to_the_log_file_not_the_terminal(tiny_model, home):
     """In a fresh app process: nothing on its stdout/stderr but what it prints itself."""
     script = (
         "from mixtral_tui.engine.process import ProcessEngine\n"
-        "from mixtral_tui.engine.base import LoadSpec, Turn, CancelToken, ReplyStats\n"
+        "from mixtral_tui.cancel import CancelToken\nfrom mixtral_tui.engine.base import LoadSpec, Turn, ReplyStats\n"
         "from mixtral_tui.config import Sampling\n"
         "lines = []\n"
         "e = ProcessEngine(log_sink=lambda text, level: lines.append(text))\n"

@@ -3,8 +3,9 @@ dimensions and run on the real llama.cpp (the benchmark writes the full 24.5 GiB
 
 from benchmarks.gpu import decode_tps_from_llama_bench
 from benchmarks.synthetic_mixtral import BLOCK_BYTES, BLOCK_WEIGHTS, MIXTRAL_8X7B, tensors, write_q4_k_model
+from mixtral_tui.cancel import CancelToken
 from mixtral_tui.config import Sampling
-from mixtral_tui.engine.base import CancelToken, LoadSpec, ReplyStats, Turn
+from mixtral_tui.engine.base import LoadSpec, ReplyStats, Turn
 from mixtral_tui.engine.llama import LlamaEngine
 from mixtral_tui.models.gguf_info import read_info
 from tests.fixtures.gguf_models import Shape

@@ -6,10 +6,10 @@ import subprocess
 import sys
 import time
 
+from mixtral_tui.cancel import CancelToken
 from mixtral_tui.chat.export import export_conversation
 from mixtral_tui.chat.reply import ReplyRun
 from mixtral_tui.config import Sampling
-from mixtral_tui.engine.base import CancelToken
 from mixtral_tui.store import liveness
 from mixtral_tui.store.history import History
 from mixtral_tui.vocabulary import Status

@@ -10,6 +10,8 @@ Model text reaches the parser as plain text: it is never read as Rich or Textual
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
 
 from markdown_it.token import Token
 from rich.markdown import ImageItem, ListItem, MarkdownContext, Paragraph
@@ -17,11 +19,16 @@ from rich.markdown import Markdown as RichMarkdown
 from rich.segment import Segment
 from rich.text import Text
 
+if TYPE_CHECKING:
+    from rich.console import Console, ConsoleOptions
+
 
 class NumberedItem(ListItem):
     """An ordered-list item drawn as "1. text" (Rich draws "1 text")."""
 
-    def render_number(self, console, options, number: int, last_number: int):
+    def render_number(
+        self, console: Console, options: ConsoleOptions, number: int, last_number: int
+    ) -> Iterator[Segment]:
         width = len(str(last_number)) + 3  # " 12. ", lined up with Rich's " • "
         lines = console.render_lines(self.elements, options.update(width=options.max_width - width), style=self.style)
         style = console.get_style("markdown.item.number", default="none")
@@ -69,7 +76,7 @@ class LinkedImage(ImageItem):
     """An image's placeholder, a hyperlink only to a web address (as for links)."""
 
     @classmethod
-    def create(cls, markdown, token):
+    def create(cls, markdown: RichMarkdown, token: Token) -> LinkedImage:
         src = str(token.attrs.get("src", ""))
         return cls(src, bool(LINKABLE.fullmatch(src)))
 
@@ -95,7 +102,7 @@ class ChatMarkdown(RichMarkdown):
         **RichMarkdown.elements, "list_item_open": NumberedItem, "image": LinkedImage, "html_block": HtmlAsText,
     }
 
-    def __init__(self, markup: str, **kwargs) -> None:
+    def __init__(self, markup: str, **kwargs: Any) -> None:
         super().__init__(markup, hyperlinks=True, **kwargs)
         show_link_targets(self.parsed)
         show_html_as_text(self.parsed)

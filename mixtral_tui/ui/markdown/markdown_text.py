@@ -17,6 +17,7 @@ import re
 from bisect import bisect_right
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 from rich.style import Style
 from textual.geometry import Region, Size
@@ -111,7 +112,7 @@ class MarkdownText(Widget):
     MarkdownText { height: auto; background: transparent; }
     """
 
-    def __init__(self, source: str = "", growing: bool = False, **kwargs) -> None:
+    def __init__(self, source: str = "", growing: bool = False, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._splitter = BlockSplitter(source)
         self.growing = growing  # text is streaming in: keep room ahead (growth_step), cut the open block

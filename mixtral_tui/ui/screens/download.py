@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from textual import work
 from textual.app import ComposeResult
@@ -18,8 +19,11 @@ from mixtral_tui.cancel import CancelToken
 from mixtral_tui.errors import UserError
 from mixtral_tui.models.hub import QuantChoice
 
+if TYPE_CHECKING:
+    from mixtral_tui.models.download import Progress
 
-def describe(progress) -> str:
+
+def describe(progress: Progress) -> str:
     if progress.verifying:
         return f"{progress.done / 1e9:.2f} GB · checking the sha256 the Hub publishes…"
     eta = progress.eta
@@ -57,7 +61,7 @@ class DownloadScreen(ModalScreen[Path | None]):
         self.models_dir = models_dir  # downloads go there when set, else to the Hub cache
         self.choice = choice
         self.cancel = CancelToken()
-        self.latest = None
+        self.latest: Progress | None = None
         self._pending = threading.Event()
         self.running = False
 
@@ -83,7 +87,7 @@ class DownloadScreen(ModalScreen[Path | None]):
     def _run(self) -> None:
         from mixtral_tui.models.download import download, download_root
 
-        def progress(p) -> None:
+        def progress(p: Progress) -> None:
             self.latest = p
             if not self._pending.is_set():
                 self._pending.set()

@@ -9,6 +9,7 @@ old-layout Mixtral is flagged before anyone downloads it.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from textual import work
 from textual.app import ComposeResult
@@ -27,6 +28,10 @@ from mixtral_tui.ui.keys import pretty
 from mixtral_tui.ui.screens.download import DownloadScreen
 from mixtral_tui.ui.widgets.key_footer import KeyFooter
 
+if TYPE_CHECKING:
+    from mixtral_tui.models.hardware import Hardware
+
+
 LOCAL = "local"
 
 
@@ -42,7 +47,7 @@ class ModelPicker(Screen[str | None]):
     ModelPicker #why.-warning { color: $text-warning; }
     """
 
-    def __init__(self, context: int, models_dir: str = "", hardware=None, start: str | None = None) -> None:
+    def __init__(self, context: int, models_dir: str = "", hardware: Hardware | None = None, start: str | None = None) -> None:
         super().__init__()
         self.start = start  # owner/repo[:QUANT] to show first (from --model)
         self.context = context
@@ -87,7 +92,7 @@ class ModelPicker(Screen[str | None]):
         hardware = detect_hardware()
         self.app.call_from_thread(self._hardware_ready, hardware, hardware_line(hardware))
 
-    def _hardware_ready(self, hardware, line: str) -> None:
+    def _hardware_ready(self, hardware: Hardware, line: str) -> None:
         self.hardware = hardware
         self.query_one("#heading", Static).update(Content(f"Choose a model — context {self.context:,} — {line}"))
         repo, _, quant = (self.start or CATALOG[0].repo).partition(":")
@@ -125,10 +130,10 @@ class ModelPicker(Screen[str | None]):
         else:
             self._show_rows([])
             self._why(f"asking the Hub for {repo}…")
-        self._list(repo)
+        self._list(repo, self.hardware)
 
     @work(thread=True, exclusive=True, group="listing", exit_on_error=False)
-    def _list(self, repo: str) -> None:
+    def _list(self, repo: str, hardware: Hardware) -> None:
         from mixtral_tui.models.catalog import shape_for
         from mixtral_tui.models.download import cached_path
         from mixtral_tui.models.hub import list_quants
@@ -139,7 +144,7 @@ class ModelPicker(Screen[str | None]):
             self.app.call_from_thread(self._why, f"{exc} (sizes shown are the catalog's)" if entry(repo) else str(exc), True)
             return
         downloaded = {c.first.path for c in choices if cached_path(repo, c.first.path, self.models_dir)}
-        rows = rows_for(choices, shape_for(repo), self.context, self.hardware, downloaded)
+        rows = rows_for(choices, shape_for(repo), self.context, hardware, downloaded)
         self.app.call_from_thread(self._listed, repo, rows)
         self._check_headers(repo, rows)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import cached_property
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from textual.app import ComposeResult
 from textual.containers import Vertical
@@ -50,7 +50,7 @@ class ChatView(Vertical):
     ChatView MessageView.-found { background: $accent 25%; }
     """
 
-    def __init__(self, conversation_id: int, **kwargs) -> None:
+    def __init__(self, conversation_id: int, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.conversation_id = conversation_id
         self.live: MessageView | None = None

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from textual import events
 from textual.message import Message
 from textual.widgets import TextArea
+
+if TYPE_CHECKING:
+    from textual.widget import Widget
 
 NEWLINE_KEYS = ("ctrl+j", "shift+enter", "alt+enter", "ctrl+enter")
 SCROLL_KEYS = {  # a message box has little to page through: these move the conversation above it
@@ -34,7 +39,7 @@ class Composer(TextArea):
             super().__init__()
             self.composer = composer
 
-    def __init__(self, **kwargs) -> None:
+    def __init__(self, **kwargs: Any) -> None:
         super().__init__(soft_wrap=True, show_line_numbers=False, tab_behavior="focus", **kwargs)
         self.placeholder = "Message… (Enter sends, Ctrl+J new line, ↑ edits your last, F1 help)"
         self.editing: int | None = None  # the id of the message being edited
@@ -91,6 +96,6 @@ class Composer(TextArea):
         await super()._on_key(event)
 
     @property
-    def scroll_target(self):
+    def scroll_target(self) -> Widget | None:
         """The transcript above this composer, which PgUp/PgDn scroll."""
         return getattr(self.parent, "transcript", None)

@@ -9,13 +9,15 @@ would show with what it shows, and rebuilds only when they differ.
 
 from __future__ import annotations
 
+from typing import Any
+
 from textual.widgets import Footer
 
 
 class KeyFooter(Footer):
     """A Footer that skips rebuilds which would draw the same keys."""
 
-    def __init__(self, *args, **kwargs) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._drawn: tuple | None = None  # what the keys on show were made from
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -48,7 +49,7 @@ class ConversationList(OptionList):
 
     BINDINGS = [Binding("delete", "delete_highlighted", "Delete", show=False)]
 
-    def __init__(self, **kwargs) -> None:
+    def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._unlisted: list[Conversation] = []
 

@@ -10,6 +10,8 @@ Copying and folding are done here; what changes the conversation goes to the app
 
 from __future__ import annotations
 
+from typing import Any
+
 from textual import events
 from textual.binding import Binding
 from textual.containers import VerticalScroll
@@ -64,7 +66,7 @@ class Transcript(VerticalScroll):
             self.view = view
             self.action = action
 
-    def __init__(self, **kwargs) -> None:
+    def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.picked: MessageView | None = None
         self._code_turn: tuple[int, int] = (0, 0)  # (id of the message, index of the block copied next)
