@@ -51,20 +51,27 @@ async def run(tokens: int = 10_000) -> dict:
     # The pacer spaces updates while the UI is busy, so an update carries more tokens late in a
     # reply: compare the UI's time per token, not per update.
 
-    class Timed(MixtralApp):
-        async def _drain(self, generation):
+    def timed(app: MixtralApp) -> None:
+        """Each screen update of the reply controller, timed."""
+        drain = app.replies.drain
+
+        async def timed_drain() -> None:
+            generation = app.replies.generation
             began = time.perf_counter()
-            await super()._drain(generation)
-            latest = generation.mailbox._latest
+            await drain()
+            latest = generation.mailbox._latest if generation is not None else None
             if latest is not None:
                 drained.append((time.perf_counter(), latest.completion_tokens))
                 update_costs.append((latest.completion_tokens, time.perf_counter() - began))
 
+        app.replies.drain = timed_drain  # type: ignore[method-assign]
+
     with tempfile.TemporaryDirectory() as home:
         os.environ["MIXTRAL_TUI_HOME"] = home
         config = Config(sampling=Sampling(max_tokens=tokens + 10))
-        app = Timed(config, LoadSpec("scripted"), history=History(Path(home) / "h.sqlite3"),
-                    engine=ScriptedEngine(pieces, delay=0.001, context_size=1 << 20))
+        app = MixtralApp(config, LoadSpec("scripted"), history=History(Path(home) / "h.sqlite3"),
+                         engine=ScriptedEngine(pieces, delay=0.001, context_size=1 << 20))
+        timed(app)
         latencies: list[float] = []
         waits: list[tuple[float, float]] = []  # (seconds into the reply, wait)
         async with app.run_test(size=(120, 40)) as pilot:
@@ -74,7 +81,8 @@ async def run(tokens: int = 10_000) -> dict:
             composer.text = "go"
             composer.focus()
             start = time.perf_counter()
-            app.post_message(Composer.Submitted(composer, "go"))  # not pilot.press: it waits for idle
+            # not pilot.press, which waits for idle; from the composer, as its own Enter sends it to its view
+            composer.post_message(Composer.Submitted(composer, "go"))
             deadline = time.perf_counter() + 600
             while (app.generation is not None or not drained) and time.perf_counter() < deadline:
                 sent = time.perf_counter()

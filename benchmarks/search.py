@@ -58,7 +58,9 @@ def run(conversations: int = 1000, messages_each: int = 50, repeats: int = 20) -
         for trigger in ("insert", "delete", "update"):  # as a database from before the index
             db.execute(f"DROP TRIGGER message_search_{trigger}")
         db.execute("DROP TABLE message_search")
-        db.execute(f"PRAGMA user_version = {len(MIGRATIONS) - 1}")
+        # The schema is current, the index missing (as after a Python without FTS5): migrate() builds
+        # it from the messages already saved, as the upgrade to the index did.
+        db.execute(f"PRAGMA user_version = {len(MIGRATIONS)}")
         start = time.perf_counter()
         migrate(db)
         results["upgrade_s"] = time.perf_counter() - start

@@ -1,0 +1,20 @@
+"""The benchmarks drive the app through its collaborators (the reply controller, a composer's
+message): these runs check that they still do, on the smallest inputs, without timing anything.
+A refactor once left benchmarks/long_reply.py posting to a handler that had moved, so it waited
+for its 600 s deadline; nothing but a person running it would have noticed."""
+
+from __future__ import annotations
+
+from benchmarks import long_reply, search
+
+
+async def test_the_long_reply_benchmark_streams_a_reply_and_times_its_updates():
+    result = await long_reply.run(1200)
+    assert result["total_s"] < 120  # it streamed, rather than waiting for its deadline
+    assert result["first_1000_s"] > 0 and result["token_ms_first"] > 0
+
+
+def test_the_search_benchmark_upgrades_a_history_and_searches_it():
+    """It stood a database at "the version before the index", which stopped being the last one."""
+    result = search.run(conversations=4, messages_each=5, repeats=1)
+    assert result["upgrade_s"] > 0 and result["hits common word"] > 0
