@@ -42,8 +42,9 @@ def is_alive(checkpoint_at: float | None, writer_pid: int | None, now: float | N
     return writer_pid is None or process_runs(writer_pid)
 
 
-def status_as_read(status: str, checkpoint_at: float | None, writer_pid: int | None) -> Status:
-    """The status a reader should see: 'streaming' only for a reply still being written."""
+def status_as_read(status: str, checkpoint_at: float | None, writer_pid: int | None) -> str:
+    """The status a reader should see: 'streaming' only for a reply still being written (every
+    other one as stored: this runs for each message read, thousands for a long chat)."""
     if status == Status.STREAMING and not is_alive(checkpoint_at, writer_pid):
         return Status.INTERRUPTED
-    return Status(status)
+    return status
