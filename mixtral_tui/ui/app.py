@@ -18,6 +18,8 @@ from textual import work
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
+from textual.driver import Driver
+from textual.drivers.linux_driver import LinuxDriver
 from textual.screen import Screen
 from textual.widgets import OptionList, TabbedContent
 
@@ -32,6 +34,7 @@ from mixtral_tui.ui.conversations import ConversationTabs
 from mixtral_tui.ui.keys import APP_KEYS, key_for, model_advice
 from mixtral_tui.ui.messages import ModelLoaded, ModelLoadFailed, ReplyChunk, ReplyFinished, ReplyStarted
 from mixtral_tui.ui.reply_controller import Generation, ReplyController
+from mixtral_tui.ui.terminal_input import PasteSafeLinuxDriver
 from mixtral_tui.ui.widgets.chat_tabs import ChatTabs
 from mixtral_tui.ui.widgets.chat_view import ChatView
 from mixtral_tui.ui.widgets.key_footer import KeyFooter
@@ -83,6 +86,12 @@ class MixtralApp(App):
         self.offer_repo = offer_repo  # --model owner/repo:QUANT that is not downloaded yet
         self.replies = ReplyController(self)
         self.conversations = ConversationTabs(self)
+
+    def get_driver_class(self) -> type[Driver]:
+        """In a terminal, Textual's Linux driver with a parser that keeps a paste as text
+        (ui/terminal_input.py); any other driver (headless, web, Windows) as Textual picks it."""
+        driver_class = super().get_driver_class()
+        return PasteSafeLinuxDriver if driver_class is LinuxDriver else driver_class
 
     # -- layout ------------------------------------------------------------
     def get_default_screen(self) -> Screen:

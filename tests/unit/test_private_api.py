@@ -46,6 +46,21 @@ def test_textual_still_has_the_private_methods_the_app_overrides():
     assert inspect.iscoroutinefunction(TextArea._on_key)
 
 
+def test_textual_still_reads_the_terminal_the_way_the_paste_safe_driver_does_it():
+    from textual import _parser, _xterm_parser
+    from textual.driver import Driver
+    from textual.drivers.linux_driver import LinuxDriver
+
+    # ui/terminal_input.py: the parser's generator protocol and the paste markers
+    assert {"ParseEOF", "ParseTimeout", "ParseError", "Read1", "Peek1"} <= set(vars(_parser))
+    assert _xterm_parser.BRACKETED_PASTE_START == "\x1b[200~" and _xterm_parser.BRACKETED_PASTE_END == "\x1b[201~"
+    # the input loop it replaces: the same attributes, and a parser built in that method alone
+    source = inspect.getsource(LinuxDriver.run_input_thread)
+    assert "XTermParser(" in source and "self.fileno" in source and "self.exit_event" in source
+    assert "self._debug = debug" in inspect.getsource(Driver.__init__)
+    assert callable(LinuxDriver.process_message)
+
+
 def test_llama_cpp_still_has_the_internals_the_engine_reads():
     from llama_cpp import Llama
     from llama_cpp._internals import LlamaContext, LlamaModel
