@@ -12,7 +12,8 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-import tomli_w
+import tomlkit
+import tomlkit.exceptions
 
 from mixtral_tui.errors import ConfigError
 
@@ -167,8 +168,30 @@ def load_config(path: Path) -> Config:
 
 
 def save_config(config: Config, path: Path) -> None:
-    """Write the whole config atomically (a crash never leaves half a file)."""
+    """Write the settings into the user's file, changing only what changed: each key whose value
+    differs from what the file meant is set (added where it was absent), every other line, comment
+    and blank line stays as the user wrote it. A file that is not TOML (or not there) is written
+    fresh. Atomic: written to a temporary file and moved into place."""
+    before = ""
+    try:
+        before = path.read_text(encoding="utf-8")
+        document = tomlkit.parse(before)
+        meant = asdict(parse_config(document.unwrap(), str(path)))
+    except (OSError, UnicodeDecodeError, tomlkit.exceptions.TOMLKitError, ConfigError):
+        document, meant = tomlkit.document(), {}
+    for section, values in asdict(config).items():
+        for key, value in values.items():
+            if section in meant and meant[section].get(key) == value:
+                continue
+            if section not in document:
+                document.add(section, tomlkit.table())
+            table = document[section]
+            assert isinstance(table, dict), "parse_config has checked each section is a table"
+            table[key] = value
+    text = tomlkit.dumps(document)
+    if text == before:
+        return
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".toml.tmp")
-    tmp.write_text(tomli_w.dumps(asdict(config)), encoding="utf-8")
+    tmp.write_text(text, encoding="utf-8")
     tmp.replace(path)

@@ -37,6 +37,11 @@ class AppPaths:
             folder.mkdir(parents=True, exist_ok=True)
 
 
+def recent_models_file(paths: AppPaths) -> Path:
+    """The app's own list of models loaded lately (models/recent.py), beside the history."""
+    return paths.data_dir / "recent_models.json"
+
+
 def app_paths() -> AppPaths:
     """Resolve the locations now (the environment may change between calls in tests)."""
     home = os.environ.get(HOME_ENV)

@@ -35,6 +35,17 @@ def displayable_line(text: str) -> str:
     return displayable(" ".join(text.split()))
 
 
+def shortened(text: str, limit: int) -> str:
+    """At most `limit` characters, ending in "…" where cut: a title where it must fit (a dialog's
+    question, a tab, a note). Titles are stored whole; only their drawing is cut."""
+    return text if len(text) <= limit else text[: max(limit - 1, 0)].rstrip() + "…"
+
+
+def counted(count: int, noun: str) -> str:
+    """`1 message`, `2 messages`, `1,024 messages`."""
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
+
+
 def decoded(data: bytes) -> tuple[str, int]:
     """Bytes from outside (stdin, a file) as text: UTF-8, with each byte that is not a part of
     valid UTF-8 shown as U+FFFD, and how many such places there were (say so to the user)."""

@@ -13,7 +13,7 @@ from mixtral_tui.engine.base import Turn
 from mixtral_tui.store.history import PLACEHOLDER_TITLE, Conversation, Message
 from mixtral_tui.vocabulary import CONTEXT_ROLES, Role, Status
 
-TITLE_CHARS = 48
+TITLE_CHARS = 1000  # a whole first line; a pasted line of a megabyte is not a title
 """A title made from the first message is cut at this many characters (the list shows about that)."""
 
 
@@ -35,8 +35,10 @@ def turns_for(messages: list[Message], system_prompt: str) -> list[Turn]:
 
 
 def title_from(prompt: str) -> str:
-    line = " ".join(prompt.split())
-    return (line[:TITLE_CHARS] + "…") if len(line) > TITLE_CHARS else (line or PLACEHOLDER_TITLE)
+    """The first line with words on it, whole (its spacing made single): every place that draws a
+    title shortens it to fit there, so a wider terminal or an export shows more of it."""
+    line = next((" ".join(line.split()) for line in prompt.splitlines() if line.strip()), "")
+    return line[:TITLE_CHARS] or PLACEHOLDER_TITLE
 
 
 def system_prompt_for(conversation: Conversation, config: Config) -> str:
@@ -118,7 +120,7 @@ def fork_at(title: str, messages: list[Message], message_id: int) -> Fork:
     if index is None:
         raise NotInContext
     kept = said[: index + 1]
-    return Fork(f"{title} (fork)", kept, kept[-1].role == Role.ASSISTANT)
+    return Fork(title, kept, kept[-1].role == Role.ASSISTANT)
 
 
 @dataclass(frozen=True)

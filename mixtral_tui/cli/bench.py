@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from mixtral_tui.cancel import CancelToken
 from mixtral_tui.config import Sampling
 from mixtral_tui.engine.base import LoadSpec, ReplyStats, Turn
+from mixtral_tui.models.hardware import gib
 
 if TYPE_CHECKING:
     from mixtral_tui.engine.base import Engine, LogSink
@@ -62,11 +63,12 @@ def run_bench(spec: LoadSpec, prompt_tokens: int = 512, decode_tokens: int = 128
 
 def bench_command(spec: LoadSpec) -> int:
     from mixtral_tui.engine.log_router import LogRouter
-    from mixtral_tui.errors import UserError
     from mixtral_tui.paths import app_paths
 
     if not spec.model_path:
-        raise UserError("no model given: pass --model PATH.gguf (or owner/repo:QUANT) or set model.path.")
+        from mixtral_tui.cli.chat_commands import no_model_error
+
+        raise no_model_error()
     paths = app_paths()
     paths.ensure()
     result = run_bench(spec, log_sink=LogRouter(paths.llama_log).write)
@@ -77,5 +79,5 @@ def bench_command(spec: LoadSpec) -> int:
     print(f"prompt           {s.prompt_evaluated:,} tokens in {s.prompt_seconds:.2f} s = {s.prompt_tps:,.1f} tok/s")
     print(f"decode           {s.completion_tokens:,} tokens, {s.decode_tps:,.1f} tok/s")
     print(f"first token      {s.ttft_seconds:.3f} s")
-    print(f"peak memory      {result['peak_rss'] / 1e9:.2f} GB (resident, the larger of the app and the model's process)")
+    print(f"peak memory      {gib(result['peak_rss'], 2)} (resident, the larger of the app and the model's process)")
     return 0

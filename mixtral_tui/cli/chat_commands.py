@@ -39,17 +39,33 @@ def open_history_or_memory() -> tuple[History, str | None]:
 
 
 def load_settings(
-    model: str | None, ctx: int | None, gpu_layers: int | None, resolve: bool = True, download: bool = False
+    model: str | None, ctx: int | None, gpu_layers: int | None, resolve: bool = True, download: bool = False,
+    last_loaded: bool = False,
 ) -> tuple[Config, LoadSpec]:
-    """The config file with command-line overrides on top; `owner/repo:QUANT` becomes a local path."""
+    """The config file with command-line overrides on top; `owner/repo:QUANT` becomes a local path.
+    With `last_loaded` (the TUI), no model named anywhere means the one the app loaded last."""
     config = load_config(app_paths().config_file)
-    path = model or config.model.path
+    path = model or config.model.path or (last_model() or "" if last_loaded else "")
     if resolve and path:
         from mixtral_tui.models.resolve import resolve_model
 
         path = resolve_model(path, allow_download=download, models_dir=config.model.models_dir)
     spec = LoadSpec.from_config(config, path, ctx, gpu_layers)
     return config, spec
+
+
+def last_model() -> str | None:
+    from mixtral_tui.models.recent import RecentModels
+    from mixtral_tui.paths import recent_models_file
+
+    return RecentModels(recent_models_file(app_paths())).newest()
+
+
+def no_model_error() -> UserError:
+    """`ask` and `bench` without a model: they do not use the TUI's last one unasked, they name it."""
+    last = last_model()
+    hint = f" The app last loaded {last}: `--model {last}` uses it." if last else ""
+    return UserError(f"no model given: pass --model PATH.gguf (or owner/repo:QUANT) or set model.path in the config.{hint}")
 
 
 def list_conversations() -> int:
@@ -133,25 +149,29 @@ def ask_command(args: argparse.Namespace) -> int:
 
     config, spec = load_settings(*model_choice(args), download=args.download)
     if not spec.model_path:
-        raise UserError("no model given: pass --model PATH.gguf or set model.path in the config.")
+        raise no_model_error()
     prompt = _read_prompt(args.prompt)
     history = History(":memory:") if args.no_save else open_history()
+    continued = None
     if args.continue_id is not None:
-        conversation = history.conversation(args.continue_id)
-        if conversation is None:
+        continued = history.conversation(args.continue_id)
+        if continued is None:
             raise UserError(f"no conversation with id {args.continue_id}; `mixtral-tui list` shows the ids.")
-    else:
-        conversation = history.create_conversation(title_from(prompt))
-    system_prompt = system_prompt_for(conversation, config)
-    sampling = sampling_for(conversation, config)
-    if args.max_tokens is not None:  # the command line over the conversation's own (F4) and the file
-        sampling = replace(sampling, max_tokens=args.max_tokens)
 
     paths = app_paths()
     paths.ensure()
     router = LogRouter(paths.llama_log)
     engine = create_engine(log_sink=router.write, separate_process=spec.engine == "separate")
-    engine.load(spec)
+    try:
+        engine.load(spec)  # before anything is saved: a failed load leaves no empty conversation
+    except BaseException:
+        engine.close()
+        raise
+    conversation = continued or history.create_conversation(title_from(prompt))
+    system_prompt = system_prompt_for(conversation, config)
+    sampling = sampling_for(conversation, config)
+    if args.max_tokens is not None:  # the command line over the conversation's own (F4) and the file
+        sampling = replace(sampling, max_tokens=args.max_tokens)
     history.add_message(conversation.id, Role.USER, prompt)
     run = ReplyRun(engine, history, conversation.id, sampling, system_prompt, CancelToken())
 
@@ -178,7 +198,7 @@ def ask_command(args: argparse.Namespace) -> int:
 def run_tui(args: argparse.Namespace) -> int:
     from mixtral_tui.models.resolve import REPO_SPEC, resolve_model
 
-    config, spec = load_settings(args.model, args.ctx, args.gpu_layers, resolve=False)
+    config, spec = load_settings(args.model, args.ctx, args.gpu_layers, resolve=False, last_loaded=True)
     offer = None
     if spec.model_path:
         try:

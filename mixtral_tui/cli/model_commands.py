@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING
 
 from mixtral_tui.errors import UserError
 from mixtral_tui.models.catalog import shape_for
-from mixtral_tui.models.hardware import GB, hardware_line
-from mixtral_tui.models.local import describe_local, gb, local_models
+from mixtral_tui.models.hardware import GIB, MIB, gib, hardware_line
+from mixtral_tui.models.local import describe_local, local_models, size_text
 from mixtral_tui.models.resolve import REPO_SPEC, pick_quant
 
 if TYPE_CHECKING:
@@ -44,7 +44,7 @@ def models_command(repo: str | None, context: int, models_dir: str) -> int:
         bpw = f"{q.size * 8 / shape.params:.2f}" if shape.params else "?"
         have = "downloaded" if cached_path(repo, q.first.path, models_dir) else "-"
         parts = f" ({len(q.files)} parts)" if len(q.files) > 1 else ""
-        print(f"{q.quant}\t{gb(q.size)}{parts}\t{bpw} bpw\t{verdict.summary}\t~{verdict.est_decode_tps:.0f} tok/s\t{have}")
+        print(f"{q.quant}\t{size_text(q.size)}{parts}\t{bpw} bpw\t{verdict.summary}\t~{verdict.est_decode_tps:.0f} tok/s\t{have}")
     return 0
 
 
@@ -59,9 +59,9 @@ def _bar(progress: Progress) -> str:
     filled = int(progress.fraction * width)
     eta = progress.eta
     eta_text = f"ETA {int(eta // 60)}:{int(eta % 60):02d}" if eta is not None else "ETA --:--"
-    state = "verifying" if progress.verifying else f"{progress.speed / 1e6:6.1f} MB/s {eta_text}"
+    state = "verifying" if progress.verifying else f"{progress.speed / MIB:6.1f} MiB/s {eta_text}"
     return (f"\r[{'#' * filled}{'.' * (width - filled)}] {progress.fraction * 100:5.1f}% "
-            f"{progress.done / GB:.2f}/{progress.total / GB:.2f} GB {state} ")
+            f"{progress.done / GIB:.2f}/{gib(progress.total, 2)} {state} ")
 
 
 def download_command(spec: str, models_dir: str = "") -> int:
@@ -80,7 +80,7 @@ def download_command(spec: str, models_dir: str = "") -> int:
             sys.stderr.flush()
             last[0] = now
 
-    print(f"{match.group('repo')} {choice.quant}: {len(choice.files)} file(s), {gb(choice.size)}", file=sys.stderr)
+    print(f"{match.group('repo')} {choice.quant}: {len(choice.files)} file(s), {size_text(choice.size)}", file=sys.stderr)
     path = download(match.group("repo"), choice, progress=show, cache=download_root(models_dir))
     sys.stderr.write("\n")
     print(path)
@@ -99,9 +99,9 @@ def doctor_command() -> int:
     hw = detect_hardware()
     paths = app_paths()
     print(f"CPU cores        {hw.cpu_cores}")
-    print(f"RAM              {hw.ram_available / GB:.1f} GB free of {hw.ram_total / GB:.1f} GB")
+    print(f"RAM              {gib(hw.ram_available)} free of {gib(hw.ram_total)}")
     for gpu in hw.gpus:
-        print(f"GPU              {gpu.description or gpu.name}: {gpu.free / GB:.1f} GB free of {gpu.total / GB:.1f} GB")
+        print(f"GPU              {gpu.description or gpu.name}: {gib(gpu.free)} free of {gib(gpu.total)}")
     if hw.probe_error:
         print(f"GPU              unknown: {hw.probe_error}")
         print(f"  The model would run on the CPU only. llama.cpp's own lines may say why: {paths.llama_log}")

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 from mixtral_tui.cancel import CancelToken
 from mixtral_tui.errors import UserError
 from mixtral_tui.models import hub
+from mixtral_tui.models.hardware import gib
 from mixtral_tui.models.hub import QuantChoice, RemoteFile
 
 if TYPE_CHECKING:
@@ -196,8 +197,8 @@ def download(
             already = partial.stat().st_size if partial.exists() else 0
             if _free_space(blob.parent) < size - already:
                 raise UserError(
-                    f"not enough disk space for {remote.path}: needs {(size - already) / 1e9:.1f} GB more in "
-                    f"{blob.parent}, {_free_space(blob.parent) / 1e9:.1f} GB free. Free some space or set HF_HUB_CACHE."
+                    f"not enough disk space for {remote.path}: needs {gib(size - already)} more in "
+                    f"{blob.parent}, {gib(_free_space(blob.parent))} free. Free some space or set HF_HUB_CACHE."
                 )
             digest = _hash_existing(partial)
 
@@ -224,7 +225,7 @@ def download(
 def remote_info(repo: str, remote: RemoteFile, max_bytes: int = 32 * 1024 * 1024) -> GgufInfo:
     """Read a remote GGUF's header with small Range requests: its layout and shape, before any download.
 
-    Old one-tensor-per-expert Mixtral files are caught here, not after 26 GB. It asks for 1 MiB
+    Old one-tensor-per-expert Mixtral files are caught here, not after 24.6 GiB. It asks for 1 MiB
     (Mixtral's header fits) and doubles only while the header runs past what arrived.
     """
     from huggingface_hub import get_hf_file_metadata, hf_hub_url

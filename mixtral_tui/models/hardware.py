@@ -12,7 +12,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 GIB = 1024**3
-GB = 1e9
+MIB = 1024**2
+
+
+def gib(size: float, digits: int = 1) -> str:
+    """A size as the app says every size: in GiB, as llama.cpp and the quantizations' sizes do
+    (a `GB` here and a `GiB` there made the same RAM read as two amounts)."""
+    return f"{size / GIB:.{digits}f} GiB"
 
 
 @dataclass(frozen=True)
@@ -122,7 +128,7 @@ def missing_gpu_hint(hardware: Hardware) -> str | None:
 
 
 def hardware_line(hw: Hardware) -> str:
-    gpus = ", ".join(f"{g.description or g.name} {g.free / GB:.0f}/{g.total / GB:.0f} GB free" for g in hw.gpus)
+    gpus = ", ".join(f"{g.description or g.name} {g.free / GIB:.1f}/{gib(g.total)} free" for g in hw.gpus)
     if hw.probe_error:
         gpus = f"GPUs unknown ({hw.probe_error}; planned for CPU only, `mixtral-tui doctor` says more)"
-    return f"{gpus or 'no GPU in use'}; RAM {hw.ram_available / GB:.0f}/{hw.ram_total / GB:.0f} GB free"
+    return f"{gpus or 'no GPU in use'}; RAM {hw.ram_available / GIB:.1f}/{gib(hw.ram_total)} free"

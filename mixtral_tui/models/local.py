@@ -6,12 +6,12 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from mixtral_tui.models.hardware import GB
+from mixtral_tui.models.hardware import gib
 from mixtral_tui.text_safety import displayable_line
 
 
-def gb(size: int) -> str:
-    return f"{size / GB:.2f} GB"
+def size_text(size: int) -> str:
+    return gib(size, 2)
 
 
 def local_models(extra_folder: str = "") -> list[Path]:
@@ -25,6 +25,27 @@ def local_models(extra_folder: str = "") -> list[Path]:
             pattern = "models--*/snapshots/*/**/*.gguf" if root == hub_cache() else "**/*.gguf"
             found += [p for p in root.glob(pattern) if not re.search(r"-0000[2-9]-of-|-000[1-9]\d-of-", p.name)]
     return sorted(set(found))
+
+
+def known_models(
+    models_dir: str = "", loaded: str = "", configured: str = "", recent: tuple[str, ...] | list[str] = ()
+) -> list[tuple[Path, str]]:
+    """Every GGUF file the user has reason to pick, with why it is listed: the model loaded now,
+    the config's `model.path`, the ones loaded lately (models/recent.py), then the files of the
+    Hugging Face cache and the models folder. A model outside the cache is listed too (it was
+    "No .gguf files" while one was loaded). Each file once, under its first reason."""
+    listed: list[tuple[Path, str]] = []
+    seen: set[Path] = set()
+    named = [(loaded, "loaded"), (configured, "in config")] + [(p, "recent") for p in recent]
+    for path, why in named + [(str(p), "") for p in local_models(models_dir)]:
+        if not path or not path.endswith(".gguf"):
+            continue
+        found = Path(path).expanduser()
+        key = found.resolve()
+        if key not in seen and found.is_file():
+            seen.add(key)
+            listed.append((found, why))
+    return listed
 
 
 def local_row(path: Path) -> tuple[str, str, str, str, str, str]:
@@ -43,7 +64,7 @@ def local_row(path: Path) -> tuple[str, str, str, str, str, str]:
         loadable = "no: truncated"
     else:
         loadable = "yes"
-    return str(path), gb(info.size), info.architecture, info.quant or "?", kind, loadable
+    return str(path), size_text(info.size), info.architecture, info.quant or "?", kind, loadable
 
 
 def describe_local(path: Path) -> str:

@@ -9,9 +9,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from mixtral_tui.models.catalog import CatalogEntry, Shape
-from mixtral_tui.models.hardware import GIB, Hardware
+from mixtral_tui.models.hardware import Hardware
 from mixtral_tui.models.hub import QuantChoice, RemoteFile
 from mixtral_tui.models.planner import Plan, compute_buffer_bytes, kv_cache_bytes, plan
+
+FIT_SHORT = {
+    "gpu": "GPU",
+    "gpu+cpu-experts": "GPU+CPU experts",
+    "split": "{l} layers GPU",
+    "cpu": "CPU only",
+    "too-large": "too large",
+}
+"""Where the picker is narrow (below 110 columns); the line under the table says it whole."""
 
 FIT_LABELS = {
     "gpu": "fits on the GPU",
@@ -36,6 +45,12 @@ class QuantRow:
         if self.old_layout:
             return "old layout: will not load"
         return FIT_LABELS[self.plan.verdict].format(n=self.plan.cpu_moe_layers, l=self.plan.gpu_layers)
+
+    @property
+    def short_fit(self) -> str:
+        if self.old_layout:
+            return "old layout"
+        return FIT_SHORT[self.plan.verdict].format(n=self.plan.cpu_moe_layers, l=self.plan.gpu_layers)
 
 
 def rows_for(
@@ -66,5 +81,3 @@ def best_row(rows: list[QuantRow]) -> int:
     return min(range(len(rows)), key=lambda i: rows[i].choice.size) if rows else 0
 
 
-def gib(size: int) -> str:
-    return f"{size / GIB:.1f} GiB"

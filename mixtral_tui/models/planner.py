@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from mixtral_tui.models.catalog import Shape
-from mixtral_tui.models.hardware import GIB, Hardware
+from mixtral_tui.models.hardware import GIB, Hardware, gib
 
 KV_BYTES = {"f16": 2.0, "q8_0": 1.0625, "q4_0": 0.5625}
 GPU_RUNTIME = int(0.45 * GIB)  # CUDA context and cuBLAS workspaces
@@ -71,8 +71,6 @@ def _speed(shape: Shape, size: int, gpu_share: float, hardware: Hardware) -> flo
     return EFFICIENCY / seconds if seconds > 0 else 0.0
 
 
-def _gib(value: float) -> str:
-    return f"{value / GIB:.1f} GiB"
 
 
 def plan(shape: Shape, size: int, context: int, hardware: Hardware, kv_type: str = "f16") -> Plan:
@@ -87,9 +85,9 @@ def plan(shape: Shape, size: int, context: int, hardware: Hardware, kv_type: str
     def cpu_or_too_large(reason: str) -> Plan:
         if cpu_need <= ram_budget:
             return Plan("cpu", 0, 0, 0, cpu_need, _speed(shape, size, 0.0, hardware),
-                        f"CPU only ({reason}): needs {_gib(cpu_need)} of RAM")
+                        f"CPU only ({reason}): needs {gib(cpu_need)} of RAM")
         return Plan("too-large", 0, 0, 0, cpu_need, 0.0,
-                    f"too large: needs {_gib(cpu_need)} of RAM, {_gib(ram_budget)} is free ({reason})")
+                    f"too large: needs {gib(cpu_need)} of RAM, {gib(ram_budget)} is free ({reason})")
 
     if gpu_budget <= 0:
         return cpu_or_too_large("no GPU this build can use" if not hardware.gpu_offload or not hardware.gpus
@@ -98,7 +96,7 @@ def plan(shape: Shape, size: int, context: int, hardware: Hardware, kv_type: str
     full = size + kv + compute
     if full <= gpu_budget:
         return Plan("gpu", -1, 0, full + GPU_RUNTIME, 0, _speed(shape, size, 1.0, hardware),
-                    f"fits on the GPU: {_gib(full + GPU_RUNTIME)} of {_gib(hardware.vram_free)} free")
+                    f"fits on the GPU: {gib(full + GPU_RUNTIME)} of {gib(hardware.vram_free)} free")
 
     if shape.is_moe:
         experts = layer * shape.expert_fraction
@@ -110,7 +108,7 @@ def plan(shape: Shape, size: int, context: int, hardware: Hardware, kv_type: str
                 return Plan("gpu+cpu-experts", -1, n, int(gpu) + GPU_RUNTIME, int(ram),
                             _speed(shape, size, share, hardware),
                             f"GPU with the experts of {n} of {shape.n_layer} layers in RAM: "
-                            f"{_gib(gpu + GPU_RUNTIME)} on the GPU, {_gib(ram)} in RAM")
+                            f"{gib(gpu + GPU_RUNTIME)} on the GPU, {gib(ram)} in RAM")
             if ram > ram_budget:
                 break
 
@@ -123,6 +121,6 @@ def plan(shape: Shape, size: int, context: int, hardware: Hardware, kv_type: str
         if ram <= ram_budget:
             share = layers / shape.n_layer
             return Plan("split", layers, 0, int(gpu) + GPU_RUNTIME, int(ram), _speed(shape, size, share, hardware),
-                        f"{layers} of {shape.n_layer} layers on the GPU ({_gib(gpu + GPU_RUNTIME)}), "
-                        f"the rest in RAM ({_gib(ram)})")
+                        f"{layers} of {shape.n_layer} layers on the GPU ({gib(gpu + GPU_RUNTIME)}), "
+                        f"the rest in RAM ({gib(ram)})")
     return cpu_or_too_large("it does not fit the GPU")

@@ -39,6 +39,8 @@ class Conversation:
     system_prompt: str | None = None
     sampling: dict[str, Any] = field(default_factory=dict)
     title_given: bool = True  # False: still the placeholder, which the first message replaces
+    forked_from: int | None = None  # the conversation this one is a fork of (it may be deleted since)
+    draft: str = ""  # the message box's unsent text
 
 
 @dataclass
@@ -147,6 +149,8 @@ class History:
             system_prompt=row["system_prompt"],
             sampling=_loads(row["sampling_json"]),
             title_given=bool(row["title_given"]),
+            forked_from=row["forked_from"],
+            draft=row["draft"],
         )
 
     _CONVERSATION_SQL = """
@@ -186,8 +190,8 @@ class History:
         def copy() -> int:
             with self._transaction() as db:
                 made = db.execute(
-                    "INSERT INTO conversations (title, created_at, updated_at, system_prompt, sampling_json)"
-                    " SELECT ?, ?, ?, system_prompt, sampling_json FROM conversations WHERE id = ?",
+                    "INSERT INTO conversations (title, created_at, updated_at, system_prompt, sampling_json, forked_from)"
+                    " SELECT ?, ?, ?, system_prompt, sampling_json, id FROM conversations WHERE id = ?",
                     (title, now, now, conversation_id),
                 )
                 new_id = _row_id(made)
@@ -205,6 +209,10 @@ class History:
     def rename_conversation(self, conversation_id: int, title: str) -> None:
         """A title given (by the user, or from the first message): no later message replaces it."""
         self._write("UPDATE conversations SET title = ?, title_given = 1 WHERE id = ?", (title, conversation_id))
+
+    def save_draft(self, conversation_id: int, draft: str) -> None:
+        """The message box's unsent text, kept with its conversation (not a change: no new time)."""
+        self._write("UPDATE conversations SET draft = ? WHERE id = ?", (draft, conversation_id))
 
     def delete_conversation(self, conversation_id: int) -> None:
         self._write("DELETE FROM conversations WHERE id = ?", (conversation_id,))

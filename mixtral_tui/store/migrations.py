@@ -119,6 +119,20 @@ def m006_title_given(db: sqlite3.Connection) -> None:
     )
 
 
+@migration
+def m007_forked_from(db: sqlite3.Connection) -> None:
+    """Which conversation a fork was made from. A fork was told apart only by " (fork)" at the end
+    of its title, which the list cut off; now the list says so on its own line. No foreign key:
+    a fork stays a fork when its original is deleted. Existing forks keep their titles."""
+    _run(db, "ALTER TABLE conversations ADD COLUMN forked_from INTEGER;")
+
+
+@migration
+def m008_drafts(db: sqlite3.Connection) -> None:
+    """Each conversation's unsent text: closing a tab, or the app, kept no draft."""
+    _run(db, "ALTER TABLE conversations ADD COLUMN draft TEXT NOT NULL DEFAULT '';")
+
+
 def has_search_index(db: sqlite3.Connection) -> bool:
     return db.execute("SELECT 1 FROM sqlite_master WHERE name = 'message_search'").fetchone() is not None
 

@@ -27,7 +27,8 @@ from mixtral_tui.config import Config, save_config
 from mixtral_tui.engine.base import Engine, LoadSpec, ModelInfo
 from mixtral_tui.engine.log_router import LogRouter
 from mixtral_tui.errors import UserError
-from mixtral_tui.paths import AppPaths, app_paths
+from mixtral_tui.models.recent import RecentModels
+from mixtral_tui.paths import AppPaths, app_paths, recent_models_file
 from mixtral_tui.store.history import History
 from mixtral_tui.ui.commands import AppCommands
 from mixtral_tui.ui.conversations import ConversationTabs
@@ -35,6 +36,7 @@ from mixtral_tui.ui.keys import APP_KEYS, key_for, model_advice
 from mixtral_tui.ui.messages import ModelLoaded, ModelLoadFailed, ReplyChunk, ReplyFinished, ReplyStarted
 from mixtral_tui.ui.reply_controller import Generation, ReplyController
 from mixtral_tui.ui.terminal_input import PasteSafeLinuxDriver
+from mixtral_tui.ui.titles import in_text
 from mixtral_tui.ui.widgets.chat_tabs import ChatTabs
 from mixtral_tui.ui.widgets.chat_view import ChatView
 from mixtral_tui.ui.widgets.key_footer import KeyFooter
@@ -56,6 +58,9 @@ class MixtralApp(App):
     TITLE = "mixtral-tui"
     CSS_PATH = Path(__file__).parent / "app.tcss"  # absolute, so subclasses elsewhere find it
     COMMANDS = App.COMMANDS | {AppCommands}
+    # Classes on every screen by terminal width: the list narrows, then hides; the footer and
+    # the status line keep their most important parts (80x24 is what most SSH sessions open).
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (70, "-medium"), (110, "-wide")]
     BINDINGS: ClassVar[list[BindingType]] = [
         *(Binding(k.keys, k.action, k.description, show=k.show, priority=k.priority) for k in APP_KEYS),
         Binding("question_mark", "help", "Help", show=False),
@@ -84,6 +89,7 @@ class MixtralApp(App):
         self.loading = False
         self.startup_warning = startup_warning
         self.offer_repo = offer_repo  # --model owner/repo:QUANT that is not downloaded yet
+        self.recent_models = RecentModels(recent_models_file(self.paths))
         self.replies = ReplyController(self)
         self.conversations = ConversationTabs(self)
 
@@ -206,6 +212,7 @@ class MixtralApp(App):
     def on_model_loaded(self, event: ModelLoaded) -> None:
         self.loading = False
         self.model_info = info = event.info
+        self.recent_models.remember(self.load_spec.model_path)
         self.replies.model_loaded(info)
         quant = f" {info.quant}" if info.quant else ""
         self.status.model_text = f"{info.name}{quant} · ctx {info.context_size:,} · template {info.template}"
@@ -232,22 +239,21 @@ class MixtralApp(App):
             self.notify(f"The model loads after the current reply; {key_for('stop')} stops it sooner.")
 
     def action_pick_model(self) -> None:
-        """The model picker; a chosen file becomes the configured model and loads."""
+        """The model picker; the chosen file loads. It is remembered in the app's own state (the
+        next start opens on it when the config names no model), never written into config.toml:
+        models/recent.py says why."""
         from mixtral_tui.ui.screens.picker import ModelPicker
 
         def chosen(path: str | None) -> None:
             if not path:
                 return
-            self.config = replace(self.config, model=replace(self.config.model, path=path))
-            try:
-                save_config(self.config, self.paths.config_file)
-            except OSError as exc:
-                self.notify(f"Model not saved as the default: {exc}", severity="warning")
             self.load_spec = replace(self.load_spec, model_path=path)
             self._model_changed()
 
         if not isinstance(self.screen, ModelPicker):
-            picker = ModelPicker(self.load_spec.context_size, self.config.model.models_dir, start=self.offer_repo)
+            loaded = self.load_spec.model_path if self.model_info else ""
+            picker = ModelPicker(self.load_spec.context_size, self.config.model.models_dir, start=self.offer_repo,
+                                 loaded=loaded, configured=self.config.model.path, recent=self.recent_models.paths())
             self.offer_repo = None
             self.push_screen(picker, chosen)
 
@@ -355,7 +361,8 @@ class MixtralApp(App):
                 self.guard(self.history.set_overrides, conversation.id, prompt, overrides)
                 self.notify("Conversation settings saved; they apply from the next reply.")
 
-        screen = ConversationSettingsScreen(conversation.title, conversation.system_prompt, conversation.sampling, self.config)
+        screen = ConversationSettingsScreen(in_text(conversation.title), conversation.system_prompt,
+                                            conversation.sampling, self.config)
         self.push_screen(screen, done)
 
     def action_show_log(self) -> None:

@@ -14,7 +14,9 @@ from typing import TYPE_CHECKING
 from mixtral_tui.chat import rules
 from mixtral_tui.errors import UserError
 from mixtral_tui.store.history import Message
+from mixtral_tui.text_safety import counted
 from mixtral_tui.ui.keys import key_for
+from mixtral_tui.ui.titles import in_text
 from mixtral_tui.vocabulary import Role, Status
 
 if TYPE_CHECKING:
@@ -159,7 +161,7 @@ class ConversationActions:
         await app.refresh_sidebar()
         count = len(fork.messages)
         after = "Enter sends the next message" if fork.ends_with_reply else f"{key_for('regenerate')} writes its reply"
-        app.notify(f"Forked into “{fork.title}” with {count} message{'s' if count > 1 else ''}; {after}. "
+        app.notify(f"Forked “{in_text(fork.title)}” into a new chat with {counted(count, 'message')}; {after}. "
                    "The original is unchanged.")
 
     async def chosen(self, action: str, message_id: int) -> None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from textual.content import Content
 from textual.css.query import NoMatches
 from textual.widgets import OptionList, TabbedContent, TabPane
 
@@ -18,6 +17,7 @@ from mixtral_tui.chat.export import export_conversation, safe_filename
 from mixtral_tui.ui.keys import key_for
 from mixtral_tui.ui.screens.dialogs import ConfirmScreen, PromptScreen
 from mixtral_tui.ui.screens.search import Found, SearchScreen
+from mixtral_tui.ui.titles import in_text, tab_label
 from mixtral_tui.ui.widgets.chat_view import ChatView
 from mixtral_tui.ui.widgets.sidebar import ConversationList, Sidebar, conversation_of
 
@@ -73,7 +73,7 @@ class ConversationTabs:
             if conversation is None or messages is None:
                 return
             view = ChatView(conversation_id)
-            await self.tabs.add_pane(TabPane(Content(conversation.title), view, id=pane_id(conversation_id)))
+            await self.tabs.add_pane(TabPane(tab_label(conversation), view, id=pane_id(conversation_id)))
             live = self.app.replies.generation
             reply = live.message if live and live.conversation_id == conversation_id else None
             shown = [m for m in messages if reply is None or m.id != reply.id]
@@ -147,17 +147,23 @@ class ConversationTabs:
 
     async def focus_sidebar(self) -> None:
         sidebar = self.app.query_one(Sidebar)
-        sidebar.remove_class("-hidden")
+        sidebar.reveal()
         sidebar.list_view.focus()
 
     def toggle_sidebar(self) -> None:
-        self.app.query_one(Sidebar).toggle_class("-hidden")
+        """Ctrl+B: hide the list, or show it (also below the width where it hides itself)."""
+        sidebar = self.app.query_one(Sidebar)
+        if sidebar.display:
+            sidebar.add_class("-hidden").remove_class("-shown")
+        else:
+            sidebar.reveal()
 
     # -- rename, delete, export --------------------------------------------
     async def rename(self, conversation_id: int, title: str) -> None:
         self.app.guard(self.app.history.rename_conversation, conversation_id, title)
-        if self.chat_view(conversation_id) is not None:
-            self.tabs.get_tab(pane_id(conversation_id)).label = Content(title)
+        conversation = self.app.guard(self.app.history.conversation, conversation_id)
+        if conversation is not None and self.chat_view(conversation_id) is not None:
+            self.tabs.get_tab(pane_id(conversation_id)).label = tab_label(conversation)
         await self.refresh_sidebar()
 
     def target(self) -> int | None:
@@ -197,7 +203,7 @@ class ConversationTabs:
                 if self.tabs.tab_count == 0:
                     await self.new()
 
-        question = f"Delete “{self.title_of(target)}” and all its messages? This cannot be undone."
+        question = f"Delete “{in_text(self.title_of(target))}” and all its messages? This cannot be undone."
         self.app.push_screen(ConfirmScreen(question), done)
 
     def delete_requested(self, event: ConversationList.DeleteRequested) -> None:

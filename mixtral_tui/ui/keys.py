@@ -1,4 +1,5 @@
-"""Every key the app answers to, in one list: the bindings and the help screen both read it.
+"""Every key the app answers to, in one list: the bindings, the footer, the palette and the help
+(ui/key_help.py, which lists the keys widgets answer to as well) all read it.
 
 Only keys that every terminal sends through SSH and tmux are used (Enter, Esc,
 Tab, Ctrl+letter, F-keys); a few extras (Ctrl+PgUp/PgDn) are alternatives.
@@ -18,22 +19,23 @@ class Key:
     description: str
     show: bool = True  # in the footer
     priority: bool = False  # wins over the composer's own keys (F5-F7 select words/lines there)
+    wide_only: bool = False  # in the footer only from 110 columns (F1 lists every key at any width)
 
 
 APP_KEYS = [
     Key("ctrl+n", "new_conversation", "New chat"),
     Key("ctrl+f", "search", "Search"),
     Key("ctrl+r", "regenerate", "Write reply again", show=False),
-    Key("f2", "rename_conversation", "Rename"),
-    Key("f8", "delete_conversation", "Delete"),
-    Key("f9", "export_conversation", "Export"),
+    Key("f2", "rename_conversation", "Rename", wide_only=True),
+    Key("f8", "delete_conversation", "Delete", wide_only=True),
+    Key("f9", "export_conversation", "Export", wide_only=True),
     Key("f7", "close_tab", "Close tab", show=False, priority=True),
     Key("f6,ctrl+pagedown", "next_tab", "Next tab", show=False, priority=True),
     Key("f5,ctrl+pageup", "previous_tab", "Previous tab", show=False, priority=True),
     Key("ctrl+l", "focus_sidebar", "Conversations", show=False),
     Key("ctrl+b", "toggle_sidebar", "Sidebar", show=False),
     Key("ctrl+g", "pick_model", "Models"),
-    Key("f3", "settings", "Settings"),
+    Key("f3", "settings", "Settings", wide_only=True),
     Key("f4", "conversation_settings", "Chat settings", show=False),
     Key("ctrl+o", "copy_reply", "Copy reply", show=False),
     Key("f12", "show_log", "Log", show=False),
@@ -42,28 +44,7 @@ APP_KEYS = [
     Key("ctrl+q", "quit", "Quit"),
 ]
 
-# Keys handled by widgets rather than the app, listed for the help screen.
-WIDGET_KEYS = [
-    ("Enter", "Send (composer) · open conversation (list)"),
-    ("Ctrl+J", "New line in the composer (also Alt+Enter)"),
-    ("↑ (empty composer)", "Edit your last message (Enter sends it, Esc cancels)"),
-    ("Shift+Tab (composer)", "Pick a message above; ↑ ↓ pick another"),
-    ("c / b (picked)", "Copy the message / its code blocks, one per press"),
-    ("e / r (picked)", "Edit it (yours) / write the chat again from it"),
-    ("f / Enter (picked)", "Fork a new chat ending with it / fold or unfold it"),
-    ("?", "Help, when not typing"),
-    ("Tab / Shift+Tab", "Next / previous area"),
-    ("Del", "Delete the highlighted conversation (list)"),
-    ("Ctrl+T", "In search (Ctrl+F): the open conversation only, or every one"),
-    ("Ctrl+P", "Command palette: every action by name"),
-    ("↑ ↓ PgUp PgDn", "Move in a list; in the chat PgUp PgDn scroll, ↑ ↓ pick"),
-    ("PgUp / PgDn", "Scroll the conversation while typing (composer)"),
-    ("Ctrl+Home / Ctrl+End", "Top / bottom of the conversation while typing (composer)"),
-    ("Home", "Top of the conversation; at the top, load earlier messages"),
-    ("End", "Bottom of the conversation; after a search, back to the newest messages"),
-    ("d", "Show or hide debug lines (log view, F12)"),
-]
-
+WIDE_ONLY_ACTIONS = frozenset(key.action for key in APP_KEYS if key.wide_only)
 
 _NAMES = {"escape": "Esc", "enter": "Enter", "pageup": "PgUp", "pagedown": "PgDn", "delete": "Del"}
 

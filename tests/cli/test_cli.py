@@ -112,15 +112,24 @@ def test_ask_reads_stdin_and_no_save_keeps_nothing(tiny_model, home):
     ("truncated_model", "truncated"),
     ("unknown_arch_model", "frobnicator"),
 ])
-def test_ask_with_bad_model_is_one_line_exit_1(request, fixture, phrase):
+def test_ask_with_bad_model_is_one_line_exit_1(request, fixture, phrase, home):
     done = run("ask", "--model", str(request.getfixturevalue(fixture)), "hi")
     assert done.returncode == 1
     assert phrase in done.stderr and "Traceback" not in done.stderr and done.stderr.count("\n") == 1
+    assert History(home / "data" / "history.sqlite3").conversations() == []  # no empty "hi · 0 messages" left
 
 
 def test_ask_without_model(home):
     done = run("ask", "hi")
-    assert done.returncode == 1 and "no model given" in done.stderr
+    assert done.returncode == 1 and "no model given" in done.stderr and "last loaded" not in done.stderr
+
+
+def test_ask_without_model_names_the_one_the_app_loaded_last_but_does_not_use_it(home, tiny_model):
+    from mixtral_tui.models.recent import RecentModels
+
+    RecentModels(home / "data" / "recent_models.json").remember(str(tiny_model))
+    done = run("ask", "hi")
+    assert done.returncode == 1 and f"The app last loaded {tiny_model}: `--model {tiny_model}` uses it." in done.stderr
 
 
 def test_ask_prompt_longer_than_context(tiny_model):

@@ -262,13 +262,13 @@ async def test_the_conversation_list_counts_the_reply_being_written():
         await send(pilot, "first question")
         await wait_for(pilot, lambda: app.generation is not None and app.generation.text, what="the reply to start")
         assert str(listed.get_option_at_index(0).prompt).startswith("first question")  # titled at once
-        await wait_for(pilot, lambda: figures().startswith("2 msgs"), timeout=2, what="2 msgs while it streams")
+        await wait_for(pilot, lambda: figures().startswith("2 messages"), timeout=2, what="2 messages while it streams")
         assert app.generation is not None  # still writing
         await pilot.press("escape")
         await wait_for(pilot, lambda: app.generation is None, what="the reply to stop")
 
         await send(pilot, "second question")  # a titled conversation: listed again when the reply begins
-        await wait_for(pilot, lambda: figures().startswith("4 msgs"), timeout=2, what="4 msgs while it streams")
+        await wait_for(pilot, lambda: figures().startswith("4 messages"), timeout=2, what="4 messages while it streams")
         assert app.generation is not None
         await pilot.press("escape")
 
@@ -315,9 +315,9 @@ async def test_help_lists_every_key():
     async with app.run_test() as pilot:
         await pilot.press("f1")
         assert isinstance(app.screen, HelpScreen)
-        table = app.screen.query_one("DataTable")
-        keys = [str(table.get_row_at(i)[0]) for i in range(table.row_count)]
-        assert "Ctrl+N" in keys and "Esc" in keys and "Ctrl+J" in keys and "F6 / Ctrl+PgDn" in keys
+        widget = app.screen.query_one("#keys")
+        keys = [str(cell) for cell in widget.content.columns[0].cells]  # a Rich table of the rows
+        assert "Ctrl+N" in keys and "Esc" in keys and "Ctrl+J (or Alt+Enter)" in keys and "F6 / Ctrl+PgDn" in keys
         await pilot.press("escape")
         assert not isinstance(app.screen, HelpScreen)
 
@@ -330,7 +330,9 @@ async def test_settings_are_validated_and_saved():
         app.screen.query_one("#sampling-temperature").value = "hot"
         await pilot.press("ctrl+s")
         assert isinstance(app.screen, SettingsScreen)
-        assert "must be a number" in str(app.screen.query_one("#errors").render())
+        error = app.screen.query_one(".field-error.-shown")
+        assert "must be a number" in str(error.render()) and error.id == "error-sampling-temperature"
+        assert app.focused is app.screen.query_one("#sampling-temperature")
         app.screen.query_one("#sampling-temperature").value = "0.25"
         await pilot.press("ctrl+s")
         await pilot.pause(0.1)
@@ -351,6 +353,45 @@ async def test_conversation_settings_override_the_defaults():
         await wait_for(pilot, lambda: app.generation is None and replies(app))
         assert engine.prompts[-1][0].content == "Talk like a pirate."
         assert replies(app)[0].message.sampling["max_tokens"] == 1
+
+
+async def test_dialogs_take_the_keyboard_at_once_and_say_how_to_save_at_80x24():
+    """F4 then typing: the text lands in the system prompt (it was lost until Tab); then Tab to the
+    fields in order, so "30" meant for max tokens goes there; Ctrl+S and Esc are in the footer."""
+    app = make_app(ScriptedEngine(["ok"]))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: app.model_info is not None)
+        await pilot.press("f4")
+        await pilot.press(*"Be brief.")
+        form = app.screen
+        assert form.query_one("#chat-system_prompt").text == "Be brief."
+        shown = {key.action for key in form.query("FooterKey") if key.display}
+        assert shown == {"save", "cancel"}
+        assert form.query_one("VerticalScroll").region.right <= 80
+        await pilot.press("ctrl+s")
+        await pilot.pause(0.1)
+        conversation = app.history.conversation(app.active_view().conversation_id)
+        assert conversation.system_prompt == "Be brief."
+
+        await pilot.press("f3")
+        await pilot.press(*"/models/x.gguf")
+        assert app.screen.query_one("#model-path").value == "/models/x.gguf"
+        await pilot.press("escape")
+
+
+async def test_a_refused_value_is_shown_by_its_field_in_view_and_focused():
+    app = make_app(ScriptedEngine())
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("f3")
+        form = app.screen
+        form.query_one("#sampling-seed").value = "soon"
+        await pilot.press("ctrl+s")
+        await pilot.pause(0.2)
+        error = form.query_one(".field-error.-shown")
+        assert error.id == "error-sampling-seed" and "whole number" in str(error.render())
+        assert app.focused is form.query_one("#sampling-seed")
+        scroller = form.query_one("VerticalScroll")
+        assert scroller.scroll_y > 0 and error.region.overlaps(scroller.content_region)  # scrolled to it
 
 
 async def test_log_view_shows_native_log(tiny_model):

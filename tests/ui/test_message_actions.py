@@ -5,8 +5,10 @@ any reply. What is replaced stays, marked, out of the model's sight."""
 from mixtral_tui.config import Sampling
 from mixtral_tui.paths import app_paths
 from mixtral_tui.store.history import History
+from mixtral_tui.ui.conversations import pane_id
 from mixtral_tui.ui.markdown.code_blocks import code_blocks
 from mixtral_tui.ui.widgets.message import MessageView
+from mixtral_tui.ui.widgets.sidebar import ConversationList
 from mixtral_tui.vocabulary import Status
 from tests.fixtures.fake_engine import ScriptedEngine
 from tests.fixtures.pilot import make_app, notifications, send, wait_for
@@ -250,11 +252,14 @@ async def test_f_forks_a_new_conversation_that_ends_with_the_picked_message():
         await pilot.press("shift+tab", "up", "up", "f")  # from the first reply
         await wait_for(pilot, lambda: app.active_view().conversation_id != original, what="the fork's tab")
         fork = app.history.conversation(app.active_view().conversation_id)
-        assert fork.title == "Chat (fork)" and fork.system_prompt == "Answer in Spanish."
+        assert fork.title == "Chat" and fork.forked_from == original and fork.system_prompt == "Answer in Spanish."
         assert fork.sampling == {"temperature": 0.5}
         assert [(m.role, m.content) for m in app.history.messages(fork.id)] == [("user", "one?"), ("assistant", "Uno.")]
         assert len(app.history.search("uno", conversation_id=fork.id)) == 1  # searchable as any
-        assert app.focused is app.active_view().composer and "Forked into" in notifications(app)[-1]
+        assert app.focused is app.active_view().composer and "Forked “Chat” into a new chat" in notifications(app)[-1]
+        listed = app.query_one(ConversationList).get_option_at_index(0).prompt
+        assert str(listed).splitlines() == ["Chat", "fork · 2 messages · now"]  # told apart on its own line
+        assert str(app.conversations.tabs.get_tab(pane_id(fork.id)).label) == "↳ Chat"
         assert len(app.conversations.tabs.query("TabPane")) == 2
 
         await send(pilot, "three?", type_it=False)

@@ -1,5 +1,7 @@
 """The model picker and the download panel, driven with Pilot against the Hub look-alike."""
 
+import pytest
+
 from mixtral_tui.config import load_config
 from mixtral_tui.engine.llama import LlamaEngine
 from mixtral_tui.models.download import Progress
@@ -52,7 +54,9 @@ async def test_pick_download_and_load(hub, tiny_model):
         await pilot.press("enter")
         await wait_for(pilot, lambda: app.model_info is not None, what="download and load")
         assert app.model_info.name == "Mixtral-8x7B-Instruct-tiny"
-        assert load_config(app_paths().config_file).model.path.endswith("tiny-mixtral.Q4_K_M.gguf")
+        # remembered in the app's own state, the user's config left alone (models/recent.py)
+        assert app.recent_models.newest().endswith("tiny-mixtral.Q4_K_M.gguf")
+        assert load_config(app_paths().config_file).model.path == ""
 
 
 async def test_download_panel_progress_cancel_and_resume(hub, tiny_model):
@@ -67,7 +71,7 @@ async def test_download_panel_progress_cancel_and_resume(hub, tiny_model):
         panel = app.screen
         await wait_for(pilot, lambda: panel.latest is not None and panel.latest.done > 200_000, what="progress")
         seen = panel.query_one("#bar").progress
-        assert 0 < seen < tiny_model.stat().st_size and "MB/s" in str(panel.query_one("#figures").render())
+        assert 0 < seen < tiny_model.stat().st_size and "MiB/s" in str(panel.query_one("#figures").render())
         await pilot.press("escape")
         await wait_for(pilot, lambda: not panel.running, what="stop")
         assert "run it again to resume" in str(panel.query_one("#error").render())
@@ -103,7 +107,8 @@ async def test_old_layout_is_flagged_before_download(hub):
         assert not isinstance(app.screen, DownloadScreen)
 
 
-def test_picker_snapshot(snap_compare, monkeypatch):
+@pytest.mark.parametrize("size", [(130, 30), (80, 24)], ids=["130x30", "80x24"])
+def test_picker_snapshot(snap_compare, monkeypatch, size):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
 
     async def before(pilot):
@@ -113,7 +118,7 @@ def test_picker_snapshot(snap_compare, monkeypatch):
         await pilot.pause()
 
     app = make_app(ScriptedEngine(), history=History(":memory:"))
-    assert snap_compare(app, terminal_size=(130, 30), run_before=before)
+    assert snap_compare(app, terminal_size=size, run_before=before)
 
 
 class StillDownload(DownloadScreen):
@@ -173,3 +178,67 @@ async def test_local_files_show_what_their_headers_say_as_plain_text(hub, tmp_pa
         assert app.is_running and app._exception is None
         row = table_rows(picker)[0]
         assert row[2] == "[/x] odd arch␛[2J" and row[6] == "odd [v2].gguf"
+
+
+class PickerApp:
+    """A bare app with only the picker on it (no model, no history)."""
+
+    def __new__(cls, picker: ModelPicker):
+        from textual.app import App
+
+        class Bare(App):
+            HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (70, "-medium"), (110, "-wide")]
+
+            def on_mount(self) -> None:
+                self.push_screen(picker)
+
+        return Bare()
+
+
+async def test_local_files_list_the_loaded_the_configured_and_the_recent_models_outside_the_cache(tmp_path, monkeypatch):
+    from tests.fixtures.gguf_models import write_model
+
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "empty-cache"))
+    loaded, configured, recent = (write_model(tmp_path / f"{name}.gguf") for name in ("loaded", "configured", "recent"))
+    picker = ModelPicker(2048, hardware=MACHINE, loaded=str(loaded), configured=str(configured),
+                         recent=[str(recent), str(loaded), str(tmp_path / "gone.gguf")])
+    app = PickerApp(picker)
+    async with app.run_test(size=(130, 40)) as pilot:
+        await wait_for(pilot, lambda: app.screen is picker and picker.hardware is not None, what="picker")
+        picker.show_local()
+        await pilot.pause()
+        assert [(r[6], r[5]) for r in table_rows(picker)] == [
+            ("loaded.gguf", "loaded"), ("configured.gguf", "in config"), ("recent.gguf", "recent")]
+        assert "No .gguf" not in str(picker.query_one("#why").render())
+
+
+async def test_arrows_on_the_model_list_show_that_models_quants_at_once(monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    picker = ModelPicker(4096, hardware=MACHINE)
+    app = PickerApp(picker)
+    async with app.run_test(size=(130, 40)) as pilot:
+        await wait_for(pilot, lambda: picker.repo is not None and picker.rows, what="the first model's rows")
+        first = picker.repo
+        picker.query_one("#sources").focus()
+        await pilot.press("down")
+        await wait_for(pilot, lambda: picker.repo != first, what="the next model's rows, without Enter")
+        assert picker.repo == "mradermacher/Mixtral-8x22B-Instruct-v0.1-GGUF" or "8x22B" in picker.repo
+        assert picker.rows and picker.query_one("#sources").has_focus  # the highlight stays on the list
+        await pilot.press("down", "down")
+        await wait_for(pilot, lambda: picker.repo is None, what="Local files")
+
+
+async def test_at_80_columns_the_verdict_is_short_and_the_table_does_not_scroll_sideways(monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    picker = ModelPicker(4096, hardware=MACHINE)
+    app = PickerApp(picker)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: picker.rows, what="rows")
+        await pilot.pause()
+        table = picker.query_one("DataTable")
+        assert table.virtual_size.width <= table.scrollable_content_region.width
+        assert {r[4] for r in table_rows(picker)} <= {"GPU", "GPU+CPU experts", "CPU only", "too large"} | {
+            f"{n} layers GPU" for n in range(100)}
+        await pilot.resize_terminal(130, 30)
+        await pilot.pause()
+        assert not picker.has_class("-compact") and any(r[4].startswith("fits on the GPU") for r in table_rows(picker))

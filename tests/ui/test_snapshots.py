@@ -44,6 +44,13 @@ def test_chat_screen(snap_compare):
     assert snap_compare(scripted_app(), terminal_size=SIZE, run_before=_chat)
 
 
+@pytest.mark.parametrize("size", [(80, 24), (60, 20)], ids=["80x24", "60x20"])
+def test_chat_screen_in_a_small_terminal(snap_compare, size):
+    """The list narrows (80) or hides itself (60), the footer keeps the first keys, the status line
+    its state; nothing runs off the right edge."""
+    assert snap_compare(scripted_app(), terminal_size=size, run_before=_chat)
+
+
 def test_picked_message(snap_compare):
     """Shift+Tab from the message box: the newest message picked (marked), its keys in the footer."""
 
@@ -56,7 +63,8 @@ def test_picked_message(snap_compare):
     assert snap_compare(scripted_app(), terminal_size=SIZE, run_before=before)
 
 
-def test_search_screen(snap_compare, monkeypatch):
+@pytest.mark.parametrize("size", [SIZE, (80, 24)], ids=["110x34", "80x24"])
+def test_search_screen(snap_compare, monkeypatch, size):
     import time
 
     monkeypatch.setenv("TZ", "UTC")  # the hits show when each message was written
@@ -72,26 +80,28 @@ def test_search_screen(snap_compare, monkeypatch):
         await pilot.pause()
 
     try:
-        assert snap_compare(scripted_app(), terminal_size=SIZE, run_before=before)
+        assert snap_compare(scripted_app(), terminal_size=size, run_before=before)
     finally:
         monkeypatch.undo()
         time.tzset()
 
 
-def test_help_screen(snap_compare):
+@pytest.mark.parametrize("size", [SIZE, (80, 24)], ids=["110x34", "80x24"])
+def test_help_screen(snap_compare, size):
     async def before(pilot):
         await pilot.press("f1")
         steady(pilot.app)
 
-    assert snap_compare(scripted_app(), terminal_size=SIZE, run_before=before)
+    assert snap_compare(scripted_app(), terminal_size=size, run_before=before)
 
 
-def test_settings_screen(snap_compare):
+@pytest.mark.parametrize("size", [(110, 60), (80, 24)], ids=["110x60", "80x24"])
+def test_settings_screen(snap_compare, size):
     async def before(pilot):
         await pilot.press("f3")
         steady(pilot.app)
 
-    assert snap_compare(scripted_app(), terminal_size=(110, 60), run_before=before)
+    assert snap_compare(scripted_app(), terminal_size=size, run_before=before)
 
 
 def test_load_error_screen(snap_compare, not_gguf_file):

@@ -24,6 +24,37 @@ def test_round_trip(tmp_path):
     assert load_config(path) == config
 
 
+def test_saving_keeps_the_users_comments_order_and_untouched_keys(tmp_path):
+    from dataclasses import replace
+
+    text = (
+        "# my notes: this box has 24 GB\n"
+        "[sampling]\n"
+        "top_k = 7  # found by trial\n"
+        "temperature = 0.7\n"
+        "\n"
+        "[model]\n"
+        "# the big one\n"
+        "context_size = 8192\n"
+    )
+    path = write(tmp_path, text)
+    config = load_config(path)
+    save_config(replace(config, sampling=replace(config.sampling, temperature=0.25)), path)
+    assert path.read_text() == text.replace("temperature = 0.7", "temperature = 0.25")
+
+    save_config(replace(config, chat=replace(config.chat, system_prompt="Be brief.")), path)
+    saved = path.read_text()
+    assert saved.startswith(text.replace("temperature = 0.7", "temperature = 0.7")[:30]) and "# the big one" in saved
+    assert load_config(path).chat.system_prompt == "Be brief." and "[chat]" in saved
+    assert "gpu_layers" not in saved  # a default the user never wrote stays unwritten
+
+
+def test_saving_the_same_settings_leaves_the_file_as_it_was(tmp_path):
+    path = write(tmp_path, "# hand-made\n[sampling]\ntemperature=0.5\n")
+    save_config(load_config(path), path)
+    assert path.read_text() == "# hand-made\n[sampling]\ntemperature=0.5\n"
+
+
 def test_integer_accepted_for_float(tmp_path):
     assert load_config(write(tmp_path, "[sampling]\ntemperature = 1\n")).sampling.temperature == 1.0
 

@@ -17,6 +17,7 @@ from textual.widgets import Label, ProgressBar, Static
 
 from mixtral_tui.cancel import CancelToken
 from mixtral_tui.errors import UserError
+from mixtral_tui.models.hardware import GIB, MIB, gib
 from mixtral_tui.models.hub import QuantChoice
 
 if TYPE_CHECKING:
@@ -25,12 +26,12 @@ if TYPE_CHECKING:
 
 def describe(progress: Progress) -> str:
     if progress.verifying:
-        return f"{progress.done / 1e9:.2f} GB · checking the sha256 the Hub publishes…"
+        return f"{gib(progress.done, 2)} · checking the sha256 the Hub publishes…"
     eta = progress.eta
     eta_text = f"{int(eta // 60)}:{int(eta % 60):02d} left" if eta is not None else "--:-- left"
-    resumed = f" · resumed at {progress.resumed_from / 1e9:.2f} GB" if progress.resumed_from else ""
-    return (f"{progress.done / 1e9:.2f} / {progress.total / 1e9:.2f} GB · {progress.fraction * 100:.1f}% · "
-            f"{progress.speed / 1e6:.1f} MB/s · {eta_text}{resumed}")
+    resumed = f" · resumed at {gib(progress.resumed_from, 2)}" if progress.resumed_from else ""
+    return (f"{progress.done / GIB:.2f} / {gib(progress.total, 2)} · {progress.fraction * 100:.1f}% · "
+            f"{progress.speed / MIB:.1f} MiB/s · {eta_text}{resumed}")
 
 
 class DownloadScreen(ModalScreen[Path | None]):
@@ -68,7 +69,7 @@ class DownloadScreen(ModalScreen[Path | None]):
     def compose(self) -> ComposeResult:
         with Vertical():
             parts = f", {len(self.choice.files)} parts" if len(self.choice.files) > 1 else ""
-            yield Label(Content(f"Downloading {self.repo} {self.choice.quant} ({self.choice.size / 1e9:.2f} GB{parts})"))
+            yield Label(Content(f"Downloading {self.repo} {self.choice.quant} ({gib(self.choice.size, 2)}{parts})"))
             yield ProgressBar(total=self.choice.size, show_eta=False, id="bar")
             yield Static("starting…", id="figures")
             yield Static("", id="error")

@@ -1,38 +1,46 @@
-"""F1 / ?: every key the app answers to, read from the same list the bindings use."""
+"""F1 / ?: every key the app answers to, from the list the README's table is made from too
+(ui/key_help.py). The two columns wrap to the terminal: at 80 columns nothing runs off the edge."""
 
 from __future__ import annotations
 
+from rich.table import Table
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical
+from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import DataTable, Static
+from textual.widgets import Static
 
-from mixtral_tui.ui.keys import APP_KEYS, WIDGET_KEYS, pretty
+from mixtral_tui.ui.key_help import HELP_ROWS
+
+
+def key_table() -> Table:
+    """Rich Text cells, never strings: a string in a Rich table is read as markup."""
+    table = Table(show_header=True, header_style="bold", box=None, expand=True, row_styles=["", "on #2a2a2a"])
+    table.add_column("Key", ratio=2, no_wrap=False)
+    table.add_column("Action", ratio=5)
+    for row in HELP_ROWS:
+        table.add_row(Text(row.keys.replace("`", "")), Text(row.summary[:1].upper() + row.summary[1:]))
+    return table
 
 
 class HelpScreen(ModalScreen[None]):
     BINDINGS = [Binding("escape,f1,q,question_mark", "dismiss", "Close")]
     DEFAULT_CSS = """
     HelpScreen { align: center middle; }
-    HelpScreen > Vertical { width: 90; height: auto; max-height: 90%; border: round $primary; background: $surface; padding: 0 1; }
-    HelpScreen DataTable { height: auto; max-height: 30; }
+    HelpScreen > Vertical {
+        width: 90; max-width: 100%; height: auto; max-height: 100%;
+        border: round $primary; background: $surface; padding: 0 1;
+    }
+    HelpScreen VerticalScroll { height: auto; max-height: 1fr; }
     HelpScreen .hint { color: $text-muted; }
     """
 
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Static("Keys", classes="title")
-            yield DataTable(show_cursor=False, zebra_stripes=True)
-            yield Static(
-                "Every action is also in the command palette (Ctrl+P). Esc, F1 or q closes this.",
-                classes="hint",
-            )
-
-    def on_mount(self) -> None:
-        table = self.query_one(DataTable)
-        table.add_columns("Key", "Action")
-        for key in APP_KEYS:
-            table.add_row(pretty(key.keys), key.description)
-        for keys, text in WIDGET_KEYS:
-            table.add_row(keys, text)
+            # above the list, so it shows however short the terminal
+            yield Static("Esc, F1 or q closes this; ↑ ↓ PgUp PgDn scroll. Every action is also in the command "
+                         "palette (Ctrl+P).", classes="hint")
+            with VerticalScroll():
+                yield Static(key_table(), id="keys")

@@ -22,7 +22,8 @@ from textual.widgets.option_list import Option
 
 from mixtral_tui.errors import UserError
 from mixtral_tui.models.catalog import CATALOG, entry
-from mixtral_tui.models.options import QuantRow, best_row, catalog_choices, gib, rows_for
+from mixtral_tui.models.hardware import gib
+from mixtral_tui.models.options import QuantRow, best_row, catalog_choices, rows_for
 from mixtral_tui.text_safety import displayable_line
 from mixtral_tui.ui.keys import pretty
 from mixtral_tui.ui.screens.download import DownloadScreen
@@ -33,6 +34,13 @@ if TYPE_CHECKING:
 
 
 LOCAL = "local"
+COMPACT_BELOW = 110  # columns: narrower terminals get the short columns and the list above the table
+
+Columns = tuple[tuple[str, int], ...]
+QUANT_COLUMNS: Columns = (("Quant", 9), ("Size", 13), ("bpw", 5), ("Memory", 9), ("Fit on this machine", 34), ("~tok/s", 7), ("", 10))
+QUANT_COLUMNS_COMPACT: Columns = (("Quant", 8), ("Size", 9), ("bpw", 4), ("Memory", 9), ("Fit", 16), ("tok/s", 5), ("", 10))
+LOCAL_COLUMNS: Columns = (("Quant", 9), ("Size", 11), ("Arch", 10), ("Kind", 8), ("Loads", 24), ("", 9), ("File", 40))
+LOCAL_COLUMNS_COMPACT: Columns = (("Quant", 8), ("Size", 10), ("Arch", 8), ("Kind", 7), ("Loads", 5), ("", 9), ("File", 30))
 
 
 class ModelPicker(Screen[str | None]):
@@ -45,10 +53,23 @@ class ModelPicker(Screen[str | None]):
     ModelPicker #quants { height: 1fr; }
     ModelPicker #why { height: auto; min-height: 3; padding: 0 1; color: $text-muted; }
     ModelPicker #why.-warning { color: $text-warning; }
+    ModelPicker.-compact #body { layout: vertical; }
+    ModelPicker.-compact #sources { width: 1fr; height: 6; }
     """
 
-    def __init__(self, context: int, models_dir: str = "", hardware: Hardware | None = None, start: str | None = None) -> None:
+    def __init__(
+        self,
+        context: int,
+        models_dir: str = "",
+        hardware: Hardware | None = None,
+        start: str | None = None,
+        *,
+        loaded: str = "",
+        configured: str = "",
+        recent: tuple[str, ...] | list[str] = (),
+    ) -> None:
         super().__init__()
+        self.known = (loaded, configured, tuple(recent))  # listed first under Local files
         self.start = start  # owner/repo[:QUANT] to show first (from --model)
         self.context = context
         self.models_dir = models_dir
@@ -65,20 +86,18 @@ class ModelPicker(Screen[str | None]):
 
     def compose(self) -> ComposeResult:
         yield Static("Choose a model — looking at this machine…", id="heading")
-        with Horizontal():
+        with Horizontal(id="body"):
             options = [Option(Content(e.title), id=e.repo) for e in CATALOG] + [Option("Local files", id=LOCAL)]
             yield OptionList(*options, id="sources")
             with Vertical(id="right"):
                 yield Input(placeholder="owner/repo on the Hub, or a path to a .gguf file — Enter", id="spec")
                 yield DataTable(cursor_type="row", zebra_stripes=True, id="quants")
                 yield Static("", id="why")
-        yield KeyFooter()
+        yield KeyFooter(only=frozenset({"close", "refresh", "quit", "help"}))
 
     def on_mount(self) -> None:
-        table = self.query_one(DataTable)
-        for label, width in (("Quant", 9), ("Size", 13), ("bpw", 5), ("Memory", 9), ("Fit on this machine", 34),
-                             ("~tok/s", 7), ("", 10)):
-            table.add_column(label, width=width)
+        self.set_class(self.app.size.width < COMPACT_BELOW, "-compact")
+        self._columns(QUANT_COLUMNS)
         if self.hardware is None:
             self._detect()
         else:
@@ -100,12 +119,44 @@ class ModelPicker(Screen[str | None]):
         self.show_repo(repo)
         self.query_one(DataTable).focus()
 
+    # -- layout ------------------------------------------------------------
+    @property
+    def compact(self) -> bool:
+        return self.has_class("-compact")
+
+    def _columns(self, wide: Columns) -> None:
+        """The table's columns for what it shows (quantizations or local files), short ones below
+        COMPACT_BELOW columns: at 80 the verdict was cut to one letter and the rows scrolled sideways."""
+        compact = {QUANT_COLUMNS: QUANT_COLUMNS_COMPACT, LOCAL_COLUMNS: LOCAL_COLUMNS_COMPACT}[wide]
+        table = self.query_one(DataTable)
+        table.clear(columns=True)
+        for label, width in compact if self.compact else wide:
+            table.add_column(label, width=width)
+
+    def on_resize(self) -> None:
+        compact = self.app.size.width < COMPACT_BELOW
+        if compact != self.compact and self.is_mounted:
+            self.set_class(compact, "-compact")
+            if self.repo is None and self.local_paths:
+                self.show_local()
+            elif self.rows:
+                self._show_rows(self.rows)
+
     # -- sources -----------------------------------------------------------
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
-        if event.option.id == LOCAL:
+        self._show_source(event.option.id or "")
+        self.query_one(DataTable).focus()
+
+    def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        """↑ ↓ on the list shows that source's files at once (Enter then moves to the table)."""
+        if self.hardware is not None and event.option.id != (self.repo or LOCAL):
+            self._show_source(event.option.id or "")
+
+    def _show_source(self, source: str) -> None:
+        if source == LOCAL:
             self.show_local()
         else:
-            self.show_repo(event.option.id or "")
+            self.show_repo(source)
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         text = event.value.strip()
@@ -122,6 +173,8 @@ class ModelPicker(Screen[str | None]):
     def show_repo(self, repo: str) -> None:
         if self.hardware is None:
             return
+        if self.repo is None:  # the local files' columns were on
+            self._columns(QUANT_COLUMNS)
         self.repo = repo
         known = entry(repo)
         if known:
@@ -166,19 +219,24 @@ class ModelPicker(Screen[str | None]):
                 self.app.call_from_thread(self._listed, repo, rows)
 
     def show_local(self) -> None:
-        from mixtral_tui.models.local import local_models, local_row
+        """The model loaded, the config's, the recent ones, then the cache's and the models folder's."""
+        from mixtral_tui.models.local import known_models, local_row
 
         self.repo = None
-        table = self.query_one(DataTable)
-        table.clear()
         self.rows = []
-        self.local_paths = local_models(self.models_dir)
-        for path in self.local_paths:
+        self._columns(LOCAL_COLUMNS)
+        table = self.query_one(DataTable)
+        loaded, configured, recent = self.known
+        listed = known_models(self.models_dir, loaded, configured, recent)
+        self.local_paths = [path for path, _why in listed]
+        for path, why in listed:
             _, size, arch, quant, kind, loadable = local_row(path)
+            loads = ("yes" if loadable == "yes" else "no") if self.compact else loadable
             # Content, never str: the table reads a str as markup, and these come from the file.
-            table.add_row(*map(Content, (quant, size, arch, kind, loadable, "", displayable_line(path.name))))
+            table.add_row(*map(Content, (quant, size, arch, kind, loads, why, displayable_line(path.name))))
         self._why("Enter uses the highlighted file." if self.local_paths else
-                  "No .gguf files in the Hugging Face cache or the models folder yet.")
+                  "No .gguf files loaded before, in the config, in the Hugging Face cache or in the models folder yet; "
+                  "type a path above.")
 
     # -- rows --------------------------------------------------------------
     def _show_rows(self, rows: list[QuantRow]) -> None:
@@ -190,8 +248,9 @@ class ModelPicker(Screen[str | None]):
             parts = f" ({len(row.choice.files)})" if len(row.choice.files) > 1 else ""
             tps = f"{row.plan.est_decode_tps:.0f}" if row.plan.fits else "-"
             state = "downloaded" if row.downloaded else ""
+            fit = row.short_fit if self.compact else row.fit
             table.add_row(Content(row.choice.quant), gib(row.choice.size) + parts, bpw, gib(row.memory),
-                          Content(row.fit), tps, state)
+                          Content(fit), tps, state)
         if rows:
             wanted = [i for i, r in enumerate(rows) if r.choice.quant.upper() == (self.wanted_quant or "")]
             table.move_cursor(row=wanted[0] if wanted else best_row(rows))
@@ -202,6 +261,11 @@ class ModelPicker(Screen[str | None]):
         why.set_class(warning, "-warning")
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        if self.repo is None and 0 <= event.cursor_row < len(self.local_paths):
+            from mixtral_tui.models.local import local_row
+
+            path = self.local_paths[event.cursor_row]
+            self._why(f"{displayable_line(str(path))}: loads: {local_row(path)[5]}")
         if self.repo is not None and 0 <= event.cursor_row < len(self.rows):
             row = self.rows[event.cursor_row]
             note = " — this file uses the old Mixtral layout that current llama.cpp refuses" if row.old_layout else ""

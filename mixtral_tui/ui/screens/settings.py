@@ -18,6 +18,7 @@ from textual.widgets import Button, Input, Label, Select, Static, TextArea
 
 from mixtral_tui.config import CHOICES, ChatSettings, Config, ModelSettings, Sampling, validate_value
 from mixtral_tui.errors import ConfigError
+from mixtral_tui.ui.widgets.key_footer import KeyFooter
 
 HELP = {
     "model.path": "GGUF file to load at start",
@@ -38,14 +39,17 @@ HELP = {
 
 FORM_CSS = """
 {name} {{ align: center middle; }}
-{name} > VerticalScroll {{ width: 90; height: 90%; border: round $primary; background: $surface; padding: 0 1; }}
+{name} > VerticalScroll {{
+    width: 90; max-width: 100%; height: 1fr; border: round $primary; background: $surface; padding: 0 1;
+}}
 {name} .section {{ text-style: bold; margin-top: 1; color: $primary; }}
 {name} .field {{ height: auto; }}
 {name} .field Label {{ width: 22; padding: 1 1 0 0; }}
 {name} .field Input, {name} .field Select {{ width: 1fr; }}
 {name} .hint {{ color: $text-muted; padding: 0 0 0 22; }}
 {name} TextArea {{ height: 6; }}
-{name} #errors {{ color: $text-error; }}
+{name} .field-error {{ color: $text-error; text-style: bold; padding: 0 0 0 22; display: none; }}
+{name} .field-error.-shown {{ display: block; }}
 {name} .buttons {{ height: auto; align-horizontal: right; margin: 1 0; }}
 {name} Button {{ margin-left: 1; }}
 """
@@ -61,6 +65,7 @@ def _field(section: str, key: str, value: Any, placeholder: str = "") -> Compose
             yield Input("" if value is None else str(value), placeholder=placeholder, id=name.replace(".", "-"))
     if name in HELP:
         yield Static(HELP[name], classes="hint")
+    yield Static("", classes="field-error", id=f"error-{name.replace('.', '-')}")
 
 
 def _parse(section: str, key: str, raw: str) -> Any:
@@ -82,18 +87,34 @@ def _parse(section: str, key: str, raw: str) -> Any:
 
 
 class FormScreen(ModalScreen):
-    """A form with an error line, Cancel (Esc) and Save (Ctrl+S); subclasses define action_save."""
+    """A form with Cancel (Esc) and Save (Ctrl+S), both in its footer too; subclasses define
+    action_save. It opens with its first field focused (what the user types at once lands there),
+    and a value Save refuses is shown under its field, scrolled into view, the field focused."""
 
-    BINDINGS = [Binding("escape", "cancel", "Cancel"), Binding("ctrl+s", "save", "Save")]
+    BINDINGS = [Binding("ctrl+s", "save", "Save"), Binding("escape", "cancel", "Cancel")]
 
     def footer(self) -> ComposeResult:
-        yield Static("", id="errors")
         with Horizontal(classes="buttons"):
             yield Button("Cancel (Esc)", id="cancel")
             yield Button("Save (Ctrl+S)", id="save", variant="primary")
 
-    def show_error(self, text: str) -> None:
-        self.query_one("#errors", Static).update(Content(text))
+    def compose_footer(self) -> ComposeResult:
+        yield KeyFooter(only=frozenset({"save", "cancel"}))
+
+    def on_mount(self) -> None:
+        first = self.query("Input, TextArea, Select").first()
+        first.focus(scroll_visible=False)
+
+    def show_error(self, field: str, text: str) -> None:
+        """`field` is `section.key`: the message goes under that field, and the field takes focus."""
+        for shown in self.query(".field-error.-shown"):
+            shown.remove_class("-shown")
+        error = self.query_one(f"#error-{field.replace('.', '-')}", Static)
+        error.update(Content(text))
+        error.add_class("-shown")
+        widget = self.query_one(f"#{field.replace('.', '-')}")
+        widget.focus(scroll_visible=False)
+        self.call_after_refresh(error.scroll_visible, animate=False)
 
     def action_save(self) -> None:
         raise NotImplementedError
@@ -127,21 +148,21 @@ class SettingsScreen(FormScreen):
             for key, value in asdict(self.config.sampling).items():
                 yield from _field("sampling", key, value)
             yield from self.footer()
+        yield from self.compose_footer()
 
     def action_save(self) -> None:
-        try:
-            model: dict[str, Any] = {
-                key: (self.query_one(f"#model-{key}", Select).value if f"model.{key}" in CHOICES
-                      else _parse("model", key, self.query_one(f"#model-{key}", Input).value))
-                for key in asdict(self.config.model)
-            }
-            sampling = {
-                key: _parse("sampling", key, self.query_one(f"#sampling-{key}", Input).value)
-                for key in asdict(self.config.sampling)
-            }
-        except ConfigError as exc:
-            self.show_error(str(exc))
-            return
+        model: dict[str, Any] = {}
+        sampling: dict[str, Any] = {}
+        for section, values, keys in (("model", model, asdict(self.config.model)),
+                                      ("sampling", sampling, asdict(self.config.sampling))):
+            for key in keys:
+                name = f"{section}.{key}"
+                try:
+                    values[key] = (self.query_one(f"#{section}-{key}", Select).value if name in CHOICES
+                                   else _parse(section, key, self.query_one(f"#{section}-{key}", Input).value))
+                except ConfigError as exc:
+                    self.show_error(name, str(exc))
+                    return
         system_prompt = self.query_one("#chat-system_prompt", TextArea).text
         self.dismiss(Config(ModelSettings(**model), ChatSettings(system_prompt), Sampling(**sampling)))
 
@@ -168,16 +189,17 @@ class ConversationSettingsScreen(FormScreen):
             for key, default in asdict(self.defaults.sampling).items():
                 yield from _field("sampling", key, self.overrides.get(key), placeholder=f"default {default}")
             yield from self.footer()
+        yield from self.compose_footer()
 
     def action_save(self) -> None:
         overrides: dict[str, Any] = {}
-        try:
-            for key in asdict(self.defaults.sampling):
-                raw = self.query_one(f"#sampling-{key}", Input).value
+        for key in asdict(self.defaults.sampling):
+            raw = self.query_one(f"#sampling-{key}", Input).value
+            try:
                 if raw.strip():
                     overrides[key] = _parse("sampling", key, raw)
-        except ConfigError as exc:
-            self.show_error(str(exc))
-            return
+            except ConfigError as exc:
+                self.show_error(f"sampling.{key}", str(exc))
+                return
         prompt = self.query_one("#chat-system_prompt", TextArea).text
         self.dismiss((prompt if prompt.strip() else None, overrides))

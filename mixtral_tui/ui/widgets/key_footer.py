@@ -11,14 +11,22 @@ from __future__ import annotations
 
 from typing import Any
 
+from textual.app import ComposeResult
 from textual.widgets import Footer
+from textual.widgets._footer import FooterKey
+
+from mixtral_tui.ui.keys import WIDE_ONLY_ACTIONS
 
 
 class KeyFooter(Footer):
-    """A Footer that skips rebuilds which would draw the same keys."""
+    """A Footer that skips rebuilds which would draw the same keys, and that keeps to the keys a
+    new user needs first below 110 columns (the others are in F1's help and the palette; the rule
+    is in app.tcss)."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, only: frozenset[str] | None = None, **kwargs: Any) -> None:
+        """`only`: the actions to show (a dialog's own keys and Quit, not the chat's)."""
         super().__init__(*args, **kwargs)
+        self.only = only
         self._drawn: tuple | None = None  # what the keys on show were made from
 
     def _keys_to_show(self) -> tuple:
@@ -29,6 +37,18 @@ class KeyFooter(Footer):
             for _node, binding, enabled, tooltip in self.screen.active_bindings.values()
         )
         return shown + (self.show_command_palette, self.app.ENABLE_COMMAND_PALETTE)
+
+    def on_resize(self) -> None:
+        self.compact = self.size.width < 70  # Textual's tighter spacing: F1 Help still fits at 60
+
+    def compose(self) -> ComposeResult:
+        for widget in super().compose():
+            if isinstance(widget, FooterKey) and "-command-palette" not in widget.classes:
+                if self.only is not None and widget.action not in self.only:
+                    continue
+                if widget.action in WIDE_ONLY_ACTIONS:
+                    widget.add_class("-wide-only")
+            yield widget
 
     async def recompose(self) -> None:
         if not self.is_attached:

@@ -14,6 +14,7 @@ from textual.widgets import Label, OptionList
 from textual.widgets.option_list import Option, OptionDoesNotExist
 
 from mixtral_tui.store.history import Conversation
+from mixtral_tui.text_safety import counted, displayable_line
 
 
 def _age(stamp: float) -> str:
@@ -28,7 +29,6 @@ def _age(stamp: float) -> str:
 
 
 LIST_PAGE = 100
-TITLE_WIDTH = 27  # the sidebar's 32 columns less its border, padding and the scrollbar
 
 
 def option_id(conversation_id: int) -> str:
@@ -103,17 +103,28 @@ class ConversationList(OptionList):
 
 
 def conversation_option(c: Conversation) -> Option:
-    """Title (plain text, never markup) over a muted line of figures."""
-    meta = Content.styled(f"{c.message_count} msgs · {_age(c.updated_at)}", "$text-muted")
-    return Option(Content("\n").join([Content(c.title).truncate(TITLE_WIDTH, ellipsis=True), meta]), id=option_id(c.id))
+    """Title (plain text, never markup) over a muted line of figures; a fork says so there, where
+    it stays in sight however long the title. Each line is cut to the list's width by its CSS."""
+    figures = [counted(c.message_count, "message"), _age(c.updated_at)]
+    if c.forked_from is not None:
+        figures.insert(0, "fork")
+    meta = Content.styled(" · ".join(figures), "$text-muted")
+    return Option(Content("\n").join([Content(displayable_line(c.title)), meta]), id=option_id(c.id))
 
 
 class Sidebar(Vertical):
+    """32 columns wide; 24 below 110 columns (the app's `-medium` breakpoint); below 70 hidden until
+    Ctrl+B or Ctrl+L asks for it (those rules are in app.tcss: a widget's own CSS is scoped to it,
+    and cannot name the screen's classes)."""
+
     DEFAULT_CSS = """
     Sidebar { width: 32; border-right: vkey $foreground 20%; }
     Sidebar.-hidden { display: none; }
     Sidebar > .heading { padding: 0 1; text-style: bold; color: $text-muted; }
-    Sidebar ConversationList { height: 1fr; border: none; padding: 0; background: transparent; }
+    Sidebar ConversationList {
+        height: 1fr; border: none; padding: 0; background: transparent;
+        text-wrap: nowrap; text-overflow: ellipsis;
+    }
     Sidebar ConversationList:focus { border: none; }
     Sidebar ConversationList > .option-list--option { padding: 0 1; }
     """
@@ -121,6 +132,10 @@ class Sidebar(Vertical):
     def compose(self) -> ComposeResult:
         yield Label("Conversations", classes="heading")
         yield ConversationList(id="conversation-list")
+
+    def reveal(self) -> None:
+        """Shown, at any width (below 70 columns the list hides itself until asked for)."""
+        self.remove_class("-hidden").add_class("-shown")
 
     @property
     def list_view(self) -> ConversationList:
