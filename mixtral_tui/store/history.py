@@ -210,9 +210,10 @@ class History:
         """A title given (by the user, or from the first message): no later message replaces it."""
         self._write("UPDATE conversations SET title = ?, title_given = 1 WHERE id = ?", (title, conversation_id))
 
-    def save_draft(self, conversation_id: int, draft: str) -> None:
-        """The message box's unsent text, kept with its conversation (not a change: no new time)."""
-        self._write("UPDATE conversations SET draft = ? WHERE id = ?", (draft, conversation_id))
+    def save_draft(self, conversation_id: int, draft: str) -> bool:
+        """The message box's unsent text, kept with its conversation (not a change: no new time).
+        False: no such conversation (deleted meanwhile)."""
+        return self._write("UPDATE conversations SET draft = ? WHERE id = ?", (draft, conversation_id)).rowcount > 0
 
     def delete_conversation(self, conversation_id: int) -> None:
         self._write("DELETE FROM conversations WHERE id = ?", (conversation_id,))

@@ -281,6 +281,7 @@ class MixtralApp(App):
             view.actions.copy_last_reply()
 
     async def action_quit(self) -> None:
+        self.conversations.save_drafts()
         await self.replies.stop_and_wait()
         self.exit()
 

@@ -79,6 +79,7 @@ class ConversationTabs:
             shown = [m for m in messages if reply is None or m.id != reply.id]
             index = next((i for i, m in enumerate(shown) if m.id == around), None) if reply is None else None
             await view.show_messages(shown, around=index)
+            view.restore_draft(conversation.draft)
             if live is not None and reply is not None:
                 await view.begin_reply(reply)
                 if self.app.replies.generation is live:
@@ -126,6 +127,7 @@ class ConversationTabs:
     async def close_tab(self) -> None:
         view = self.active_view()
         if view is not None:
+            view.save_draft()  # the message box's text stays with the conversation
             await self.tabs.remove_pane(pane_id(view.conversation_id))
         if self.tabs.tab_count == 0:
             await self.focus_sidebar()
@@ -138,6 +140,11 @@ class ConversationTabs:
             view = self.active_view()
             if view is not None:
                 self.app.set_focus(view.composer)
+
+    def save_drafts(self) -> None:
+        """Every open conversation's unsent text, saved now (before the app exits)."""
+        for view in self.app.query(ChatView):
+            view.save_draft()
 
     def next_tab(self) -> None:
         self._cycle(1)

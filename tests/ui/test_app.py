@@ -521,3 +521,45 @@ async def test_settings_move_the_model_into_the_apps_process_and_back(tiny_model
         await wait_for(pilot, lambda: app.generation is None and replies(app), what="reply")
         assert replies(app)[0].message.status == "done"
     assert load_config(app_paths().config_file).model.engine == "in-app"
+
+
+async def test_a_draft_stays_with_its_conversation_when_its_tab_closes_mid_reply_and_after_a_restart():
+    engine = ScriptedEngine(["word "] * 400, delay=0.01)
+    app = make_app(engine)
+    draft = "a long thought, thirty words or so, that I was still writing " * 3
+    async with app.run_test() as pilot:
+        await wait_for(pilot, lambda: app.model_info is not None)
+        await send(pilot, "go on")
+        await wait_for(pilot, lambda: app.generation is not None, what="the reply starts")
+        view = app.active_view()
+        conversation_id = view.conversation_id
+        view.composer.text = draft
+        await pilot.press("f7")  # the tab closes while its reply streams
+        await wait_for(pilot, lambda: app.chat_view(conversation_id) is None, what="tab closed")
+        assert app.history.conversation(conversation_id).draft == draft
+        await app.conversations.open(conversation_id)
+        assert app.active_view().composer.text == draft
+        app.active_view().composer.text = draft + "and more"
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: app.generation is None, what="stopped")
+        await pilot.press("ctrl+q")
+    assert app.history.conversation(conversation_id).draft == draft + "and more"  # saved on quit
+
+    again = make_app(ScriptedEngine())
+    async with again.run_test() as pilot:
+        await wait_for(pilot, lambda: again.active_view() is not None, what="the chat")
+        await again.conversations.open(conversation_id)
+        assert again.active_view().composer.text == draft + "and more"
+
+
+async def test_a_draft_is_saved_soon_after_typing_stops_and_cleared_by_sending():
+    app = make_app(ScriptedEngine())
+    async with app.run_test() as pilot:
+        await wait_for(pilot, lambda: app.model_info is not None)
+        view = app.active_view()
+        await pilot.press(*"half a question")
+        await wait_for(pilot, lambda: app.history.conversation(view.conversation_id).draft == "half a question",
+                       timeout=3, what="the draft saved")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.generation is None and app.history.conversation(view.conversation_id).draft == "",
+                       timeout=5, what="the draft cleared")

@@ -135,3 +135,42 @@ async def test_editing_waits_for_a_reply_being_written_in_that_conversation():
         assert composer.editing is None and any("stop it (Esc) first" in note for note in notifications(app))
         await pilot.press("escape")  # not editing: Esc stops the reply as ever
         await wait_for(pilot, lambda: app.generation is None, what="the reply to stop")
+
+
+async def test_emptying_the_box_during_an_edit_keeps_editing_until_esc():
+    """Ctrl+U used to cancel the edit silently: the new text then went in as a new message and
+    the old turn stayed in the prompt."""
+    engine = ScriptedEngine(["Paris", "."])
+    app = make_app(engine)
+    async with app.run_test() as pilot:
+        await first_exchange(pilot, "capital of Frnace?")
+        composer = app.active_view().composer
+        await pilot.press("up", "ctrl+u")
+        assert composer.text == "" and composer.editing is not None and "Editing" in str(composer.border_title)
+        await pilot.press(*"capital of France?", "enter")
+        await wait_for(pilot, lambda: app.generation is None and len(views(app)) == 4, what="the reply to the edit")
+        assert [t.content for t in engine.prompts[-1] if t.role != "system"] == ["capital of France?"]
+        assert views(app)[0][2] == Status.REPLACED
+
+
+async def test_esc_on_an_edit_gives_back_the_text_the_box_held():
+    app = make_app(ScriptedEngine(["Paris", "."]))
+    async with app.run_test() as pilot:
+        await first_exchange(pilot, "capital of France?")
+        composer = app.active_view().composer
+        composer.text = "a half-written next question"
+        await pilot.press("shift+tab", "up", "e")  # the user's message, picked
+        assert composer.editing is not None and composer.text == "capital of France?"
+        await pilot.press("escape")
+        assert composer.editing is None and composer.text == "a half-written next question"
+
+
+async def test_shift_tab_starts_at_the_newest_message_not_the_one_picked_last_time():
+    app = make_app(ScriptedEngine(["Paris", "."]))
+    async with app.run_test() as pilot:
+        await first_exchange(pilot, "capital of France?")
+        view = app.active_view()
+        await pilot.press("shift+tab", "up", "e", "escape")  # the first message picked, then back to typing
+        assert app.focused is view.composer
+        await pilot.press("shift+tab")
+        assert view.transcript.picked is view.transcript.messages()[-1]  # the reply, the newest

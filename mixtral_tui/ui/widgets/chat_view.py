@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING, Any, cast
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.content import Content
-from textual.widgets import Static
+from textual.timer import Timer
+from textual.widgets import Static, TextArea
 
 from mixtral_tui.store.history import Message
 from mixtral_tui.ui.widgets.composer import Composer
@@ -26,6 +27,9 @@ PAGE = 20
 
 FOUND_MARK_SECONDS = 3.0
 """How long a message opened from search stays marked."""
+
+DRAFT_SAVE_SECONDS = 0.5
+"""How long after the last key the message box's text is saved as the conversation's draft."""
 
 KEEP = 5 * PAGE
 """A new message at the bottom puts the oldest shown ones back behind the "earlier" note when more
@@ -57,7 +61,33 @@ class ChatView(Vertical):
         self._blink = True  # the composer's cursor blinked before the reply began
         self._earlier: list[Message] = []  # not shown yet, oldest first
         self._later: list[Message] = []  # not shown, after a found message opened in the middle
+        self._saved_draft = ""  # the draft as the history holds it
+        self._draft_timer: Timer | None = None
         self._rebuilding = 0  # show_messages under way, or its layout not done: scroll events are not the reader's
+
+    # -- the draft: the message box's unsent text, kept with the conversation ---------
+    def restore_draft(self, draft: str) -> None:
+        if draft and not self.composer.text:
+            self.composer.text = draft
+            self.composer.move_cursor(self.composer.document.end)
+        self._saved_draft = draft
+
+    def on_text_area_changed(self, event: TextArea.Changed) -> None:
+        """Saved half a second after the typing stops, and when the tab closes or the app quits
+        (ConversationTabs: by the time a view unmounts, its composer is gone): a kill -9 loses at
+        most that half second of typing."""
+        if event.text_area is self.composer:
+            if self._draft_timer is not None:
+                self._draft_timer.stop()
+            self._draft_timer = self.set_timer(DRAFT_SAVE_SECONDS, self.save_draft)
+
+    def save_draft(self) -> None:
+        composer = self.composer
+        text = composer.draft_before_edit if composer.editing is not None else composer.text
+        if text != self._saved_draft:
+            app = cast("MixtralApp", self.app)
+            if app.guard(app.history.save_draft, self.conversation_id, text):
+                self._saved_draft = text
 
     @cached_property
     def actions(self) -> ConversationActions:

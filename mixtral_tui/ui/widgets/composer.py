@@ -43,10 +43,14 @@ class Composer(TextArea):
         super().__init__(soft_wrap=True, show_line_numbers=False, tab_behavior="focus", **kwargs)
         self.placeholder = "Message… (Enter sends, Ctrl+J new line, ↑ edits your last, F1 help)"
         self.editing: int | None = None  # the id of the message being edited
+        self.draft_before_edit = ""  # what the box held when the edit began (Esc puts it back)
 
     def edit_message(self, message_id: int, text: str, after: int = 0) -> None:
         """Put a sent message back in the box; sending it puts it in the old one's place (and
-        in the place of the `after` messages that followed it)."""
+        in the place of the `after` messages that followed it). The text that was in the box is
+        kept aside and comes back when Esc cancels the edit."""
+        if self.editing is None:
+            self.draft_before_edit = self.text
         self.editing = message_id
         self.text = text
         self.move_cursor(self.document.end)
@@ -56,13 +60,12 @@ class Composer(TextArea):
         self.focus()
 
     def stop_editing(self) -> None:
+        """The edit is over (sent, or cancelled): the box holds new messages again. Only these two
+        end it: emptying the box (Ctrl+U, Ctrl+W...) is editing, and the banner stays."""
         self.editing = None
+        self.draft_before_edit = ""
         self.border_title = None
         self.remove_class("-editing")
-
-    def on_text_area_changed(self, event: TextArea.Changed) -> None:
-        if self.editing is not None and not self.text:  # emptied (or sent): a new message again
-            self.stop_editing()
 
     async def _on_key(self, event: events.Key) -> None:
         if event.key == "enter":
@@ -79,8 +82,10 @@ class Composer(TextArea):
         if event.key == "escape" and self.editing is not None:
             event.stop()
             event.prevent_default()
-            self.clear()
+            draft = self.draft_before_edit
             self.stop_editing()
+            self.text = draft
+            self.move_cursor(self.document.end)
             return
         if event.key in NEWLINE_KEYS:
             event.stop()

@@ -123,16 +123,15 @@ class Transcript(VerticalScroll):
         return [v for v in self.messages() if v.virtual_region.bottom > top and v.virtual_region.y < top + height]
 
     def on_focus(self) -> None:
-        """Picks up where the reader is: the message picked before if it is still on screen, else
-        the last one on screen (the newest, usually)."""
+        """Starts at the newest message on screen (the newest, unless the reader scrolled up to
+        one): never at the one picked on an earlier visit, which a key meant for the newest (`f`,
+        `e`) would then act on unseen."""
         on_screen = self._on_screen()
-        if self.picked in on_screen:
-            self.picked.set_picked(True)
-            self.refresh_bindings()
-        else:
-            self.picked = None
-            shown = on_screen or self.messages()
-            self.pick(shown[-1] if shown else None)
+        if self.picked is not None:
+            self.picked.set_picked(False)
+        self.picked = None
+        shown = on_screen or self.messages()
+        self.pick(shown[-1] if shown else None)
 
     def on_blur(self) -> None:
         """The mark goes while typing (the transcript remembers the message for the next visit)."""
