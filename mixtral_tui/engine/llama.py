@@ -11,7 +11,6 @@ from __future__ import annotations
 import codecs
 import contextlib
 import ctypes
-import io
 import os
 import threading
 import time
@@ -23,6 +22,7 @@ import llama_cpp
 from mixtral_tui.config import Sampling
 from mixtral_tui.engine.base import LOG_INFO, Cancellation, Chunk, LoadSpec, LogSink, ModelInfo, ReplyStats, Turn, default_threads
 from mixtral_tui.engine.kv_states import StateCache, common_prefix
+from mixtral_tui.engine.log_router import PrintedLines
 from mixtral_tui.engine.templates import ChatTemplate, StopScanner, choose_template
 from mixtral_tui.errors import NO_MODEL, ModelLoadError, PromptTooLongError
 from mixtral_tui.models.gguf_info import explain_load_failure, read_info
@@ -96,17 +96,6 @@ def _experts_on_cpu(layers: int) -> Iterator[None]:
         finally:
             module.llama_model_default_params = original
     del overrides, patterns  # only after the load: llama.cpp reads them while loading
-
-
-class _SinkWriter(io.TextIOBase):
-    """A file-like object for redirect_stderr: llama-cpp-python's own prints go to the log too."""
-
-    def __init__(self, sink: LogSink) -> None:
-        self._sink = sink
-
-    def write(self, text: str) -> int:
-        self._sink(text, LOG_INFO)
-        return len(text)
 
 
 def backend_devices() -> tuple[bool, list[tuple[str, str, int, int]]]:
@@ -187,7 +176,7 @@ class LlamaEngine:
 
         with _sinks_lock:
             _sinks.append(capture)
-        writer = _SinkWriter(self._log_sink or (lambda text, level: None))
+        writer = PrintedLines(self._log_sink or (lambda text, level: None))
         try:
             with contextlib.redirect_stderr(writer), contextlib.redirect_stdout(writer), _experts_on_cpu(
                 spec.cpu_moe_layers if header.is_moe else 0
@@ -215,6 +204,7 @@ class LlamaEngine:
                 )
             raise ModelLoadError(reason) from None
         finally:
+            writer.flush()
             with _sinks_lock:
                 _sinks.remove(capture)
         llm.verbose = False  # the load is done; stop llama-cpp-python's per-call prints
@@ -227,6 +217,9 @@ class LlamaEngine:
         self._template = choose_template(
             spec.chat_template, header.chat_template, header.name, header.architecture, bos, eos
         )
+        why = ("the GGUF's own" if self._template.name == "gguf" else "set in the config" if spec.chat_template != "auto"
+               else "the app's choice for this model: the GGUF carries none")
+        writer.write(f"mixtral-tui: prompts use the chat template '{self._template.name}' ({why})\n")
         self.info = ModelInfo(
             path=path,
             name=header.name or os.path.basename(path),

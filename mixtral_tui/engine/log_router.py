@@ -6,12 +6,13 @@ hands every line to a LogRouter instead of stderr.
 
 from __future__ import annotations
 
+import io
 import threading
 import time
 from collections import deque
 from pathlib import Path
 
-from mixtral_tui.engine.base import LOG_DEBUG, LOG_INFO
+from mixtral_tui.engine.base import LOG_DEBUG, LOG_INFO, LogSink
 
 Entry = tuple[int, int, str]  # (number, level, line): numbers count every line this router took
 
@@ -72,3 +73,32 @@ class LogRouter:
                 chosen += [entry for entry in self._recent_debug if entry[0] > after]
                 chosen.sort()
             return chosen
+
+
+_NOT_USED = ("Using fallback chat format", "Guessed chat format", "Using gguf chat template", "Using chat eos_token",
+             "Using chat bos_token")
+"""llama-cpp-python's lines about the chat format it would use for its own chat API, which the app
+never calls: it renders prompts with its own template (engine/templates.py). "Using fallback chat
+format: llama-2" beside "template gemma" in the status line misled; the engine logs its choice."""
+
+
+class PrintedLines(io.TextIOBase):
+    """A file-like object for redirect_stderr during a load: llama-cpp-python's own prints go to
+    the log too, a line at a time (print writes the text and its newline apart), less the lines
+    of _NOT_USED."""
+
+    def __init__(self, sink: LogSink) -> None:
+        self._sink = sink
+        self._partial = ""
+
+    def write(self, text: str) -> int:
+        *lines, self._partial = (self._partial + text).split("\n")
+        for line in lines:
+            if not line.startswith(_NOT_USED):
+                self._sink(line + "\n", LOG_INFO)
+        return len(text)
+
+    def flush(self) -> None:
+        if self._partial:
+            self._sink(self._partial, LOG_INFO)
+            self._partial = ""

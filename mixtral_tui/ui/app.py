@@ -32,7 +32,7 @@ from mixtral_tui.paths import AppPaths, app_paths, recent_models_file
 from mixtral_tui.store.history import History
 from mixtral_tui.ui.commands import AppCommands
 from mixtral_tui.ui.conversations import ConversationTabs
-from mixtral_tui.ui.keys import APP_KEYS, key_for, model_advice
+from mixtral_tui.ui.keys import APP_KEYS, key_for, model_advice, pick_model_hint
 from mixtral_tui.ui.messages import ModelLoaded, ModelLoadFailed, ReplyChunk, ReplyFinished, ReplyStarted
 from mixtral_tui.ui.reply_controller import Generation, ReplyController
 from mixtral_tui.ui.terminal_input import PasteSafeLinuxDriver
@@ -183,7 +183,7 @@ class MixtralApp(App):
     def start_model_load(self) -> None:
         if not self.load_spec.model_path:
             self.status.model_text = "No model"
-            self.status.state_text = f"{key_for('pick_model')} picks one (or --model PATH.gguf)"
+            self.status.state_text = f"{pick_model_hint()} (or --model PATH.gguf)"
             self.action_pick_model()
             return
         self.loading = True
@@ -217,6 +217,7 @@ class MixtralApp(App):
         quant = f" {info.quant}" if info.quant else ""
         self.status.model_text = f"{info.name}{quant} · ctx {info.context_size:,} · template {info.template}"
         self.status.state_text = "Ready"
+        self.replies.show_figures()
         if info.plan_summary:
             self.notify(f"Loaded with this plan: {info.plan_summary}.", timeout=8)
 
@@ -224,13 +225,15 @@ class MixtralApp(App):
         self.loading = False
         self.model_info = None
         self.status.model_text = "No model"
-        self.status.state_text = f"load failed: see the message; {key_for('pick_model')} picks another model"
+        self.status.figures_text = ""
+        self.status.state_text = f"load failed: see the message; {pick_model_hint()}"
         self.notify(f"{event.reason} {model_advice()}", title="Model not loaded", severity="error", timeout=30)
 
     def model_gone(self) -> None:
         """The model's process ended under a reply: nothing is loaded any more."""
         self.model_info = None
         self.status.model_text = "No model"
+        self.status.figures_text = ""
 
     def _model_changed(self) -> None:
         if self.generation is None:

@@ -117,6 +117,7 @@ class ConversationTabs:
             return
         for view in event.pane.query(ChatView):  # none while the pane is being removed
             self.app.set_focus(view.composer)
+        self.app.replies.show_figures()
 
     async def new(self) -> None:
         conversation = self.app.guard(self.app.history.create_conversation)

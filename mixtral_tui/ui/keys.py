@@ -62,10 +62,15 @@ def pretty(keys: str) -> str:
 _BY_ACTION = {key.action: key for key in APP_KEYS}
 
 
+def pick_model_hint() -> str:
+    """The one answer to "there is no model": every note and status line that says so ends in it."""
+    return f"{key_for('pick_model')} picks a model"
+
+
 def model_advice() -> str:
     """What the app adds to a failed load or a model process that ended: the engine's messages
     name no keys (the command line shows them too), the app's notes do."""
-    return f"{key_for('show_log')} shows llama.cpp's log; {key_for('pick_model')} loads a model."
+    return f"{key_for('show_log')} shows llama.cpp's log; {pick_model_hint()}."
 
 
 def key_for(action: str) -> str:

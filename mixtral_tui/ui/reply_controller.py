@@ -23,9 +23,10 @@ from mixtral_tui.config import Sampling
 from mixtral_tui.engine.base import Chunk, Engine, ModelInfo, ReplyStats
 from mixtral_tui.errors import PromptTooLongError, UserError
 from mixtral_tui.store.history import Conversation, Message
-from mixtral_tui.ui.keys import key_for, model_advice
+from mixtral_tui.ui.keys import key_for, model_advice, pick_model_hint
 from mixtral_tui.ui.messages import ChunkMailbox, ReplyChunk, ReplyFinished, ReplyStarted, UpdatePacer
 from mixtral_tui.ui.process_holds import ProcessHolds
+from mixtral_tui.vocabulary import Role
 
 if TYPE_CHECKING:
     from mixtral_tui.ui.app import MixtralApp
@@ -58,6 +59,22 @@ class ReplyController:
     def model_loaded(self, info: ModelInfo) -> None:
         self.pacer.share_cores_with(info.threads, os.cpu_count() or 1)
 
+    def show_figures(self) -> None:
+        """The status line's figures are those of the last reply in the conversation shown, and only
+        when the loaded model wrote it: after a model switch, a tab switch or a delete, figures of
+        another model or conversation stayed there (the live ones take the room while writing)."""
+        app = self.app
+        if self.generation is not None:
+            return
+        view, info = app.active_view(), app.model_info
+        text = ""
+        if view is not None and info is not None:
+            replies = [v.message for v in view.transcript.messages() if v.message.role == Role.ASSISTANT]
+            last = replies[-1] if replies else None
+            if last is not None and last.stats and last.model_file == os.path.basename(info.path):
+                text = status_figures(ReplyStats.from_dict(last.stats))
+        app.status.figures_text = text
+
     def writing_in(self, conversation_id: int) -> bool:
         return self.generation is not None and self.generation.conversation_id == conversation_id
 
@@ -74,7 +91,7 @@ class ReplyController:
             return False
         if app.model_info is None:
             why = f"the model is still loading; {again} in a moment" if app.loading else (
-                f"no model is loaded: press {key_for('pick_model')} to pick one, or restart with --model PATH.gguf"
+                f"no model is loaded: {pick_model_hint()}, or restart with --model PATH.gguf"
             )
             app.notify(f"{refused}: {why}. {kept}".strip(), severity="warning")
             return False
@@ -188,7 +205,7 @@ class ReplyController:
         if error and app.engine is not None and app.engine.info is None:
             app.model_gone()  # the model's process ended: nothing is loaded any more
             error = f"{error} {model_advice()}"
-        app.status.state_text = "Ready" if app.model_info else f"No model: {key_for('pick_model')} loads one"
+        app.status.state_text = "Ready" if app.model_info else f"No model: {pick_model_hint()}"
         if error:
             app.notify(error, title="Reply not finished", severity="error", timeout=15)
         await app.refresh_sidebar()

@@ -91,9 +91,16 @@ def test_prompt_longer_than_context_is_refused(tiny_engine):
 
 
 def test_template_fallback_when_gguf_has_none(no_template_model):
-    engine = LlamaEngine()
+    """The log says the template the prompts use, as the status line does; llama-cpp-python's own
+    guess ("Using fallback chat format: llama-2"), which the app never uses, is left out."""
+    lines: list[str] = []
+    engine = LlamaEngine(log_sink=lambda text, level: lines.append(text))
     info = engine.load(LoadSpec(str(no_template_model), context_size=256))
     assert info.template == "mistral"
+    log = "".join(lines)
+    assert "prompts use the chat template 'mistral' (the app's choice for this model: the GGUF carries none)" in log
+    assert "fallback chat format" not in log and "llama-2" not in log
+    assert "llama_model_loader" in log  # the rest of the load's lines are there, whole
     engine.unload()
 
 

@@ -172,9 +172,9 @@ async def test_bad_model_is_explained_and_the_app_keeps_running(request, fixture
         assert any(phrase in n for n in notifications(app))
         assert app.model_info is None and app.status.model_text == "No model"
         # Notes name the key that picks a model, from the key map (they said F3, which is Settings)
-        assert "Ctrl+G picks another model" in app.status.state_text and "F3" not in app.status.state_text
+        assert "Ctrl+G picks a model" in app.status.state_text and "F3" not in app.status.state_text
         await send(pilot, "still here?")
-        assert any("Not sent" in n and "press Ctrl+G to pick one" in n for n in notifications(app))
+        assert any("Not sent" in n and "Ctrl+G picks a model, or restart" in n for n in notifications(app))
         await pilot.press("ctrl+n")
         assert len(list(app.query(ChatView))) == 2
 
@@ -494,7 +494,7 @@ async def test_the_app_survives_a_crash_of_the_models_process(tiny_model):
         await wait_for(pilot, lambda: app.generation is None, what="the reply to end")
         assert any("ended by SIGKILL" in note and "load it again" in note for note in app.notes)
         # the keys come from the app's key map (the engine's own words name none: `ask` shows them too)
-        assert any("F12 shows llama.cpp's log; Ctrl+G loads a model." in note for note in app.notes)
+        assert any("F12 shows llama.cpp's log; Ctrl+G picks a model." in note for note in app.notes)
         assert app.model_info is None and "No model" in app.status.model_text
         [view] = replies(app)
         assert view.message.status == "error" and len(view.message.content) > 50  # the text so far is kept
@@ -563,3 +563,20 @@ async def test_a_draft_is_saved_soon_after_typing_stops_and_cleared_by_sending()
         await pilot.press("enter")
         await wait_for(pilot, lambda: app.generation is None and app.history.conversation(view.conversation_id).draft == "",
                        timeout=5, what="the draft cleared")
+
+
+async def test_the_status_figures_are_the_shown_conversations_and_the_loaded_models():
+    app = make_app(ScriptedEngine(["ok"]))
+    async with app.run_test() as pilot:
+        await wait_for(pilot, lambda: app.model_info is not None)
+        await send(pilot, "hi")
+        await wait_for(pilot, lambda: app.generation is None and "last reply" in app.status.figures_text)
+        await pilot.press("ctrl+n")
+        await wait_for(pilot, lambda: app.status.figures_text == "", what="no figures for the new, empty chat")
+        await pilot.press("f5")
+        await wait_for(pilot, lambda: "last reply" in app.status.figures_text, what="the first chat's figures back")
+
+        app.load_spec = replace(app.load_spec, model_path="other-model.gguf")
+        app.start_model_load()
+        await wait_for(pilot, lambda: app.model_info is not None and app.model_info.path == "other-model.gguf")
+        assert app.status.figures_text == ""  # that reply was the old model's
