@@ -1,8 +1,10 @@
-"""Markdown export of a conversation.
+"""Markdown export of a conversation: a document people read, in any Markdown viewer.
 
-Message text is reproduced byte for byte: each message sits inside a fence
-longer than any run of backticks it contains, so code blocks in a reply
-survive the round trip.
+Each message is written as the Markdown it is, under a heading of its own, so lists, code and
+tables render as they did in the app. Only a message that would break the document's structure
+is fenced: one with a heading of the export's own levels (# or ##) or a code fence left open,
+which would swallow the messages after it. Text is never changed, only placed. For an exact,
+machine-readable copy, `export --format json` (chat/export_json.py).
 """
 
 from __future__ import annotations
@@ -32,9 +34,39 @@ def describe_sampling(sampling: dict) -> str:
     return ", ".join(f"{key} {sampling[key]}" for key in order if key in sampling)
 
 
+_FENCE_LINE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
+_OWN_HEADING = re.compile(r"^ {0,3}#{1,2}(\s|$)")
+
+
+def breaks_structure(text: str) -> bool:
+    """Whether the text, written as it is, would change the export's outline: a `#` or `##`
+    heading outside code (it would read as a message of its own), or a code fence never closed
+    (everything after it would become code)."""
+    open_fence: str | None = None
+    for line in text.splitlines():
+        fence = _FENCE_LINE.match(line)
+        if open_fence is None:
+            if fence:
+                open_fence = fence.group(1)
+            elif _OWN_HEADING.match(line):
+                return True
+        elif fence and fence.group(1)[0] == open_fence[0] and len(fence.group(1)) >= len(open_fence) \
+                and not line.strip()[len(fence.group(1)):].strip():
+            open_fence = None
+    return open_fence is not None
+
+
+def message_body(text: str) -> str:
+    """The message as Markdown, or fenced as written where it would break the document."""
+    if not breaks_structure(text):
+        return text.rstrip("\n")
+    fence = fence_for(text)
+    return f"{fence}markdown\n{text}\n{fence}"
+
+
 def _message_section(message: Message) -> str:
     heading = ROLE_HEADINGS.get(message.role, message.role.title())
-    notes = []
+    notes = [_when(message.created_at)]
     if message.status != Status.DONE:
         notes.append(message.status)
     if message.model:
@@ -42,9 +74,7 @@ def _message_section(message: Message) -> str:
     stats = message.stats
     if stats.get("completion_tokens"):
         notes.append(f"{stats['completion_tokens']} tokens at {stats.get('decode_tps', 0):.1f} tok/s")
-    suffix = f" _({'; '.join(notes)})_" if notes else ""
-    fence = fence_for(message.content)
-    return f"## {heading}{suffix}\n\n{fence}markdown\n{message.content}\n{fence}\n"
+    return f"## {heading} · {' · '.join(notes)}\n\n{message_body(message.content)}\n"
 
 
 def conversation_markdown(conversation: Conversation, messages: list[Message]) -> str:
@@ -65,32 +95,45 @@ def conversation_markdown(conversation: Conversation, messages: list[Message]) -
         f"- Quant: {', '.join(quants) or 'unknown'}",
         f"- Sampling: {' | '.join(samplings) or 'defaults'}",
     ]
-    if conversation.system_prompt:
-        lines.append("- System prompt: set for this conversation (see below)")
+    if conversation.forked_from is not None:
+        lines.append(f"- Forked from conversation {conversation.forked_from}")
     header = "\n".join(lines) + "\n"
-    body = "\n".join(_message_section(m) for m in messages)
-    return header + "\n" + body
+    sections = [_message_section(m) for m in messages]
+    if conversation.system_prompt:
+        sections.insert(0, f"## System prompt (this conversation's)\n\n{message_body(conversation.system_prompt)}\n")
+    return header + "\n" + "\n".join(sections)
 
 
-def safe_filename(conversation: Conversation) -> str:
+FORMATS = ("markdown", "json")
+
+
+def safe_filename(conversation: Conversation, fmt: str = "markdown") -> str:
     slug = re.sub(r"[^A-Za-z0-9]+", "-", conversation.title).strip("-").lower()[:60] or "conversation"
-    return f"{conversation.id:04d}-{slug}.md"
+    return f"{conversation.id:04d}-{slug}.{'json' if fmt == 'json' else 'md'}"
 
 
-def export_conversation(history: History, conversation_id: int) -> str:
+def _rendered(conversation: Conversation, messages: list[Message], fmt: str) -> str:
+    if fmt == "json":
+        from mixtral_tui.chat.export_json import conversation_json
+
+        return conversation_json(conversation, messages)
+    return conversation_markdown(conversation, messages)
+
+
+def export_conversation(history: History, conversation_id: int, fmt: str = "markdown") -> str:
     from mixtral_tui.errors import UserError
 
     conversation = history.conversation(conversation_id)
     if conversation is None:
         raise UserError(f"no conversation with id {conversation_id}; `mixtral-tui list` shows the ids.")
-    return conversation_markdown(conversation, history.messages(conversation_id))
+    return _rendered(conversation, history.messages(conversation_id), fmt)
 
 
-def export_all(history: History, folder: Path) -> list[Path]:
+def export_all(history: History, folder: Path, fmt: str = "markdown") -> list[Path]:
     folder.mkdir(parents=True, exist_ok=True)
     written = []
     for conversation in history.conversations():
-        path = folder / safe_filename(conversation)
-        path.write_text(conversation_markdown(conversation, history.messages(conversation.id)), encoding="utf-8")
+        path = folder / safe_filename(conversation, fmt)
+        path.write_text(_rendered(conversation, history.messages(conversation.id), fmt), encoding="utf-8")
         written.append(path)
     return written

@@ -14,7 +14,7 @@ from mixtral_tui.engine.base import LoadSpec
 from mixtral_tui.errors import UserError
 from mixtral_tui.paths import app_paths
 from mixtral_tui.store.history import History
-from mixtral_tui.text_safety import decoded, displayable, displayable_line, from_argument
+from mixtral_tui.text_safety import counted, decoded, displayable, displayable_line, from_argument
 from mixtral_tui.vocabulary import Role, Status
 
 if TYPE_CHECKING:
@@ -101,16 +101,16 @@ def search_command(text: str, limit: int, conversation_id: int | None = None) ->
     return 0
 
 
-def export_command(conversation_id: int | None, output: Path | None) -> int:
+def export_command(conversation_id: int | None, output: Path | None, fmt: str = "markdown") -> int:
     from mixtral_tui.chat.export import export_all, export_conversation
 
     history = open_history()
     if conversation_id is None:
         assert output is not None
-        for path in export_all(history, output):
+        for path in export_all(history, output, fmt):
             print(path)
         return 0
-    text = export_conversation(history, conversation_id)
+    text = export_conversation(history, conversation_id, fmt)
     if output is None:
         sys.stdout.write(for_stdout(text))
     else:
@@ -137,6 +137,21 @@ def _read_prompt(prompt: str) -> str:
     if not text.strip():
         raise UserError("the prompt is empty; pass some text, or '-' to read it from stdin.")
     return text
+
+
+def import_command(file: str) -> int:
+    from mixtral_tui.chat.export_json import import_conversation
+
+    if file == "-":
+        text, _bad = decoded(sys.stdin.buffer.read())
+    else:
+        try:
+            text = Path(file).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise UserError(f"cannot read {file}: {getattr(exc, 'strerror', None) or exc}") from None
+    conversation = import_conversation(open_history(), text, file)
+    print(f"imported as conversation {conversation.id} ({counted(conversation.message_count, 'message')})")
+    return 0
 
 
 def ask_command(args: argparse.Namespace) -> int:

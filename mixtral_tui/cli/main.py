@@ -1,4 +1,4 @@
-"""Command line: the TUI by default, plus `list`, `search`, `export` and `ask` for scripts.
+"""Command line: the TUI by default, plus `list`, `search`, `export`, `import` and `ask` for scripts.
 
 Only argparse and the standard library load at start-up; Textual and
 llama_cpp are imported inside the commands that need them, so `--help`
@@ -60,10 +60,15 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("--conversation", type=int, metavar="ID",
                         help="only in this conversation (see `list`), in the order written")
 
-    export = commands.add_parser("export", help="write a conversation as Markdown")
+    export = commands.add_parser("export", help="write a conversation as Markdown (or, exactly, as JSON)")
     export.add_argument("id", nargs="?", type=int, help="conversation id (see `list`)")
     export.add_argument("-o", "--output", metavar="FILE", help="file to write (default: stdout); a folder with --all")
     export.add_argument("--all", action="store_true", help="export every conversation, one file each, into -o DIR")
+    export.add_argument("--format", choices=("markdown", "json"), default="markdown",
+                        help="markdown: a document to read (default); json: everything, for `import` or programs")
+
+    importer = commands.add_parser("import", help="add a conversation from a file `export --format json` wrote")
+    importer.add_argument("file", help="the .json file ('-' reads stdin)")
 
     ask = commands.add_parser("ask", help="stream one reply to stdout (figures go to stderr)")
     ask.add_argument("prompt", help="the message; '-' reads it from stdin")
@@ -107,7 +112,11 @@ def main(argv: list[str] | None = None) -> int:
                 parser.error("export --all needs -o DIR")
             from mixtral_tui.cli.chat_commands import export_command
 
-            return export_command(args.id, Path(args.output) if args.output else None)
+            return export_command(args.id, Path(args.output) if args.output else None, args.format)
+        if args.command == "import":
+            from mixtral_tui.cli.chat_commands import import_command
+
+            return import_command(args.file)
         if args.command == "bench":
             from mixtral_tui.cli.bench import bench_command
             from mixtral_tui.cli.chat_commands import load_settings

@@ -206,6 +206,31 @@ class History:
         assert forked is not None, "made in the transaction above"
         return forked
 
+    def add_conversation(self, conversation: Conversation, messages: list[Message]) -> Conversation:
+        """A copy of a conversation and its messages as they were (an import): every field kept,
+        the ids new, in one transaction."""
+
+        def copy() -> int:
+            with self._transaction() as db:
+                made = db.execute(
+                    "INSERT INTO conversations (title, created_at, updated_at, system_prompt, sampling_json, title_given,"
+                    " forked_from, draft) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (conversation.title, conversation.created_at, conversation.updated_at, conversation.system_prompt,
+                     _dumps(conversation.sampling), conversation.title_given, conversation.forked_from,
+                     conversation.draft),
+                )
+                new_id = _row_id(made)
+                db.executemany(
+                    _INSERT_MESSAGE,
+                    [(new_id, m.role, m.content, m.created_at, m.status, m.model, m.quant, _dumps(m.sampling),
+                      _dumps(m.stats), m.model_file, None, None) for m in messages],
+                )
+                return new_id
+
+        added = self.conversation(self._guard(copy))
+        assert added is not None, "made in the transaction above"
+        return added
+
     def rename_conversation(self, conversation_id: int, title: str) -> None:
         """A title given (by the user, or from the first message): no later message replaces it."""
         self._write("UPDATE conversations SET title = ?, title_given = 1 WHERE id = ?", (title, conversation_id))

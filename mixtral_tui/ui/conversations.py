@@ -227,7 +227,8 @@ class ConversationTabs:
             if not path:
                 return
             try:
-                text = export_conversation(self.app.history, conversation.id)
+                fmt = "json" if path.strip().lower().endswith(".json") else "markdown"
+                text = export_conversation(self.app.history, conversation.id, fmt)
                 out = Path(path).expanduser()
                 out.write_text(text, encoding="utf-8")
             except OSError as exc:
@@ -236,4 +237,5 @@ class ConversationTabs:
                 self.app.notify(f"Exported to {out.resolve()}")
 
         default = str(Path.cwd() / safe_filename(conversation))
-        self.app.push_screen(PromptScreen("Export to Markdown file:", default), done)
+        self.app.push_screen(PromptScreen("Export to a Markdown file (a name ending in .json: all of it, as JSON):",
+                                          default), done)

@@ -47,6 +47,31 @@ def test_list_and_export(home):
     assert done.returncode == 0 and len(list(folder.glob("*.md"))) == 1
 
 
+def test_export_json_then_import_gives_the_same_conversation(home):
+    import json
+
+    history = History(home / "data" / "history.sqlite3")
+    conversation = history.create_conversation("Round trip")
+    history.add_message(conversation.id, "user", "question \x1b[31m with an escape")
+    history.add_message(conversation.id, "assistant", "## a heading\n```\nunclosed", status="stopped",
+                        stats={"completion_tokens": 3})
+    exported = run("export", str(conversation.id), "--format", "json")
+    assert exported.returncode == 0 and "\x1b" not in exported.stdout  # JSON escapes it: safe on a terminal
+    path = home / "c.json"
+    path.write_text(exported.stdout)
+    done = run("import", str(path))
+    assert done.returncode == 0 and "imported as conversation 2 (2 messages)" in done.stdout
+    again = json.loads(run("export", "2", "--format", "json").stdout)
+    first = json.loads(exported.stdout)
+    for data in (first, again):
+        data["conversation"].pop("id")
+        [m.pop("id") for m in data["messages"]]
+    assert again == first
+
+    bad = run("import", str(home / "missing.json"))
+    assert bad.returncode == 1 and "cannot read" in bad.stderr and "Traceback" not in bad.stderr
+
+
 def test_search_prints_one_line_per_hit_and_exits_1_when_nothing_matches(home):
     history = History(home / "data" / "history.sqlite3")
     conversation = history.create_conversation("Escapes \x1b[31mred")
