@@ -54,11 +54,17 @@ def load_settings(
     return config, spec
 
 
-def last_model() -> str | None:
+def last_loaded_models() -> list[str]:
+    """The model files the TUI loaded lately, newest first (models/recent.py)."""
     from mixtral_tui.models.recent import RecentModels
     from mixtral_tui.paths import recent_models_file
 
-    return RecentModels(recent_models_file(app_paths())).newest()
+    return RecentModels(recent_models_file(app_paths())).paths()
+
+
+def last_model() -> str | None:
+    found = last_loaded_models()
+    return found[0] if found else None
 
 
 def no_model_error() -> UserError:

@@ -132,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
             config, spec = load_settings(None, (getattr(args, "models_ctx", None)) or args.ctx, None, resolve=False)
             if args.command == "download":
                 return model_commands.download_command(args.spec, config.model.models_dir)
-            return model_commands.models_command(args.repo, spec.context_size, config.model.models_dir)
+            return model_commands.models_command(args.repo, spec.context_size, config.model.models_dir, config.model.path)
         if args.command == "ask":
             from mixtral_tui.cli.chat_commands import ask_command
 

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from mixtral_tui.errors import UserError
 from mixtral_tui.models.catalog import shape_for
 from mixtral_tui.models.hardware import GIB, MIB, gib, hardware_line
-from mixtral_tui.models.local import describe_local, local_models, size_text
+from mixtral_tui.models.local import describe_local, known_models, size_text
 from mixtral_tui.models.resolve import REPO_SPEC, pick_quant
 
 if TYPE_CHECKING:
@@ -19,21 +19,35 @@ if TYPE_CHECKING:
 
 
 
-def models_command(repo: str | None, context: int, models_dir: str) -> int:
+def models_command(repo: str | None, context: int, models_dir: str, configured: str = "") -> int:
+    """Local files (the config's model and the ones the app loaded lately first, as the picker
+    lists them); with a repo, its quantizations and what fits here (the catalog's sizes when the
+    Hub cannot be asked, as the picker shows them, and said so)."""
     if repo is None:
-        paths = local_models(models_dir)
-        if not paths:
+        from mixtral_tui.cli.chat_commands import last_loaded_models
+
+        listed = known_models(models_dir, configured=configured, recent=last_loaded_models())
+        if not listed:
             print("no local GGUF files; `mixtral-tui download mradermacher/Mixtral-8x7B-Instruct-v0.1-GGUF` fetches one",
                   file=sys.stderr)
-        for path in paths:
-            print(describe_local(path))
+        for path, why in listed:
+            print(describe_local(path) + f"\t{why or '-'}")
         return 0
+    from mixtral_tui.models.catalog import entry
     from mixtral_tui.models.download import cached_path
     from mixtral_tui.models.hub import list_quants
+    from mixtral_tui.models.options import catalog_choices
 
     hardware = detect_hardware()
     shape = shape_for(repo)
-    quants = list_quants(repo)
+    known = entry(repo)
+    try:
+        quants = list_quants(repo)
+    except UserError as exc:
+        if known is None:
+            raise
+        print(f"mixtral-tui: {exc} Sizes below are the catalog's.", file=sys.stderr)
+        quants = catalog_choices(known)
     if not quants:
         raise UserError(f"{repo} has no .gguf files.")
     print(f"# {repo} at context {context:,} on this machine: {hardware_line(hardware)}")

@@ -88,3 +88,29 @@ def test_models_dir_is_the_download_target_when_set(hub, home, tmp_path):
     assert str(folder) in run("models").stdout
     asked = run("ask", "--model", f"{HUB_REPO}:Q4_K_M", "--max-tokens", "2", "--no-save", "hi")
     assert asked.returncode == 0, asked.stderr
+
+
+def test_models_offline_falls_back_to_the_catalog_and_says_so(home):
+    env = {**os.environ, "PYTHONPATH": os.getcwd(), "HF_HUB_OFFLINE": "1"}
+    done = subprocess.run([sys.executable, "-m", "mixtral_tui", "models", "mradermacher/Mixtral-8x7B-Instruct-v0.1-GGUF"],
+                          capture_output=True, text=True, timeout=120, env=env)
+    assert done.returncode == 0, done.stderr
+    assert "offline" in done.stderr and "Sizes below are the catalog's." in done.stderr
+    rows = {line.split("\t")[0] for line in done.stdout.splitlines()[1:]}
+    assert {"Q4_K_M", "Q8_0"} <= rows
+    unknown = subprocess.run([sys.executable, "-m", "mixtral_tui", "models", "someone/Not-In-Catalog-GGUF"],
+                             capture_output=True, text=True, timeout=120, env=env)
+    assert unknown.returncode == 1 and "offline" in unknown.stderr  # no catalog to fall back on
+
+
+def test_local_models_list_the_configured_and_recently_loaded_files_outside_the_cache(home, tmp_path, tiny_model):
+    from mixtral_tui.models.recent import RecentModels
+
+    elsewhere = tmp_path / "elsewhere" / "mine.gguf"
+    elsewhere.parent.mkdir()
+    elsewhere.write_bytes(tiny_model.read_bytes())
+    RecentModels(home / "data" / "recent_models.json").remember(str(elsewhere))
+    (home / "config").mkdir(parents=True, exist_ok=True)
+    (home / "config" / "config.toml").write_text(f'[model]\npath = "{tiny_model}"\n')
+    rows = [line.split("\t") for line in run("models").stdout.strip().splitlines()]
+    assert [(r[0], r[-1]) for r in rows[:2]] == [(str(tiny_model), "in config"), (str(elsewhere), "recent")]
