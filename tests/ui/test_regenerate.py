@@ -55,7 +55,7 @@ async def test_ctrl_r_writes_the_last_reply_again_and_keeps_the_old_one():
         conversation_id = app.active_view().conversation_id
         stored = app.history.messages(conversation_id)
         assert [(m.role, m.status) for m in stored] == [("user", "done"), ("assistant", Status.REPLACED), ("assistant", "done")]
-        assert "_(replaced" in export_conversation(app.history, conversation_id)
+        assert " · replaced · " in export_conversation(app.history, conversation_id)
         assert [h.status for h in app.history.search("paris", conversation_id=conversation_id)] == [Status.REPLACED, "done"]
         await pilot.press("ctrl+f", *"paris")  # found, both, the old one saying what it is
         await wait_for(pilot, lambda: app.screen.query_one("#hits").option_count == 2, what="two hits")

@@ -101,9 +101,9 @@ def test_kill_9_loses_at_most_a_second(tmp_path):
     history = History(db)
     [_, reply] = history.messages(1)
     # Left 'streaming' by the killed process; every reader sees it interrupted (its writer is gone).
-    # Export wrote it as "_(streaming; …)_", as if it were still being written.
+    # Export wrote it as "streaming", as if it were still being written.
     assert reply.status == Status.INTERRUPTED
-    assert "_(interrupted" in export_conversation(history, 1) and "streaming" not in export_conversation(history, 1)
+    assert " · interrupted" in export_conversation(history, 1) and "streaming" not in export_conversation(history, 1)
     saved_tokens = reply.content.count("<")
     one_second_before = max(n for n, t in produced if t <= killed_at - 1.0)
     assert saved_tokens >= one_second_before > 0
