@@ -580,3 +580,48 @@ async def test_the_status_figures_are_the_shown_conversations_and_the_loaded_mod
         app.start_model_load()
         await wait_for(pilot, lambda: app.model_info is not None and app.model_info.path == "other-model.gguf")
         assert app.status.figures_text == ""  # that reply was the old model's
+
+
+async def test_f8_asks_the_whole_question_with_a_long_title_shortened():
+    from mixtral_tui.ui.screens.dialogs import ConfirmScreen
+
+    from mixtral_tui.store.history import History
+
+    history = History(":memory:")
+    long_title = "Fix this: ```python print(1) ``` and also please explain every line of it in detail"
+    history.create_conversation(long_title)
+    app = make_app(ScriptedEngine(), history=history)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: app.active_view() is not None)
+        await pilot.press("f8")
+        assert isinstance(app.screen, ConfirmScreen)
+        question = app.screen.query_one(".question")
+        await pilot.pause()
+        shown = " ".join(strip.text.strip() for strip in question.render_lines(question.region.reset_offset))
+        assert shown.startswith("Delete “Fix this: ```python print(1) ``` and al…”")
+        assert shown.endswith("and all its messages? This cannot be undone.")
+        assert app.history.conversation(1).title == long_title  # stored whole
+        await pilot.press("escape")
+
+
+async def test_below_70_columns_the_list_hides_itself_and_ctrl_b_brings_it_back():
+    from mixtral_tui.ui.widgets.sidebar import Sidebar
+
+    app = make_app(ScriptedEngine())
+    async with app.run_test(size=(60, 20)) as pilot:
+        await wait_for(pilot, lambda: app.active_view() is not None)
+        sidebar = app.query_one(Sidebar)
+        assert not sidebar.display
+        await pilot.press("ctrl+b")
+        await pilot.pause()
+        assert sidebar.display and sidebar.region.width == 22
+        await pilot.resize_terminal(90, 24)
+        await pilot.pause()
+        assert sidebar.display and sidebar.region.width == 24
+        await pilot.press("ctrl+b")  # hidden by the user: at any width, until asked for
+        await pilot.resize_terminal(130, 30)
+        await pilot.pause()
+        assert not sidebar.display
+        await pilot.press("ctrl+b")
+        await pilot.pause()
+        assert sidebar.display and sidebar.region.width == 32

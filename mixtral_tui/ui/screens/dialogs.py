@@ -7,11 +7,14 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.screen import ModalScreen
-from textual.widgets import Button, Input, Label
+from textual.widgets import Button, Input, Label, Static
 
 DIALOG_CSS = """
 {name} {{ align: center middle; }}
-{name} > Vertical {{ width: 70; height: auto; border: round $primary; background: $surface; padding: 1 2; }}
+{name} > Vertical {{
+    width: 70; max-width: 100%; height: auto; border: round $primary; background: $surface; padding: 1 2;
+}}
+{name} .question {{ width: 100%; }}
 {name} Horizontal {{ height: auto; margin-top: 1; align-horizontal: right; }}
 {name} Button {{ margin-left: 1; }}
 {name} .error {{ color: $text-error; }}
@@ -31,7 +34,7 @@ class ConfirmScreen(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Label(Content(self.question))
+            yield Static(Content(self.question), classes="question")  # wraps: the question is always whole
             with Horizontal():
                 yield Button("Cancel (Esc)", id="no")
                 yield Button(f"{self.yes} (y)", id="yes", variant="error")
@@ -59,7 +62,7 @@ class PromptScreen(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Label(Content(self.question))
+            yield Static(Content(self.question), classes="question")
             yield Input(value=self.value, id="answer")
             yield Label("Enter to accept, Esc to cancel", classes="hint")
 

@@ -108,6 +108,8 @@ def conversation_option(c: Conversation) -> Option:
     figures = [counted(c.message_count, "message"), _age(c.updated_at)]
     if c.forked_from is not None:
         figures.insert(0, "fork")
+    if c.draft.strip():
+        figures.append("draft")  # unsent text waits in its message box
     meta = Content.styled(" · ".join(figures), "$text-muted")
     return Option(Content("\n").join([Content(displayable_line(c.title)), meta]), id=option_id(c.id))
 
