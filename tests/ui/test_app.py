@@ -583,9 +583,8 @@ async def test_the_status_figures_are_the_shown_conversations_and_the_loaded_mod
 
 
 async def test_f8_asks_the_whole_question_with_a_long_title_shortened():
-    from mixtral_tui.ui.screens.dialogs import ConfirmScreen
-
     from mixtral_tui.store.history import History
+    from mixtral_tui.ui.screens.dialogs import ConfirmScreen
 
     history = History(":memory:")
     long_title = "Fix this: ```python print(1) ``` and also please explain every line of it in detail"
