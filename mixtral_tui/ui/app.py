@@ -346,7 +346,10 @@ class MixtralApp(App):
             self.config = config
             self.notify(f"Settings saved to {self.paths.config_file}.")
             if config.model != old_model:
-                self.load_spec = LoadSpec.from_config(config)
+                # The model in use stays (from --model or Ctrl+G) unless the form's path itself changed:
+                # a new context size dropped it for the config's path, often none, and the picker opened.
+                kept = self.load_spec.model_path if config.model.path == old_model.path else None
+                self.load_spec = LoadSpec.from_config(config, model=kept or None)
                 self._model_changed()
 
         self.push_screen(SettingsScreen(self.config, str(self.paths.config_file)), done)

@@ -11,6 +11,7 @@ from mixtral_tui.ui.process_holds import GIL_SWITCH_SECONDS
 from mixtral_tui.ui.screens.dialogs import ConfirmScreen, PromptScreen
 from mixtral_tui.ui.screens.help import HelpScreen
 from mixtral_tui.ui.screens.log import LogScreen
+from mixtral_tui.ui.screens.picker import ModelPicker
 from mixtral_tui.ui.screens.settings import SettingsScreen
 from mixtral_tui.ui.widgets.chat_view import ChatView
 from mixtral_tui.ui.widgets.message import MessageView
@@ -584,7 +585,7 @@ async def test_the_status_figures_are_the_shown_conversations_and_the_loaded_mod
 
 async def test_f8_asks_the_whole_question_with_a_long_title_shortened():
     from mixtral_tui.store.history import History
-    from mixtral_tui.ui.screens.dialogs import ConfirmScreen
+
 
     history = History(":memory:")
     long_title = "Fix this: ```python print(1) ``` and also please explain every line of it in detail"
@@ -624,3 +625,14 @@ async def test_below_70_columns_the_list_hides_itself_and_ctrl_b_brings_it_back(
         await pilot.press("ctrl+b")
         await pilot.pause()
         assert sidebar.display and sidebar.region.width == 32
+
+
+async def test_changing_the_context_in_f3_reloads_the_same_model_not_the_configs_empty_path():
+    app = make_app(ScriptedEngine(), model_path="from-the-command-line.gguf")
+    async with app.run_test(size=(120, 60)) as pilot:
+        await wait_for(pilot, lambda: app.model_info is not None)
+        await pilot.press("f3")
+        app.screen.query_one("#model-context_size").value = "1024"
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: app.model_info is not None and app.load_spec.context_size == 1024, what="reload")
+        assert app.model_info.path == "from-the-command-line.gguf" and not isinstance(app.screen, ModelPicker)
