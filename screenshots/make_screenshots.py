@@ -3,8 +3,9 @@
     python screenshots/make_screenshots.py
 
 Writes screenshots/chat.svg (mid-conversation, a reply streaming with live
-tok/s), screenshots/pick.svg (a message picked with Shift+Tab, its code block copied), screenshots/help.svg, screenshots/search.svg (Ctrl+F) and screenshots/picker.svg (the model picker on
-this machine, with the catalog's sizes: it runs with HF_HUB_OFFLINE=1). Uses a
+tok/s), screenshots/pick.svg (a message picked with Shift+Tab, its code block copied), screenshots/help.svg, screenshots/search.svg (Ctrl+F), screenshots/picker.svg (the model picker on
+this machine, with the catalog's sizes: it runs with HF_HUB_OFFLINE=1) and
+screenshots/small.svg (a reply streaming at 80x24). Uses a
 throw-away MIXTRAL_TUI_HOME.
 """
 
@@ -74,7 +75,20 @@ async def main() -> None:
         await until(lambda: "offline" in str(app.screen.query("#why").first().render()) if app.screen.query("#why") else False)
         await pilot.pause()
         app.save_screenshot(str(HERE / "picker.svg"))
-    print(f"wrote chat.svg, pick.svg, help.svg, search.svg and picker.svg in {HERE}")
+
+    # The same history in the terminal most SSH sessions open: 80x24.
+    del os.environ["HF_HUB_OFFLINE"]
+    small = MixtralApp(config, LoadSpec(str(model), context_size=2048))
+    async with small.run_test(size=(80, 24)) as pilot:
+        await until(lambda: small.model_info is not None)
+        composer = small.active_view().composer
+        composer.text = "Write a haiku about tmux"
+        await pilot.press("enter")
+        await until(lambda: small.generation is not None and len(small.generation.text) > 60)
+        small.save_screenshot(str(HERE / "small.svg"))
+        small.action_stop()
+        await until(lambda: small.generation is None)
+    print(f"wrote chat.svg, pick.svg, help.svg, search.svg, picker.svg and small.svg in {HERE}")
 
 
 if __name__ == "__main__":
