@@ -237,6 +237,11 @@ async def test_at_80_columns_the_verdict_is_short_and_the_table_does_not_scroll_
         await pilot.pause()
         table = picker.query_one("DataTable")
         assert table.virtual_size.width <= table.scrollable_content_region.width
+        await wait_for(pilot, lambda: "offline" in str(picker.query_one("#why").render()), what="the offline note")
+        table.focus()
+        await pilot.press("down")
+        why = str(picker.query_one("#why").render())
+        assert ": " in why.splitlines()[0] and "offline" in why  # the row's plan, and still why sizes are the catalog's
         assert {r[4] for r in table_rows(picker)} <= {"GPU", "GPU+CPU experts", "CPU only", "too large"} | {
             f"{n} layers GPU" for n in range(100)}
         await pilot.resize_terminal(130, 30)

@@ -83,6 +83,7 @@ class ModelPicker(Screen[str | None]):
         self.repo: str | None = None
         self.rows: list[QuantRow] = []
         self.local_paths: list[Path] = []
+        self.listing_note = ""  # why the Hub's listing is not shown (offline...), kept in sight
 
     def compose(self) -> ComposeResult:
         yield Static("Choose a model — looking at this machine…", id="heading")
@@ -176,6 +177,7 @@ class ModelPicker(Screen[str | None]):
         if self.repo is None:  # the local files' columns were on
             self._columns(QUANT_COLUMNS)
         self.repo = repo
+        self.listing_note = ""
         known = entry(repo)
         if known:
             self._show_rows(rows_for(catalog_choices(known), known.shape, self.context, self.hardware, set()))
@@ -194,15 +196,23 @@ class ModelPicker(Screen[str | None]):
         try:
             choices = list_quants(repo)
         except UserError as exc:
-            self.app.call_from_thread(self._why, f"{exc} (sizes shown are the catalog's)" if entry(repo) else str(exc), True)
+            note = f"{exc} (sizes shown are the catalog's)" if entry(repo) else str(exc)
+            self.app.call_from_thread(self._listing_failed, repo, note)
             return
         downloaded = {c.first.path for c in choices if cached_path(repo, c.first.path, self.models_dir)}
         rows = rows_for(choices, shape_for(repo), self.context, hardware, downloaded)
         self.app.call_from_thread(self._listed, repo, rows)
         self._check_headers(repo, rows)
 
+    def _listing_failed(self, repo: str, note: str) -> None:
+        """Kept under the highlighted row's line from now on: moving in the table took it away."""
+        if repo == self.repo:
+            self.listing_note = note
+            self._why(note, True)
+
     def _listed(self, repo: str, rows: list[QuantRow]) -> None:
         if repo == self.repo:
+            self.listing_note = ""
             self._show_rows(rows)
 
     def _check_headers(self, repo: str, rows: list[QuantRow]) -> None:
@@ -269,7 +279,10 @@ class ModelPicker(Screen[str | None]):
         if self.repo is not None and 0 <= event.cursor_row < len(self.rows):
             row = self.rows[event.cursor_row]
             note = " — this file uses the old Mixtral layout that current llama.cpp refuses" if row.old_layout else ""
-            self._why(f"{row.choice.quant}: {row.plan.summary}{note}", warning=row.old_layout or not row.plan.fits)
+            text = f"{row.choice.quant}: {row.plan.summary}{note}"
+            if self.listing_note:
+                text += f"\n{self.listing_note}"
+            self._why(text, warning=row.old_layout or not row.plan.fits or bool(self.listing_note))
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         if self.repo is None:
