@@ -133,6 +133,25 @@ def m008_drafts(db: sqlite3.Connection) -> None:
     _run(db, "ALTER TABLE conversations ADD COLUMN draft TEXT NOT NULL DEFAULT '';")
 
 
+@migration
+def m009_whole_titles(db: sqlite3.Connection) -> None:
+    """Titles made from a first message were cut to 48 characters and stored with a "…"; now the
+    whole first line is stored and each place that draws it shortens it. A title that is still
+    its first message's cut start becomes that message's whole first line (one a user typed, or
+    one that no longer matches its message, is left as it is)."""
+    rows = db.execute(
+        "SELECT c.id, c.title, (SELECT m.content FROM messages m WHERE m.conversation_id = c.id AND m.role = 'user'"
+        " ORDER BY m.id LIMIT 1) FROM conversations c WHERE c.title LIKE '%…'"
+    ).fetchall()
+    for conversation_id, title, first in rows:
+        if not first:
+            continue
+        line = next((" ".join(part.split()) for part in first.splitlines() if part.strip()), "")
+        cut = title[:-1]
+        if len(cut) == 48 and line.startswith(cut) and len(line) > len(cut):
+            db.execute("UPDATE conversations SET title = ? WHERE id = ?", (line[:1000], conversation_id))
+
+
 def has_search_index(db: sqlite3.Connection) -> bool:
     return db.execute("SELECT 1 FROM sqlite_master WHERE name = 'message_search'").fetchone() is not None
 

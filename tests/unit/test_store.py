@@ -183,3 +183,20 @@ def test_conversations_are_listed_newest_first_with_counts(tmp_path):
     listed = history.conversations()
     assert [c.title for c in listed] == ["a", "b"] and listed[0].message_count == 1
     assert b.id != a.id
+
+
+def test_titles_cut_with_an_ellipsis_get_their_whole_first_line_back(tmp_path):
+    path = tmp_path / "old.sqlite3"
+    db = sqlite3.connect(path, isolation_level=None)
+    migrate(db, upto=8)
+    line = "Please explain how the KV cache works in llama.cpp when the context is full"
+    old_title = " ".join(line.split())[:48] + "…"
+    rows = [(1, old_title, f"{line}\nand a second line"), (2, "My own name…", "something else entirely"),
+            (3, line[:20] + "…", line)]  # not a 48-character cut: typed by the user
+    for cid, title, first in rows:
+        db.execute("INSERT INTO conversations (id, title, created_at, updated_at) VALUES (?, ?, 1, 2)", (cid, title))
+        db.execute("INSERT INTO messages (conversation_id, role, content, created_at) VALUES (?, 'user', ?, 1)", (cid, first))
+    db.close()
+    history = History(path)
+    assert history.conversation(1).title == line
+    assert history.conversation(2).title == "My own name…" and history.conversation(3).title == line[:20] + "…"
