@@ -12,9 +12,6 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-import tomlkit
-import tomlkit.exceptions
-
 from mixtral_tui.errors import ConfigError
 
 OFFLOAD_MODES = ("auto", "manual")
@@ -172,6 +169,9 @@ def save_config(config: Config, path: Path) -> None:
     differs from what the file meant is set (added where it was absent), every other line, comment
     and blank line stays as the user wrote it. A file that is not TOML (or not there) is written
     fresh. Atomic: written to a temporary file and moved into place."""
+    import tomlkit  # only when saving: it is not needed to start the app
+    import tomlkit.exceptions
+
     before = ""
     try:
         before = path.read_text(encoding="utf-8")
