@@ -18,3 +18,13 @@ def test_the_search_benchmark_upgrades_a_history_and_searches_it():
     """It stood a database at "the version before the index", which stopped being the last one."""
     result = search.run(conversations=4, messages_each=5, repeats=1)
     assert result["upgrade_s"] > 0 and result["hits common word"] > 0
+
+
+def test_the_paste_benchmark_feeds_both_parsers():
+    from textual._xterm_parser import XTermParser
+
+    from benchmarks import paste
+    from mixtral_tui.ui.terminal_input import PasteSafeParser
+
+    data = paste.PASTE[:2000] + paste.PASTE[-6:]
+    assert paste.seconds(XTermParser, data) > 0 and paste.seconds(PasteSafeParser, data) > 0
