@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from mixtral_tui.errors import ConfigError
+from mixtral_tui.server_config import ServerSettings, parse_servers
 
 OFFLOAD_MODES = ("auto", "manual")
 ENGINE_MODES = ("separate", "in-app")
@@ -71,6 +72,7 @@ class Config:
     model: ModelSettings = field(default_factory=ModelSettings)
     chat: ChatSettings = field(default_factory=ChatSettings)
     sampling: Sampling = field(default_factory=Sampling)
+    servers: dict[str, ServerSettings] = field(default_factory=dict)  # [servers.NAME] (server_config.py)
 
 
 _SECTIONS: dict[str, type] = {"model": ModelSettings, "chat": ChatSettings, "sampling": Sampling}
@@ -131,10 +133,13 @@ def parse_config(data: dict[str, Any], where: str) -> Config:
     """Turn a parsed TOML document into a Config, or raise ConfigError naming the problem."""
     sections: dict[str, Any] = {}
     for section, body in data.items():
+        if section == "servers":
+            sections["servers"] = parse_servers(body, where)
+            continue
         if section not in _SECTIONS:
             raise ConfigError(
                 f"{where}: unknown section [{section}]; expected one of "
-                f"{', '.join('[' + s + ']' for s in _SECTIONS)}.{_did_you_mean(section, list(_SECTIONS))}"
+                f"{', '.join('[' + s + ']' for s in _SECTIONS)}, [servers.NAME].{_did_you_mean(section, [*_SECTIONS, 'servers'])}"
             )
         if not isinstance(body, dict):
             raise ConfigError(f"{where}: '{section}' must be a table ([{section}]).")
@@ -179,7 +184,8 @@ def save_config(config: Config, path: Path) -> None:
         meant = asdict(parse_config(document.unwrap(), str(path)))
     except (OSError, UnicodeDecodeError, tomlkit.exceptions.TOMLKitError, ConfigError):
         document, meant = tomlkit.document(), {}
-    for section, values in asdict(config).items():
+    for section in _SECTIONS:  # [servers.*] are the user's to write: the app never rewrites them
+        values = asdict(getattr(config, section))
         for key, value in values.items():
             if section in meant and meant[section].get(key) == value:
                 continue

@@ -24,5 +24,9 @@ class PromptTooLongError(UserError):
     """The newest message alone does not fit in the context window."""
 
 
+class ServerError(UserError):
+    """A model server could not be reached, refused, or answered with something unusable."""
+
+
 class StoreError(UserError):
     """The history database cannot be opened or written."""

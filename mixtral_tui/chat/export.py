@@ -70,7 +70,7 @@ def _message_section(message: Message) -> str:
     if message.status != Status.DONE:
         notes.append(message.status)
     if message.model:
-        notes.append(message.model)
+        notes.append(f"{message.model} on {message.server}" if message.server else message.model)
     stats = message.stats
     if stats.get("completion_tokens"):
         notes.append(f"{stats['completion_tokens']} tokens at {stats.get('decode_tps', 0):.1f} tok/s")

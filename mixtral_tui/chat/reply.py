@@ -75,7 +75,8 @@ class ReplyRun:
             model=info.name if info else None,
             quant=info.quant if info else None,
             sampling=asdict(self.sampling),
-            model_file=os.path.basename(info.path) if info else None,
+            model_file=(None if info.server else os.path.basename(info.path)) if info else None,
+            server=(info.server or None) if info else None,
         )
         if on_start:
             on_start(self.message)

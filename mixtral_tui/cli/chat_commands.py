@@ -40,11 +40,18 @@ def open_history_or_memory() -> tuple[History, str | None]:
 
 def load_settings(
     model: str | None, ctx: int | None, gpu_layers: int | None, resolve: bool = True, download: bool = False,
-    last_loaded: bool = False,
+    last_loaded: bool = False, server: tuple[str, str, bool] | None = None,
 ) -> tuple[Config, LoadSpec]:
     """The config file with command-line overrides on top; `owner/repo:QUANT` becomes a local path.
-    With `last_loaded` (the TUI), no model named anywhere means the one the app loaded last."""
+    With `last_loaded` (the TUI), no model named anywhere means the one the app loaded last. With
+    `server` (--server, --api-key-env, --allow-insecure), `model` is the server's model id."""
     config = load_config(app_paths().config_file)
+    if server is not None:
+        from mixtral_tui.server_config import server_for
+
+        settings = server_for(server[0], config.servers, api_key_env=server[1], allow_insecure=server[2])
+        base = LoadSpec.from_config(config, None, ctx, gpu_layers)
+        return config, replace(base, model_path=model or settings.model, server=settings)
     path = model or config.model.path or (last_model() or "" if last_loaded else "")
     if resolve and path:
         from mixtral_tui.models.resolve import resolve_model
@@ -164,12 +171,12 @@ def ask_command(args: argparse.Namespace) -> int:
     from mixtral_tui.cancel import CancelToken
     from mixtral_tui.chat.reply import ReplyRun
     from mixtral_tui.chat.rules import sampling_for, system_prompt_for, title_from
-    from mixtral_tui.cli.main import model_choice
+    from mixtral_tui.cli.main import model_choice, server_choice
     from mixtral_tui.engine import create_engine
     from mixtral_tui.engine.log_router import LogRouter
 
-    config, spec = load_settings(*model_choice(args), download=args.download)
-    if not spec.model_path:
+    config, spec = load_settings(*model_choice(args), download=args.download, server=server_choice(args))
+    if not spec.model_path and spec.server is None:
         raise no_model_error()
     prompt = _read_prompt(args.prompt)
     history = History(":memory:") if args.no_save else open_history()
@@ -182,7 +189,8 @@ def ask_command(args: argparse.Namespace) -> int:
     paths = app_paths()
     paths.ensure()
     router = LogRouter(paths.llama_log)
-    engine = create_engine(log_sink=router.write, separate_process=spec.engine == "separate")
+    engine = create_engine(log_sink=router.write, separate_process=spec.engine == "separate",
+                           remote=spec.server is not None)
     try:
         engine.load(spec)  # before anything is saved: a failed load leaves no empty conversation
     except BaseException:
@@ -217,11 +225,13 @@ def ask_command(args: argparse.Namespace) -> int:
 
 
 def run_tui(args: argparse.Namespace) -> int:
+    from mixtral_tui.cli.main import server_choice
     from mixtral_tui.models.resolve import REPO_SPEC, resolve_model
 
-    config, spec = load_settings(args.model, args.ctx, args.gpu_layers, resolve=False, last_loaded=True)
+    config, spec = load_settings(args.model, args.ctx, args.gpu_layers, resolve=False, last_loaded=True,
+                                 server=server_choice(args))
     offer = None
-    if spec.model_path:
+    if spec.model_path and spec.server is None:
         try:
             spec = replace(spec, model_path=resolve_model(spec.model_path, models_dir=config.model.models_dir))
         except UserError:

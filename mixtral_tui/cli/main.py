@@ -28,6 +28,27 @@ def _model_options(command: argparse.ArgumentParser) -> None:
     command.add_argument("--model", dest="sub_model", metavar="PATH", help="GGUF file or owner/repo[:QUANT]")
     command.add_argument("--ctx", dest="sub_ctx", type=_positive_ctx, metavar="N", help="context size (multiple of 256)")
     command.add_argument("--gpu-layers", dest="sub_gpu_layers", type=int, metavar="N", help="GPU layers (-1 = all)")
+    _server_options(command, "sub_")
+
+
+def _server_options(command: argparse.ArgumentParser, prefix: str = "") -> None:
+    command.add_argument("--server", dest=f"{prefix}server", metavar="NAME_OR_URL",
+                         help="a model on an OpenAI-compatible server: a [servers.NAME] of the config, mistral, "
+                              "openai, or a URL such as http://127.0.0.1:8080/v1 (--model then names its model)")
+    command.add_argument("--api-key-env", dest=f"{prefix}api_key_env", metavar="VAR",
+                         help="the environment variable holding the server's key (a URL gets none otherwise)")
+    command.add_argument("--allow-insecure", dest=f"{prefix}allow_insecure", action="store_true", default=None,
+                         help="allow sending a key over plain http to another machine")
+
+
+def server_choice(args: argparse.Namespace) -> tuple[str, str, bool] | None:
+    """--server, --api-key-env and --allow-insecure, wherever on the line; None: a local model."""
+    def pick(name: str) -> Any:
+        after = getattr(args, f"sub_{name}", None)
+        return after if after is not None else getattr(args, name, None)
+
+    server = pick("server")
+    return (server, pick("api_key_env") or "", bool(pick("allow_insecure"))) if server else None
 
 
 def model_choice(args: argparse.Namespace) -> tuple[str | None, int | None, int | None]:
@@ -42,13 +63,14 @@ def model_choice(args: argparse.Namespace) -> tuple[str | None, int | None, int 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="mixtral-tui",
-        description="Chat with Mixtral 8x7B (or any GGUF model) in the terminal, locally.",
+        description="Chat with Mixtral 8x7B (or any GGUF model) in the terminal, locally or on a server.",
         epilog="Files live under $MIXTRAL_TUI_HOME when set. Run without a command to open the TUI.",
     )
     parser.add_argument("--version", action="version", version=f"mixtral-tui {__version__}")
     parser.add_argument("--model", metavar="PATH", help="GGUF file or owner/repo[:QUANT] (default: model.path in the config)")
     parser.add_argument("--ctx", type=_positive_ctx, metavar="N", help="context size in tokens (multiple of 256)")
     parser.add_argument("--gpu-layers", type=int, metavar="N", help="layers to offload to the GPU (-1 = all)")
+    _server_options(parser)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     commands.add_parser("list", help="list saved conversations (id, updated, messages, title; tab-separated)")
@@ -81,6 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
     models = commands.add_parser("models", help="local models; with a repo, its quantizations and what fits here")
     models.add_argument("repo", nargs="?", help="owner/repo on the Hub")
     models.add_argument("--ctx", dest="models_ctx", type=_positive_ctx, metavar="N", help="context size to plan for")
+    _server_options(models, "sub_")
 
     download = commands.add_parser("download", help="download owner/repo[:QUANT] (resumable, verified)")
     download.add_argument("spec", metavar="owner/repo[:QUANT]")
@@ -121,7 +144,7 @@ def main(argv: list[str] | None = None) -> int:
             from mixtral_tui.cli.bench import bench_command
             from mixtral_tui.cli.chat_commands import load_settings
 
-            return bench_command(load_settings(*model_choice(args))[1])
+            return bench_command(load_settings(*model_choice(args), server=server_choice(args))[1])
         if args.command in ("models", "download", "doctor"):
             from mixtral_tui.cli import model_commands
 
@@ -129,9 +152,12 @@ def main(argv: list[str] | None = None) -> int:
                 return model_commands.doctor_command()
             from mixtral_tui.cli.chat_commands import load_settings
 
-            config, spec = load_settings(None, (getattr(args, "models_ctx", None)) or args.ctx, None, resolve=False)
+            config, spec = load_settings(None, (getattr(args, "models_ctx", None)) or args.ctx, None, resolve=False,
+                                         server=server_choice(args) if args.command == "models" else None)
             if args.command == "download":
                 return model_commands.download_command(args.spec, config.model.models_dir)
+            if spec.server is not None:
+                return model_commands.server_models_command(spec)
             return model_commands.models_command(args.repo, spec.context_size, config.model.models_dir, config.model.path)
         if args.command == "ask":
             from mixtral_tui.cli.chat_commands import ask_command

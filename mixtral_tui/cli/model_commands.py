@@ -14,6 +14,7 @@ from mixtral_tui.models.local import describe_local, known_models, size_text
 from mixtral_tui.models.resolve import REPO_SPEC, pick_quant
 
 if TYPE_CHECKING:
+    from mixtral_tui.engine.base import LoadSpec
     from mixtral_tui.models.download import Progress
     from mixtral_tui.models.hardware import Hardware
 
@@ -59,6 +60,19 @@ def models_command(repo: str | None, context: int, models_dir: str, configured: 
         have = "downloaded" if cached_path(repo, q.first.path, models_dir) else "-"
         parts = f" ({len(q.files)} parts)" if len(q.files) > 1 else ""
         print(f"{q.quant}\t{size_text(q.size)}{parts}\t{bpw} bpw\t{verdict.summary}\t~{verdict.est_decode_tps:.0f} tok/s\t{have}")
+    return 0
+
+
+def server_models_command(spec: LoadSpec) -> int:
+    """`models --server URL_OR_NAME`: the server's models, one per line (the one it would use marked)."""
+    from mixtral_tui.engine.remote import RemoteEngine
+
+    assert spec.server is not None
+    engine = RemoteEngine()
+    models = engine.list_models(spec.server)
+    print(f"# {spec.server.label} ({spec.server.url}): {len(models)} model(s)")
+    for model in models:
+        print(model + ("\t(configured)" if model == spec.server.model else ""))
     return 0
 
 

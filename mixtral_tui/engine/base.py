@@ -14,6 +14,7 @@ from typing import Protocol
 
 from mixtral_tui.cancel import Cancellation
 from mixtral_tui.config import Config, Sampling
+from mixtral_tui.server_config import ServerSettings
 from mixtral_tui.vocabulary import FinishReason
 
 
@@ -36,6 +37,7 @@ class LoadSpec:
     offload: str = "manual"  # auto: plan gpu_layers and cpu_moe_layers for this machine at load time
     state_cache_mb: int = 1024  # RAM for saved KV states of other conversations (engine/kv_states.py)
     engine: str = "separate"  # separate: the model in a process of its own (engine/process.py); in-app
+    server: ServerSettings | None = None  # a model on a server (engine/remote.py); model_path is then its id
 
     @classmethod
     def from_config(
@@ -71,6 +73,7 @@ class ModelInfo:
     cpu_moe_layers: int = 0
     plan_summary: str = ""
     threads: int = 0  # llama.cpp's CPU threads (0: not known); the UI paints less when they take every core
+    server: str = ""  # the server's name or host, for a model on a server
 
 
 @dataclass
@@ -88,6 +91,7 @@ class ReplyStats:
     context_size: int = 0
     dropped_turns: int = 0
     finish_reason: str = FinishReason.STOP
+    server_decode_tps: float = 0.0  # the server's own figure where it gives one (llama.cpp's timings)
 
     @property
     def prompt_tps(self) -> float:

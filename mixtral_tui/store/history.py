@@ -56,6 +56,7 @@ class Message:
     sampling: dict[str, Any] = field(default_factory=dict)
     stats: dict[str, Any] = field(default_factory=dict)
     model_file: str | None = None
+    server: str | None = None  # the server that wrote it (a model elsewhere); None: a local model
 
 
 def _row_id(cursor: sqlite3.Cursor) -> int:
@@ -74,7 +75,7 @@ def _dumps(value: dict[str, Any] | None) -> str | None:
 
 _INSERT_MESSAGE = (
     "INSERT INTO messages (conversation_id, role, content, created_at, status, model, quant,"
-    " sampling_json, stats_json, model_file, checkpoint_at, writer_pid) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " sampling_json, stats_json, model_file, checkpoint_at, writer_pid, server) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 """A message's row: a new one (add_message) or a copy (fork)."""
 
@@ -198,7 +199,7 @@ class History:
                 db.executemany(
                     _INSERT_MESSAGE,
                     [(new_id, m.role, m.content, m.created_at, m.status, m.model, m.quant, _dumps(m.sampling),
-                      _dumps(m.stats), m.model_file, None, None) for m in messages],
+                      _dumps(m.stats), m.model_file, None, None, m.server) for m in messages],
                 )
                 return new_id
 
@@ -223,7 +224,7 @@ class History:
                 db.executemany(
                     _INSERT_MESSAGE,
                     [(new_id, m.role, m.content, m.created_at, m.status, m.model, m.quant, _dumps(m.sampling),
-                      _dumps(m.stats), m.model_file, None, None) for m in messages],
+                      _dumps(m.stats), m.model_file, None, None, m.server) for m in messages],
                 )
                 return new_id
 
@@ -272,6 +273,7 @@ class History:
                 sampling=_loads(r["sampling_json"]),
                 stats=_loads(r["stats_json"]),
                 model_file=r["model_file"],
+                server=r["server"],
             )
             for r in rows
         ]
@@ -288,6 +290,7 @@ class History:
         sampling: dict[str, Any] | None = None,
         stats: dict[str, Any] | None = None,
         model_file: str | None = None,
+        server: str | None = None,
     ) -> Message:
         now = time.time()
         writing = status == Status.STREAMING  # its checkpoints say it is alive (store/liveness.py)
@@ -297,14 +300,15 @@ class History:
                 cursor = db.execute(
                     _INSERT_MESSAGE,
                     (conversation_id, role, content, now, status, model, quant, _dumps(sampling), _dumps(stats),
-                     model_file, now if writing else None, os.getpid() if writing else None),
+                     model_file, now if writing else None, os.getpid() if writing else None, server),
                 )
                 db.execute("UPDATE conversations SET updated_at = ? WHERE id = ?", (now, conversation_id))
                 return _row_id(cursor)
 
         message_id = self._guard(insert)
         return Message(
-            message_id, conversation_id, role, content, now, status, model, quant, sampling or {}, stats or {}, model_file
+            message_id, conversation_id, role, content, now, status, model, quant, sampling or {}, stats or {}, model_file,
+            server,
         )
 
     def update_message(

@@ -152,6 +152,13 @@ def m009_whole_titles(db: sqlite3.Connection) -> None:
             db.execute("UPDATE conversations SET title = ? WHERE id = ?", (line[:1000], conversation_id))
 
 
+@migration
+def m010_reply_server(db: sqlite3.Connection) -> None:
+    """The server a reply came from (its name or host), for a model that runs elsewhere: its
+    label, the export and search say which server and model wrote it. Local replies: NULL."""
+    _run(db, "ALTER TABLE messages ADD COLUMN server TEXT;")
+
+
 def has_search_index(db: sqlite3.Connection) -> bool:
     return db.execute("SELECT 1 FROM sqlite_master WHERE name = 'message_search'").fetchone() is not None
 

@@ -194,13 +194,15 @@ class MixtralApp(App):
     @work(thread=True, group="model", exclusive=True, exit_on_error=False)
     def _load_model(self, spec: LoadSpec) -> None:
         try:
-            if self._engine is None or self._engine_kind not in (None, spec.engine):
+            kind = "remote" if spec.server is not None else spec.engine
+            if self._engine is None or self._engine_kind not in (None, kind):
                 from mixtral_tui.engine import create_engine
 
-                if self._engine is not None:  # the settings moved the model to/from its own process
+                if self._engine is not None:  # to or from a server, or the model's own process
                     self._engine.close()
-                self._engine = create_engine(log_sink=self.log_router.write, separate_process=spec.engine == "separate")
-                self._engine_kind = spec.engine
+                self._engine = create_engine(log_sink=self.log_router.write, separate_process=spec.engine == "separate",
+                                             remote=spec.server is not None)
+                self._engine_kind = kind
             info = self._engine.load(spec)
         except UserError as exc:
             self.post_message(ModelLoadFailed(str(exc)))
@@ -212,7 +214,8 @@ class MixtralApp(App):
     def on_model_loaded(self, event: ModelLoaded) -> None:
         self.loading = False
         self.model_info = info = event.info
-        self.recent_models.remember(self.load_spec.model_path)
+        if self.load_spec.server is None:
+            self.recent_models.remember(self.load_spec.model_path)
         self.replies.model_loaded(info)
         quant = f" {info.quant}" if info.quant else ""
         self.status.model_text = f"{info.name}{quant} · ctx {info.context_size:,} · template {info.template}"

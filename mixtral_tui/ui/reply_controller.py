@@ -71,7 +71,9 @@ class ReplyController:
         if view is not None and info is not None:
             replies = [v.message for v in view.transcript.messages() if v.message.role == Role.ASSISTANT]
             last = replies[-1] if replies else None
-            if last is not None and last.stats and last.model_file == os.path.basename(info.path):
+            same_model = (last.server == info.server and last.model == info.name) if info.server and last else (
+                last is not None and last.model_file == os.path.basename(info.path))
+            if last is not None and last.stats and same_model:
                 text = status_figures(ReplyStats.from_dict(last.stats))
         app.status.figures_text = text
 
@@ -205,6 +207,8 @@ class ReplyController:
         if error and app.engine is not None and app.engine.info is None:
             app.model_gone()  # the model's process ended: nothing is loaded any more
             error = f"{error} {model_advice()}"
+        elif error:
+            error = f"{error} {key_for('regenerate')} writes the reply again."
         app.status.state_text = "Ready" if app.model_info else f"No model: {pick_model_hint()}"
         if error:
             app.notify(error, title="Reply not finished", severity="error", timeout=15)

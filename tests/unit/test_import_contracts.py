@@ -7,7 +7,8 @@
     models, store           the catalog, hub, downloads, planner; the history database
     infrastructure          config, paths, errors, vocabulary, text safety, cancel
 
-Nothing imports upward; only the llama.cpp engine imports `llama_cpp`; only the UI imports
+Nothing imports upward; only the llama.cpp engine imports `llama_cpp`, only the server engine the
+HTTP client (`httpx`, `httpx_sse`); only the UI imports
 `textual` and `rich`. No list of files to keep up to date: every module is in a layer by where it
 lives, and a new top-level module must be named here as infrastructure or the test fails.
 """
@@ -24,11 +25,13 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[2] / "mixtral_tui"
 
-INFRASTRUCTURE = {"config", "paths", "errors", "vocabulary", "text_safety", "cancel", "__init__"}
+INFRASTRUCTURE = {"config", "server_config", "paths", "errors", "vocabulary", "text_safety", "cancel", "__init__"}
 RANK = {"infrastructure": 0, "store": 1, "models": 1, "engine": 2, "chat": 3, "ui": 4, "cli": 5}
 ENTRY_POINTS = {"__main__"}  # `python -m mixtral_tui`: it only calls the command line
 LIBRARY_OWNERS = {
     "llama_cpp": {"engine.llama"},
+    "httpx": {"engine.remote"},
+    "httpx_sse": {"engine.remote"},
     "textual": {"ui"},
     "rich": {"ui"},
 }

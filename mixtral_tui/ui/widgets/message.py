@@ -68,6 +68,8 @@ class MessageView(MarkdownText):
         label = ROLE_LABELS.get(self.message.role, self.message.role)
         if self.message.role == Role.ASSISTANT and self.message.model:
             label = f"{label} · {self.message.model}"
+            if self.message.server:
+                label = f"{label} on {self.message.server}"
         return f"▶ {label}" if self.picked else label  # the mark for terminals without colour
 
     def set_picked(self, picked: bool) -> None:

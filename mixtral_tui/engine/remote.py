@@ -1,0 +1,413 @@
+"""The engine for a model on a server: any OpenAI-compatible `/v1/chat/completions`.
+
+The only module that imports the HTTP client (httpx, with httpx-sse for the event stream; chosen
+over the `openai` package because each server's extra fields — llama.cpp's `timings`, vLLM's and
+llama.cpp's reasoning, Mistral's typed content parts — are read from the JSON as sent, and a
+server that is not quite OpenAI's gets a message about what it did, not a validation error).
+
+The stream is read in a thread of its own; the reply's thread waits on it a tenth of a second at a
+time, so Esc stops a reply at once even when the server has gone quiet, and a server that sends
+nothing for `read_timeout` seconds is given up on. The key comes from the environment variable
+the server's settings name, is sent to that server only, and appears in no log line or message.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+from httpx_sse import EventSource
+
+from mixtral_tui.cancel import Cancellation
+from mixtral_tui.config import Sampling
+from mixtral_tui.engine.base import LOG_INFO, LOG_WARN, Chunk, LoadSpec, LogSink, ModelInfo, ReplyStats, Turn
+from mixtral_tui.engine.server_dialects import (
+    DIALECTS,
+    Dialect,
+    context_size_from,
+    estimated_tokens,
+    finish_reason,
+    guess_dialect,
+    model_ids,
+    parse_chunk,
+    request_body,
+)
+from mixtral_tui.errors import ServerError
+from mixtral_tui.server_config import ServerSettings
+from mixtral_tui.vocabulary import FinishReason
+
+POLL_SECONDS = 0.1
+RETRIES_429 = 3
+LONGEST_RETRY_WAIT = 30.0
+
+
+class RemoteEngine:
+    def __init__(self, log_sink: LogSink | None = None) -> None:
+        self.info: ModelInfo | None = None
+        self._log_sink = log_sink
+        self._server: ServerSettings | None = None
+        self._client: httpx.Client | None = None
+        self._model = ""
+        self._dialect: Dialect = DIALECTS["generic"]
+        self._can_tokenize = True
+
+    # -- connection ----------------------------------------------------------
+    def _log(self, text: str, level: int = LOG_INFO) -> None:
+        if self._log_sink:
+            self._log_sink(f"mixtral-tui: {text}\n", level)
+
+    def _key(self, server: ServerSettings) -> str:
+        return os.environ.get(server.api_key_env, "").strip() if server.api_key_env else ""
+
+    def _open(self, server: ServerSettings) -> httpx.Client:
+        key = self._key(server)
+        if key and server.key_is_exposed and not server.allow_insecure:
+            raise ServerError(
+                f"{server.url} is plain http to another machine: the key in {server.api_key_env} would cross the "
+                "network unencrypted. Use https, or pass --allow-insecure if this network is yours."
+            )
+        headers = dict(server.headers)
+        if key:
+            headers["Authorization"] = f"Bearer {key}"
+        timeout = httpx.Timeout(server.read_timeout, connect=server.connect_timeout)
+        return httpx.Client(base_url=server.url + "/", headers=headers, timeout=timeout, follow_redirects=False)
+
+    def _root(self) -> str:
+        """The server's own root (llama.cpp's /props and /tokenize live beside /v1, not under it)."""
+        assert self._server is not None
+        url = self._server.url
+        return url[: -len("/v1")] if url.endswith("/v1") else url
+
+    def _get_json(self, path: str, absolute: bool = False) -> Any:
+        """A GET whose failure is no fault (probing what the server is): None then."""
+        assert self._client is not None
+        try:
+            response = self._client.get(self._root() + path if absolute else path, timeout=5.0)
+            return response.json() if response.status_code == 200 else None
+        except (httpx.HTTPError, ValueError):
+            return None
+
+    def list_models(self, server: ServerSettings) -> list[str]:
+        """The server's model ids (`mixtral-tui models --server`, the picker)."""
+        self.unload()
+        self._server, self._client = server, self._open(server)
+        try:
+            return self._models()[1]
+        finally:
+            self.unload()
+
+    def _models(self) -> tuple[Any, list[str]]:
+        assert self._client is not None and self._server is not None
+        server = self._server
+        try:
+            response = self._client.get("models")
+        except httpx.HTTPError as exc:
+            raise fault(exc, server) from None
+        if response.status_code != 200:
+            raise status_fault(response, server, "")
+        try:
+            models_json = response.json()
+            return models_json, model_ids(models_json)
+        except ValueError as exc:
+            raise ServerError(f"{server.url} does not answer as an OpenAI-compatible server ({exc}); "
+                              "its URL usually ends in /v1.") from None
+
+    # -- the Engine protocol ---------------------------------------------------
+    def load(self, spec: LoadSpec) -> ModelInfo:
+        """Ask the server what it is and which models it has; pick the model. Raises ServerError."""
+        server = spec.server
+        if server is None:
+            raise ServerError("no server given (--server URL_OR_NAME).")
+        self.unload()
+        self._server, self._client = server, self._open(server)
+        models_json, models = self._models()
+        self._model = pick_model(spec.model_path or server.model, models, server)
+        props = self._get_json("/props", absolute=True)
+        ollama = server.kind == "" and self._get_json("/api/version", absolute=True) is not None
+        self._dialect = guess_dialect(server.kind, models_json, props, ollama)
+        self._can_tokenize = bool(self._dialect.tokenize)
+        context = context_size_from(models_json, props, self._model) or spec.context_size
+        told = "the server's" if context != spec.context_size else "from the config (the server does not say)"
+        self._log(f"{server.label}: {self._dialect.name} server, model {self._model}, context {context:,} ({told})")
+        self.info = ModelInfo(
+            path=self._model, name=self._model, architecture="remote", context_size=context, train_context=context,
+            template=f"the server's ({self._dialect.name})", server=server.label,
+            plan_summary=f"on {server.label} ({self._dialect.name}), context {context:,} {told}",
+        )
+        return self.info
+
+    def count_tokens(self, turns: list[Turn]) -> int:
+        """With the server's own tokenizer where it has one (llama.cpp, vLLM, llama-cpp-python),
+        else an estimate that errs high; a tokenizer that fails once is not asked again."""
+        if self._can_tokenize and self._client is not None:
+            try:
+                return self._tokenize(turns)
+            except (httpx.HTTPError, ValueError, KeyError, TypeError):
+                self._can_tokenize = False
+                self._log("the server's tokenizer did not answer: token counts are estimated from here on", LOG_WARN)
+        return estimated_tokens(turns)
+
+    def _tokenize(self, turns: list[Turn]) -> int:
+        assert self._client is not None
+        text = "\n".join(t.content for t in turns)
+        overhead = 8 * len(turns) + 8  # the template's tokens around each turn
+        if self._dialect.tokenize == "vllm":
+            body = {"model": self._model, "messages": [{"role": t.role, "content": t.content} for t in turns]}
+            answer = self._client.post(self._root() + "/tokenize", json=body, timeout=10.0).raise_for_status().json()
+            return int(answer["count"])
+        if self._dialect.tokenize == "llama.cpp":
+            answer = self._client.post(self._root() + "/tokenize", json={"content": text}, timeout=10.0)
+        else:
+            answer = self._client.post(self._root() + "/extras/tokenize", json={"input": text}, timeout=10.0)
+        return len(answer.raise_for_status().json()["tokens"]) + overhead
+
+    def stream_reply(
+        self, turns: list[Turn], sampling: Sampling, cancel: Cancellation, stats: ReplyStats
+    ) -> Iterator[Chunk]:
+        if self._client is None or self._server is None or self.info is None:
+            raise ServerError("no server is connected; pick one with --server.")
+        server = self._server
+        started = time.monotonic()
+        body = request_body(self._dialect, self._model, turns, sampling)
+        stream = _Stream(self._client, body)
+        first_at: float | None = None
+        counted = 0
+        retries = 0
+        tried_common = False
+        finished = False
+        try:
+            while True:
+                item = stream.next(cancel, server.read_timeout)
+                if item is None:  # stopped by the user
+                    stats.finish_reason = FinishReason.CANCELLED
+                    return
+                kind, value = item
+                if kind == "status":
+                    response: httpx.Response = value
+                    if response.status_code == 429 and retries < RETRIES_429:
+                        retries += 1
+                        wait = retry_after(response)
+                        self._log(f"{server.label} is busy (HTTP 429): asking again in {wait:.0f} s, as it says "
+                                  f"({retries} of {RETRIES_429})", LOG_WARN)
+                        if not _wait(wait, cancel):
+                            stats.finish_reason = FinishReason.CANCELLED
+                            return
+                        stream = _Stream(self._client, body)
+                        continue
+                    if response.status_code in (400, 422) and not tried_common and first_at is None:
+                        tried_common = True
+                        self._log(f"{server.label} refused the request (HTTP {response.status_code}): asking again "
+                                  "with the common sampling fields only", LOG_WARN)
+                        body = request_body(self._dialect, self._model, turns, sampling, common_only=True)
+                        stream = _Stream(self._client, body)
+                        continue
+                    raise status_fault(response, server, self._model)
+                if kind == "error":
+                    raise fault(value, server, mid_reply=first_at is not None)
+                if kind == "not-sse":
+                    raise ServerError(f"{server.url} did not stream an event stream ({value}); it is not an "
+                                      "OpenAI-compatible server, or the URL should end in /v1.")
+                if kind == "end":
+                    if not finished:  # no finish_reason, no [DONE]: the connection just ended
+                        raise ServerError(f"{server.label} closed the connection before the reply was finished; "
+                                          "the text so far is kept.")
+                    break
+                if value.strip() == "[DONE]":
+                    break
+                try:
+                    delta = parse_chunk(json.loads(value))
+                except ValueError as exc:
+                    raise ServerError(f"{server.label} sent a chunk that is not a chat completion ({exc}): "
+                                      f"{value[:120]!r}.") from None
+                if delta.usage or delta.timings:
+                    _take_figures(stats, delta.usage, delta.timings)
+                if delta.finish_reason:
+                    finished = True
+                    stats.finish_reason = finish_reason(delta.finish_reason)
+                if delta.text:
+                    now = time.monotonic()
+                    if first_at is None:
+                        first_at = now
+                        stats.ttft_seconds = now - started
+                    counted += 1
+                    stats.completion_tokens = max(stats.completion_tokens, counted)
+                    stats.decode_seconds = now - first_at
+                    yield Chunk(delta.text, stats.completion_tokens, stats.decode_tps)
+        finally:
+            stream.close()
+        stats.context_size = self.info.context_size
+        stats.context_used = stats.prompt_tokens + stats.completion_tokens
+
+    def unload(self) -> None:
+        if self._client is not None:
+            self._client.close()
+        self._client = None
+        self.info = None
+
+    def close(self) -> None:
+        self.unload()
+
+
+class _Stream:
+    """One streaming request, read in a thread of its own into a queue."""
+
+    def __init__(self, client: httpx.Client, body: dict) -> None:
+        self._items: queue.Queue[tuple[str, Any]] = queue.Queue()
+        self._stop = threading.Event()
+        self._response: httpx.Response | None = None
+        self._thread = threading.Thread(target=self._read, args=(client, body), name="server-stream", daemon=True)
+        self._thread.start()
+
+    def _read(self, client: httpx.Client, body: dict) -> None:
+        try:
+            with client.stream("POST", "chat/completions", json=body) as response:
+                self._response = response
+                if response.status_code >= 400:
+                    response.read()
+                    self._items.put(("status", response))
+                    return
+                kind = response.headers.get("content-type", "")
+                if "text/event-stream" not in kind:
+                    self._items.put(("not-sse", f"{kind or 'no content type'}: {response.read()[:80]!r}"))
+                    return
+                for event in EventSource(response).iter_sse():
+                    if self._stop.is_set():
+                        return
+                    self._items.put(("data", event.data))
+            self._items.put(("end", None))
+        except Exception as exc:  # every failure reaches the reply's thread as a message
+            if not self._stop.is_set():
+                self._items.put(("error", exc))
+
+    def next(self, cancel: Cancellation, read_timeout: float) -> tuple[str, Any] | None:
+        """The next item; None once the user cancels. A server silent for `read_timeout` is gone."""
+        quiet_since = time.monotonic()
+        while True:
+            if cancel.cancelled:
+                self.close()
+                return None
+            try:
+                return self._items.get(timeout=POLL_SECONDS)
+            except queue.Empty:
+                if time.monotonic() - quiet_since > read_timeout:
+                    self.close()
+                    return ("error", httpx.ReadTimeout(f"nothing for {read_timeout:.0f} s"))
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._response is not None:
+            try:
+                self._response.close()
+            except Exception:
+                pass
+
+
+def _wait(seconds: float, cancel: Cancellation) -> bool:
+    """Sleep, a tenth at a time; False when the user cancelled meanwhile."""
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        if cancel.cancelled:
+            return False
+        time.sleep(POLL_SECONDS)
+    return True
+
+
+def retry_after(response: httpx.Response) -> float:
+    try:
+        return min(max(float(response.headers.get("retry-after", "2")), 0.5), LONGEST_RETRY_WAIT)
+    except ValueError:
+        return 2.0
+
+
+def _take_figures(stats: ReplyStats, usage: dict[str, Any], timings: dict[str, Any]) -> None:
+    """The server's own counts where it gives them (usage; llama.cpp's timings)."""
+    if isinstance(usage.get("prompt_tokens"), int):
+        stats.prompt_tokens = usage["prompt_tokens"]
+        stats.prompt_evaluated = stats.prompt_evaluated or usage["prompt_tokens"]
+    if isinstance(usage.get("completion_tokens"), int):
+        stats.completion_tokens = max(stats.completion_tokens, usage["completion_tokens"])
+    if isinstance(timings.get("prompt_n"), int):
+        cached = int(timings.get("cache_n") or 0)
+        stats.prompt_evaluated, stats.prompt_reused = timings["prompt_n"], cached
+        stats.prompt_tokens = timings["prompt_n"] + cached
+    if isinstance(timings.get("prompt_ms"), int | float):
+        stats.prompt_seconds = float(timings["prompt_ms"]) / 1000
+    if isinstance(timings.get("predicted_per_second"), int | float):
+        stats.server_decode_tps = float(timings["predicted_per_second"])
+
+
+def pick_model(wanted: str, models: list[str], server: ServerSettings) -> str:
+    if wanted:
+        if wanted in models or not models:
+            return wanted
+        raise ServerError(f"{server.label} has no model {wanted!r}; it has {', '.join(models)}. Pass --model ID.")
+    if len(models) == 1:
+        return models[0]
+    if not models:
+        raise ServerError(f"{server.label} lists no models; name one with --model ID.")
+    raise ServerError(f"{server.label} has {len(models)} models: {', '.join(models[:12])}. Pass --model ID "
+                      "(or set model in its [servers.NAME] table).")
+
+
+def fault(exc: Exception, server: ServerSettings, mid_reply: bool = False) -> ServerError:
+    """A network failure as one line that says what to do (the key never in it)."""
+    where = server.url
+    text = str(exc)
+    if isinstance(exc, httpx.ConnectTimeout):
+        return ServerError(f"{where} did not answer within {server.connect_timeout:.0f} s (connect timeout): is the "
+                           "host up and the port open?")
+    if isinstance(exc, httpx.ReadTimeout) or "nothing for" in text:
+        during = "stopped sending mid-reply" if mid_reply else "accepted the request but sent nothing"
+        return ServerError(f"{server.label} {during} for {server.read_timeout:.0f} s; the text so far is kept. "
+                           "read_timeout in its [servers.NAME] table waits longer.")
+    if isinstance(exc, httpx.ConnectError):
+        if "SSL" in text or "certificate" in text.lower():
+            return ServerError(f"TLS failed with {where}: {text}. Check the URL's scheme (http or https) and the "
+                               "server's certificate.")
+        if "Name or service not known" in text or "nodename nor servname" in text or "getaddrinfo" in text:
+            return ServerError(f"unknown host in {where}: check the name, or use its IP address.")
+        return ServerError(f"cannot connect to {where} ({text or 'connection refused'}): is the server running, "
+                           "and listening on that address?")
+    if isinstance(exc, httpx.RemoteProtocolError | httpx.ReadError):
+        part = "the reply so far is kept" if mid_reply else "try again"
+        return ServerError(f"{server.label} closed the connection ({text or type(exc).__name__}); {part}.")
+    return ServerError(f"{server.label}: {type(exc).__name__}: {text}")
+
+
+def status_fault(response: httpx.Response, server: ServerSettings, model: str) -> ServerError:
+    code = response.status_code
+    said = _said(response)
+    if code in (401, 403):
+        if server.api_key_env:
+            return ServerError(f"{server.label} refused the key (HTTP {code}{said}): check the key in "
+                               f"{server.api_key_env}.")
+        return ServerError(f"{server.label} wants a key (HTTP {code}{said}): put it in an environment variable and "
+                           "name it with api_key_env in [servers.NAME], or --api-key-env VAR.")
+    if code == 404:
+        return ServerError(f"{server.url}: HTTP 404{said}. " + (f"The model {model!r} may be unknown there: "
+                           "`mixtral-tui models --server` lists its models." if model else
+                           "It is not an OpenAI-compatible API at this URL; it usually ends in /v1."))
+    if code == 429:
+        return ServerError(f"{server.label} is still busy after {RETRIES_429} tries (HTTP 429{said}); try again later.")
+    if code >= 500:
+        return ServerError(f"{server.label} failed (HTTP {code}{said}); the server's log says more.")
+    return ServerError(f"{server.label} refused the request (HTTP {code}{said}).")
+
+
+def _said(response: httpx.Response) -> str:
+    """What the server said, shortened, from a JSON error or the first line of a text body."""
+    try:
+        data = response.json()
+        error = data.get("error", data.get("detail", data.get("message"))) if isinstance(data, dict) else None
+        text = error.get("message", "") if isinstance(error, dict) else str(error or "")
+    except ValueError:
+        body = response.text.strip()
+        text = "an HTML page" if body.lower().startswith(("<!doctype", "<html")) else body.splitlines()[0] if body else ""
+    text = " ".join(text.split())[:200]
+    return f": {text}" if text else ""
