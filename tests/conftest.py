@@ -66,6 +66,25 @@ def gemma_model(models) -> Path:
     return gemma.assemble(models / gemma.MODEL_NAME)
 
 
+@pytest.fixture(scope="session")
+def tiny_server(tiny_model, tmp_path_factory):
+    """llama-cpp-python's OpenAI-compatible server with the tiny MoE model: its /v1 URL."""
+    from tests.fixtures.llama_server import llama_cpp_server
+
+    with llama_cpp_server(tiny_model, tmp_path_factory.mktemp("server") / "tiny.log", context=512) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def gemma_server(gemma_model, tmp_path_factory):
+    """The same server with Gemma 3 270M (slow enough to stop mid-reply): its /v1 URL."""
+    from tests.fixtures.llama_server import llama_cpp_server
+
+    with llama_cpp_server(gemma_model, tmp_path_factory.mktemp("server") / "gemma.log", "--chat_format", "gemma",
+                          context=1024) as url:
+        yield url
+
+
 @pytest.fixture
 def hub(tiny_model, old_layout_model, tmp_path, monkeypatch):
     """A Hub look-alike on 127.0.0.1 holding the tiny model (one file, and split in two), a gated

@@ -73,6 +73,7 @@ class Delta:
 
     text: str = ""
     thinking: str = ""
+    tokens: int = 0  # 1 when it carries content (even empty): what a server that reports no usage counts as one
     finish_reason: str | None = None
     usage: dict[str, Any] = field(default_factory=dict)
     timings: dict[str, Any] = field(default_factory=dict)
@@ -117,6 +118,7 @@ def parse_chunk(data: Any) -> Delta:
         reasoning = piece.get("reasoning_content") or piece.get("reasoning") or ""
         delta.text = text
         delta.thinking = thinking + (reasoning if isinstance(reasoning, str) else "")
+        delta.tokens = 1 if piece.get("content") is not None or delta.thinking else 0
         delta.finish_reason = choice.get("finish_reason")
     return delta
 

@@ -30,7 +30,7 @@ RANK = {"infrastructure": 0, "store": 1, "models": 1, "engine": 2, "chat": 3, "u
 ENTRY_POINTS = {"__main__"}  # `python -m mixtral_tui`: it only calls the command line
 LIBRARY_OWNERS = {
     "llama_cpp": {"engine.llama"},
-    "httpx": {"engine.remote"},
+    "httpx": {"engine.remote"},  # a package: engine.remote and its modules
     "httpx_sse": {"engine.remote"},
     "textual": {"ui"},
     "rich": {"ui"},

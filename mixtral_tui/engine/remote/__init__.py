@@ -15,18 +15,17 @@ from __future__ import annotations
 
 import json
 import os
-import queue
-import threading
 import time
 from collections.abc import Iterator
 from typing import Any
 
 import httpx
-from httpx_sse import EventSource
 
 from mixtral_tui.cancel import Cancellation
 from mixtral_tui.config import Sampling
 from mixtral_tui.engine.base import LOG_INFO, LOG_WARN, Chunk, LoadSpec, LogSink, ModelInfo, ReplyStats, Turn
+from mixtral_tui.engine.remote.faults import RETRIES_429, fault, pick_model, retry_after, status_fault
+from mixtral_tui.engine.remote.stream import Stream, wait
 from mixtral_tui.engine.server_dialects import (
     DIALECTS,
     Dialect,
@@ -38,13 +37,10 @@ from mixtral_tui.engine.server_dialects import (
     parse_chunk,
     request_body,
 )
+from mixtral_tui.engine.templates import fold_system
 from mixtral_tui.errors import ServerError
 from mixtral_tui.server_config import ServerSettings
-from mixtral_tui.vocabulary import FinishReason
-
-POLL_SECONDS = 0.1
-RETRIES_429 = 3
-LONGEST_RETRY_WAIT = 30.0
+from mixtral_tui.vocabulary import FinishReason, Role
 
 
 class RemoteEngine:
@@ -56,6 +52,7 @@ class RemoteEngine:
         self._model = ""
         self._dialect: Dialect = DIALECTS["generic"]
         self._can_tokenize = True
+        self._folds_system = False  # learnt from the server: its template refuses a system turn
 
     # -- connection ----------------------------------------------------------
     def _log(self, text: str, level: int = LOG_INFO) -> None:
@@ -174,12 +171,15 @@ class RemoteEngine:
             raise ServerError("no server is connected; pick one with --server.")
         server = self._server
         started = time.monotonic()
+        if self._folds_system and any(t.role == Role.SYSTEM for t in turns):
+            turns = fold_system(next(t.content for t in turns if t.role == Role.SYSTEM),
+                                [t for t in turns if t.role != Role.SYSTEM])
         body = request_body(self._dialect, self._model, turns, sampling)
-        stream = _Stream(self._client, body)
+        stream = Stream(self._client, body)
         first_at: float | None = None
         counted = 0
         retries = 0
-        tried_common = False
+        tried_common = retried_transport = False
         finished = False
         try:
             while True:
@@ -192,28 +192,44 @@ class RemoteEngine:
                     response: httpx.Response = value
                     if response.status_code == 429 and retries < RETRIES_429:
                         retries += 1
-                        wait = retry_after(response)
-                        self._log(f"{server.label} is busy (HTTP 429): asking again in {wait:.0f} s, as it says "
+                        pause = retry_after(response)
+                        self._log(f"{server.label} is busy (HTTP 429): asking again in {pause:.0f} s, as it says "
                                   f"({retries} of {RETRIES_429})", LOG_WARN)
-                        if not _wait(wait, cancel):
+                        if not wait(pause, cancel):
                             stats.finish_reason = FinishReason.CANCELLED
                             return
-                        stream = _Stream(self._client, body)
+                        stream = Stream(self._client, body)
+                        continue
+                    if response.status_code in (400, 422, 500) and first_at is None and self._may_fold(turns) \
+                            and "alternate" in response.text.lower():
+                        turns, body = self._folded(turns, sampling)
+                        stream = Stream(self._client, body)
                         continue
                     if response.status_code in (400, 422) and not tried_common and first_at is None:
                         tried_common = True
                         self._log(f"{server.label} refused the request (HTTP {response.status_code}): asking again "
                                   "with the common sampling fields only", LOG_WARN)
                         body = request_body(self._dialect, self._model, turns, sampling, common_only=True)
-                        stream = _Stream(self._client, body)
+                        stream = Stream(self._client, body)
                         continue
                     raise status_fault(response, server, self._model)
                 if kind == "error":
+                    if first_at is None and not retried_transport and isinstance(value, httpx.RemoteProtocolError |
+                                                                                  httpx.ReadError):
+                        retried_transport = True  # a kept-alive connection the server had dropped: once more
+                        stream = Stream(self._client, body)
+                        continue
                     raise fault(value, server, mid_reply=first_at is not None)
                 if kind == "not-sse":
                     raise ServerError(f"{server.url} did not stream an event stream ({value}); it is not an "
                                       "OpenAI-compatible server, or the URL should end in /v1.")
                 if kind == "end":
+                    if not finished and first_at is None and self._may_fold(turns):
+                        # Mixtral's template on a server refuses a system turn ("roles must alternate"),
+                        # and llama-cpp-python's server then ends the stream empty: fold it, ask again.
+                        turns, body = self._folded(turns, sampling)
+                        stream = Stream(self._client, body)
+                        continue
                     if not finished:  # no finish_reason, no [DONE]: the connection just ended
                         raise ServerError(f"{server.label} closed the connection before the reply was finished; "
                                           "the text so far is kept.")
@@ -230,21 +246,36 @@ class RemoteEngine:
                 if delta.finish_reason:
                     finished = True
                     stats.finish_reason = finish_reason(delta.finish_reason)
-                if delta.text:
+                if delta.tokens:
                     now = time.monotonic()
                     if first_at is None:
                         first_at = now
                         stats.ttft_seconds = now - started
-                    counted += 1
+                    counted += delta.tokens
                     stats.completion_tokens = max(stats.completion_tokens, counted)
                     stats.decode_seconds = now - first_at
+                if delta.text:
                     yield Chunk(delta.text, stats.completion_tokens, stats.decode_tps)
         finally:
             stream.close()
         stats.context_size = self.info.context_size
         stats.context_used = stats.prompt_tokens + stats.completion_tokens
 
+    def _may_fold(self, turns: list[Turn]) -> bool:
+        return not self._folds_system and any(t.role == Role.SYSTEM for t in turns)
+
+    def _folded(self, turns: list[Turn], sampling: Sampling) -> tuple[list[Turn], dict]:
+        """The system prompt put at the head of the first user turn (Mistral's documented way), from
+        now on for this model: its template on the server has no system role."""
+        self._folds_system = True
+        self._log(f"{self._model}: the server's template takes no system turn; the system prompt goes at the head "
+                  "of the first message from now on", LOG_WARN)
+        system = next(t.content for t in turns if t.role == Role.SYSTEM)
+        folded = fold_system(system, [t for t in turns if t.role != Role.SYSTEM])
+        return folded, request_body(self._dialect, self._model, folded, sampling)
+
     def unload(self) -> None:
+        self._folds_system = False
         if self._client is not None:
             self._client.close()
         self._client = None
@@ -252,77 +283,6 @@ class RemoteEngine:
 
     def close(self) -> None:
         self.unload()
-
-
-class _Stream:
-    """One streaming request, read in a thread of its own into a queue."""
-
-    def __init__(self, client: httpx.Client, body: dict) -> None:
-        self._items: queue.Queue[tuple[str, Any]] = queue.Queue()
-        self._stop = threading.Event()
-        self._response: httpx.Response | None = None
-        self._thread = threading.Thread(target=self._read, args=(client, body), name="server-stream", daemon=True)
-        self._thread.start()
-
-    def _read(self, client: httpx.Client, body: dict) -> None:
-        try:
-            with client.stream("POST", "chat/completions", json=body) as response:
-                self._response = response
-                if response.status_code >= 400:
-                    response.read()
-                    self._items.put(("status", response))
-                    return
-                kind = response.headers.get("content-type", "")
-                if "text/event-stream" not in kind:
-                    self._items.put(("not-sse", f"{kind or 'no content type'}: {response.read()[:80]!r}"))
-                    return
-                for event in EventSource(response).iter_sse():
-                    if self._stop.is_set():
-                        return
-                    self._items.put(("data", event.data))
-            self._items.put(("end", None))
-        except Exception as exc:  # every failure reaches the reply's thread as a message
-            if not self._stop.is_set():
-                self._items.put(("error", exc))
-
-    def next(self, cancel: Cancellation, read_timeout: float) -> tuple[str, Any] | None:
-        """The next item; None once the user cancels. A server silent for `read_timeout` is gone."""
-        quiet_since = time.monotonic()
-        while True:
-            if cancel.cancelled:
-                self.close()
-                return None
-            try:
-                return self._items.get(timeout=POLL_SECONDS)
-            except queue.Empty:
-                if time.monotonic() - quiet_since > read_timeout:
-                    self.close()
-                    return ("error", httpx.ReadTimeout(f"nothing for {read_timeout:.0f} s"))
-
-    def close(self) -> None:
-        self._stop.set()
-        if self._response is not None:
-            try:
-                self._response.close()
-            except Exception:
-                pass
-
-
-def _wait(seconds: float, cancel: Cancellation) -> bool:
-    """Sleep, a tenth at a time; False when the user cancelled meanwhile."""
-    end = time.monotonic() + seconds
-    while time.monotonic() < end:
-        if cancel.cancelled:
-            return False
-        time.sleep(POLL_SECONDS)
-    return True
-
-
-def retry_after(response: httpx.Response) -> float:
-    try:
-        return min(max(float(response.headers.get("retry-after", "2")), 0.5), LONGEST_RETRY_WAIT)
-    except ValueError:
-        return 2.0
 
 
 def _take_figures(stats: ReplyStats, usage: dict[str, Any], timings: dict[str, Any]) -> None:
@@ -342,72 +302,3 @@ def _take_figures(stats: ReplyStats, usage: dict[str, Any], timings: dict[str, A
         stats.server_decode_tps = float(timings["predicted_per_second"])
 
 
-def pick_model(wanted: str, models: list[str], server: ServerSettings) -> str:
-    if wanted:
-        if wanted in models or not models:
-            return wanted
-        raise ServerError(f"{server.label} has no model {wanted!r}; it has {', '.join(models)}. Pass --model ID.")
-    if len(models) == 1:
-        return models[0]
-    if not models:
-        raise ServerError(f"{server.label} lists no models; name one with --model ID.")
-    raise ServerError(f"{server.label} has {len(models)} models: {', '.join(models[:12])}. Pass --model ID "
-                      "(or set model in its [servers.NAME] table).")
-
-
-def fault(exc: Exception, server: ServerSettings, mid_reply: bool = False) -> ServerError:
-    """A network failure as one line that says what to do (the key never in it)."""
-    where = server.url
-    text = str(exc)
-    if isinstance(exc, httpx.ConnectTimeout):
-        return ServerError(f"{where} did not answer within {server.connect_timeout:.0f} s (connect timeout): is the "
-                           "host up and the port open?")
-    if isinstance(exc, httpx.ReadTimeout) or "nothing for" in text:
-        during = "stopped sending mid-reply" if mid_reply else "accepted the request but sent nothing"
-        return ServerError(f"{server.label} {during} for {server.read_timeout:.0f} s; the text so far is kept. "
-                           "read_timeout in its [servers.NAME] table waits longer.")
-    if isinstance(exc, httpx.ConnectError):
-        if "SSL" in text or "certificate" in text.lower():
-            return ServerError(f"TLS failed with {where}: {text}. Check the URL's scheme (http or https) and the "
-                               "server's certificate.")
-        if "Name or service not known" in text or "nodename nor servname" in text or "getaddrinfo" in text:
-            return ServerError(f"unknown host in {where}: check the name, or use its IP address.")
-        return ServerError(f"cannot connect to {where} ({text or 'connection refused'}): is the server running, "
-                           "and listening on that address?")
-    if isinstance(exc, httpx.RemoteProtocolError | httpx.ReadError):
-        part = "the reply so far is kept" if mid_reply else "try again"
-        return ServerError(f"{server.label} closed the connection ({text or type(exc).__name__}); {part}.")
-    return ServerError(f"{server.label}: {type(exc).__name__}: {text}")
-
-
-def status_fault(response: httpx.Response, server: ServerSettings, model: str) -> ServerError:
-    code = response.status_code
-    said = _said(response)
-    if code in (401, 403):
-        if server.api_key_env:
-            return ServerError(f"{server.label} refused the key (HTTP {code}{said}): check the key in "
-                               f"{server.api_key_env}.")
-        return ServerError(f"{server.label} wants a key (HTTP {code}{said}): put it in an environment variable and "
-                           "name it with api_key_env in [servers.NAME], or --api-key-env VAR.")
-    if code == 404:
-        return ServerError(f"{server.url}: HTTP 404{said}. " + (f"The model {model!r} may be unknown there: "
-                           "`mixtral-tui models --server` lists its models." if model else
-                           "It is not an OpenAI-compatible API at this URL; it usually ends in /v1."))
-    if code == 429:
-        return ServerError(f"{server.label} is still busy after {RETRIES_429} tries (HTTP 429{said}); try again later.")
-    if code >= 500:
-        return ServerError(f"{server.label} failed (HTTP {code}{said}); the server's log says more.")
-    return ServerError(f"{server.label} refused the request (HTTP {code}{said}).")
-
-
-def _said(response: httpx.Response) -> str:
-    """What the server said, shortened, from a JSON error or the first line of a text body."""
-    try:
-        data = response.json()
-        error = data.get("error", data.get("detail", data.get("message"))) if isinstance(data, dict) else None
-        text = error.get("message", "") if isinstance(error, dict) else str(error or "")
-    except ValueError:
-        body = response.text.strip()
-        text = "an HTML page" if body.lower().startswith(("<!doctype", "<html")) else body.splitlines()[0] if body else ""
-    text = " ".join(text.split())[:200]
-    return f": {text}" if text else ""

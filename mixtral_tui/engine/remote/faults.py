@@ -1,0 +1,89 @@
+"""A server's failures as one line each that says what to do (the key never in it)."""
+
+from __future__ import annotations
+
+import httpx
+
+from mixtral_tui.errors import ServerError
+from mixtral_tui.server_config import ServerSettings
+
+RETRIES_429 = 3
+LONGEST_RETRY_WAIT = 30.0
+
+
+def retry_after(response: httpx.Response) -> float:
+    try:
+        return min(max(float(response.headers.get("retry-after", "2")), 0.5), LONGEST_RETRY_WAIT)
+    except ValueError:
+        return 2.0
+
+
+def pick_model(wanted: str, models: list[str], server: ServerSettings) -> str:
+    if wanted:
+        if wanted in models or not models:
+            return wanted
+        raise ServerError(f"{server.label} has no model {wanted!r}; it has {', '.join(models)}. Pass --model ID.")
+    if len(models) == 1:
+        return models[0]
+    if not models:
+        raise ServerError(f"{server.label} lists no models; name one with --model ID.")
+    raise ServerError(f"{server.label} has {len(models)} models: {', '.join(models[:12])}. Pass --model ID "
+                      "(or set model in its [servers.NAME] table).")
+
+
+def fault(exc: Exception, server: ServerSettings, mid_reply: bool = False) -> ServerError:
+    """A network failure as one line that says what to do (the key never in it)."""
+    where = server.url
+    text = str(exc)
+    if isinstance(exc, httpx.ConnectTimeout):
+        return ServerError(f"{where} did not answer within {server.connect_timeout:.0f} s (connect timeout): is the "
+                           "host up and the port open?")
+    if isinstance(exc, httpx.ReadTimeout) or "nothing for" in text:
+        during = "stopped sending mid-reply" if mid_reply else "accepted the request but sent nothing"
+        return ServerError(f"{server.label} {during} for {server.read_timeout:.0f} s; the text so far is kept. "
+                           "read_timeout in its [servers.NAME] table waits longer.")
+    if isinstance(exc, httpx.ConnectError):
+        if "SSL" in text or "certificate" in text.lower():
+            return ServerError(f"TLS failed with {where}: {text}. Check the URL's scheme (http or https) and the "
+                               "server's certificate.")
+        if "Name or service not known" in text or "nodename nor servname" in text or "getaddrinfo" in text:
+            return ServerError(f"unknown host in {where}: check the name, or use its IP address.")
+        return ServerError(f"cannot connect to {where} ({text or 'connection refused'}): is the server running, "
+                           "and listening on that address?")
+    if isinstance(exc, httpx.RemoteProtocolError | httpx.ReadError):
+        part = "the reply so far is kept" if mid_reply else "try again"
+        return ServerError(f"{server.label} closed the connection ({text or type(exc).__name__}); {part}.")
+    return ServerError(f"{server.label}: {type(exc).__name__}: {text}")
+
+
+def status_fault(response: httpx.Response, server: ServerSettings, model: str) -> ServerError:
+    code = response.status_code
+    said = _said(response)
+    if code in (401, 403):
+        if server.api_key_env:
+            return ServerError(f"{server.label} refused the key (HTTP {code}{said}): check the key in "
+                               f"{server.api_key_env}.")
+        return ServerError(f"{server.label} wants a key (HTTP {code}{said}): put it in an environment variable and "
+                           "name it with api_key_env in [servers.NAME], or --api-key-env VAR.")
+    if code == 404:
+        return ServerError(f"{server.url}: HTTP 404{said}. " + (f"The model {model!r} may be unknown there: "
+                           "`mixtral-tui models --server` lists its models." if model else
+                           "It is not an OpenAI-compatible API at this URL; it usually ends in /v1."))
+    if code == 429:
+        return ServerError(f"{server.label} is still busy after {RETRIES_429} tries (HTTP 429{said}); try again later.")
+    if code >= 500:
+        return ServerError(f"{server.label} failed (HTTP {code}{said}); the server's log says more.")
+    return ServerError(f"{server.label} refused the request (HTTP {code}{said}).")
+
+
+def _said(response: httpx.Response) -> str:
+    """What the server said, shortened, from a JSON error or the first line of a text body."""
+    try:
+        data = response.json()
+        error = data.get("error", data.get("detail", data.get("message"))) if isinstance(data, dict) else None
+        text = error.get("message", "") if isinstance(error, dict) else str(error or "")
+    except ValueError:
+        body = response.text.strip()
+        text = "an HTML page" if body.lower().startswith(("<!doctype", "<html")) else body.splitlines()[0] if body else ""
+    text = " ".join(text.split())[:200]
+    return f": {text}" if text else ""

@@ -1,0 +1,76 @@
+"""The server engine against a real OpenAI-compatible server: llama-cpp-python's own
+(`python -m llama_cpp.server`), with the tiny MoE model and with Gemma 3 270M."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+
+from mixtral_tui.cancel import CancelToken
+from mixtral_tui.config import Sampling
+from mixtral_tui.engine.base import LoadSpec, ReplyStats, Turn
+from mixtral_tui.engine.remote import RemoteEngine
+from mixtral_tui.server_config import ServerSettings
+
+
+def connect(url: str) -> RemoteEngine:
+    engine = RemoteEngine()
+    engine.load(LoadSpec("", context_size=512, server=ServerSettings(url)))
+    return engine
+
+
+def test_the_tiny_model_streams_through_the_server(tiny_server, tiny_model):
+    engine = connect(tiny_server)
+    assert engine.info.name == str(tiny_model)  # the server's only model, chosen without asking
+    assert "llama-cpp-python" in engine.info.template
+    stats = ReplyStats()
+    chunks = list(engine.stream_reply([Turn("user", "Hello")], Sampling(max_tokens=12, seed=3, temperature=0.0),
+                                      CancelToken(), stats))
+    assert chunks and stats.completion_tokens >= len(chunks) and stats.completion_tokens <= 12
+    assert stats.ttft_seconds > 0
+    assert engine.count_tokens([Turn("user", "hello world")]) > 2  # the server's tokenizer (/extras/tokenize)
+
+
+def test_stop_really_stops_generation_on_the_server(gemma_server):
+    """After Esc, the server takes the next request at once: had it gone on writing the 400
+    tokens (about 10 s here), the next reply would wait for them."""
+    engine = connect(gemma_server)
+    cancel = CancelToken()
+    long = Sampling(max_tokens=400, temperature=0.7, seed=1)
+    turns = [Turn("user", "Write a long story about a lighthouse.")]
+    for got, _chunk in enumerate(engine.stream_reply(turns, long, cancel, ReplyStats()), start=1):
+        if got == 3:
+            cancel.cancel()
+    started = time.monotonic()
+    stats = ReplyStats()
+    list(engine.stream_reply([Turn("user", "Hi")], Sampling(max_tokens=3, seed=1), CancelToken(), stats))
+    assert time.monotonic() - started < 4, "the server was still writing the stopped reply"
+
+
+def test_models_and_ask_with_server_from_the_command_line(tiny_server, tiny_model, home):
+    env = {**os.environ, "PYTHONPATH": os.getcwd()}
+    listed = subprocess.run([sys.executable, "-m", "mixtral_tui", "models", "--server", tiny_server],
+                            capture_output=True, text=True, timeout=60, env=env)
+    assert listed.returncode == 0, listed.stderr
+    assert str(tiny_model) in listed.stdout
+    asked = subprocess.run([sys.executable, "-m", "mixtral_tui", "ask", "--server", tiny_server, "--max-tokens", "6",
+                            "Hello"], capture_output=True, text=True, timeout=60, env=env)
+    assert asked.returncode == 0, asked.stderr
+    assert "saved as conversation" in asked.stderr
+    from mixtral_tui.store.history import History
+
+    [reply] = [m for m in History(home / "data" / "history.sqlite3").messages(1) if m.role == "assistant"]
+    assert reply.server.startswith("127.0.0.1:") and reply.model == str(tiny_model)
+
+
+def test_a_refused_connection_in_ask_is_one_line(home):
+    from tests.fixtures.llama_server import free_port
+
+    done = subprocess.run([sys.executable, "-m", "mixtral_tui", "ask", "--server", f"http://127.0.0.1:{free_port()}/v1",
+                           "hi"], capture_output=True, text=True, timeout=60, env={**os.environ, "PYTHONPATH": os.getcwd()})
+    assert done.returncode == 1 and "cannot connect" in done.stderr and done.stderr.count("\n") == 1
+    from mixtral_tui.store.history import History
+
+    assert History(home / "data" / "history.sqlite3").conversations() == []
