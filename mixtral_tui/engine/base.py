@@ -92,6 +92,7 @@ class ReplyStats:
     dropped_turns: int = 0
     finish_reason: str = FinishReason.STOP
     server_decode_tps: float = 0.0  # the server's own figure where it gives one (llama.cpp's timings)
+    over_network: bool = False  # written on a server: the speeds measured here include the network
 
     @property
     def prompt_tps(self) -> float:

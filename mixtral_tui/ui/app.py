@@ -218,7 +218,10 @@ class MixtralApp(App):
             self.recent_models.remember(self.load_spec.model_path)
         self.replies.model_loaded(info)
         quant = f" {info.quant}" if info.quant else ""
-        self.status.model_text = f"{info.name}{quant} · ctx {info.context_size:,} · template {info.template}"
+        if info.server:
+            self.status.model_text = f"{info.name} on {info.server} · ctx {info.context_size:,} · {info.template}"
+        else:
+            self.status.model_text = f"{info.name}{quant} · ctx {info.context_size:,} · template {info.template}"
         self.status.state_text = "Ready"
         self.replies.show_figures()
         if info.plan_summary:
@@ -248,18 +251,29 @@ class MixtralApp(App):
         """The model picker; the chosen file loads. It is remembered in the app's own state (the
         next start opens on it when the config names no model), never written into config.toml:
         models/recent.py says why."""
-        from mixtral_tui.ui.screens.picker import ModelPicker
+        from mixtral_tui.server_config import all_servers
+        from mixtral_tui.ui.screens.picker import ModelPicker, ServerChoice
 
-        def chosen(path: str | None) -> None:
-            if not path:
+        def chosen(choice: str | ServerChoice | None) -> None:
+            if not choice:
                 return
-            self.load_spec = replace(self.load_spec, model_path=path)
+            if isinstance(choice, ServerChoice):  # a model on a server: every conversation goes on there
+                server = servers[choice.server]
+                self.load_spec = replace(self.load_spec, model_path=choice.model, server=server)
+            else:
+                self.load_spec = replace(self.load_spec, model_path=choice, server=None)
             self._model_changed()
+
+        servers = all_servers(self.config.servers)
+        current = self.load_spec.server
+        if current is not None and current.label not in servers:  # a URL from the command line
+            servers[current.label] = current
 
         if not isinstance(self.screen, ModelPicker):
             loaded = self.load_spec.model_path if self.model_info else ""
             picker = ModelPicker(self.load_spec.context_size, self.config.model.models_dir, start=self.offer_repo,
-                                 loaded=loaded, configured=self.config.model.path, recent=self.recent_models.paths())
+                                 loaded=loaded if self.load_spec.server is None else "", configured=self.config.model.path,
+                                 recent=self.recent_models.paths(), servers=servers)
             self.offer_repo = None
             self.push_screen(picker, chosen)
 
@@ -351,8 +365,10 @@ class MixtralApp(App):
             if config.model != old_model:
                 # The model in use stays (from --model or Ctrl+G) unless the form's path itself changed:
                 # a new context size dropped it for the config's path, often none, and the picker opened.
-                kept = self.load_spec.model_path if config.model.path == old_model.path else None
-                self.load_spec = LoadSpec.from_config(config, model=kept or None)
+                same = config.model.path == old_model.path
+                kept = self.load_spec.model_path if same else None
+                self.load_spec = replace(LoadSpec.from_config(config, model=kept or None),
+                                         server=self.load_spec.server if same else None)
                 self._model_changed()
 
         self.push_screen(SettingsScreen(self.config, str(self.paths.config_file)), done)

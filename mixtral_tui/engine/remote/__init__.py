@@ -170,6 +170,7 @@ class RemoteEngine:
         if self._client is None or self._server is None or self.info is None:
             raise ServerError("no server is connected; pick one with --server.")
         server = self._server
+        stats.over_network = True
         started = time.monotonic()
         if self._folds_system and any(t.role == Role.SYSTEM for t in turns):
             turns = fold_system(next(t.content for t in turns if t.role == Role.SYSTEM),

@@ -8,6 +8,7 @@ old-layout Mixtral is flagged before anyone downloads it.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -31,19 +32,31 @@ from mixtral_tui.ui.widgets.key_footer import KeyFooter
 
 if TYPE_CHECKING:
     from mixtral_tui.models.hardware import Hardware
+    from mixtral_tui.server_config import ServerSettings
 
 
 LOCAL = "local"
+SERVER = "server:"  # + the server's name: a source that is a server's models
 COMPACT_BELOW = 110  # columns: narrower terminals get the short columns and the list above the table
 
 Columns = tuple[tuple[str, int], ...]
 QUANT_COLUMNS: Columns = (("Quant", 9), ("Size", 13), ("bpw", 5), ("Memory", 9), ("Fit on this machine", 34), ("~tok/s", 7), ("", 10))
 QUANT_COLUMNS_COMPACT: Columns = (("Quant", 8), ("Size", 9), ("bpw", 4), ("Memory", 9), ("Fit", 16), ("tok/s", 5), ("", 10))
 LOCAL_COLUMNS: Columns = (("Quant", 9), ("Size", 11), ("Arch", 10), ("Kind", 8), ("Loads", 24), ("", 9), ("File", 40))
+SERVER_COLUMNS: Columns = (("Model on the server", 60), ("", 12))
+SERVER_COLUMNS_COMPACT: Columns = (("Model on the server", 44), ("", 12))
 LOCAL_COLUMNS_COMPACT: Columns = (("Quant", 8), ("Size", 10), ("Arch", 8), ("Kind", 7), ("Loads", 5), ("", 9), ("File", 30))
 
 
-class ModelPicker(Screen[str | None]):
+@dataclass(frozen=True)
+class ServerChoice:
+    """What the picker gives back for a model on a server (a local one is its path)."""
+
+    server: str  # its name in the config, or built in
+    model: str
+
+
+class ModelPicker(Screen["str | ServerChoice | None"]):
     REFRESH_KEY = "ctrl+r"  # the picker's own (over the app's Ctrl+R, which writes a reply again)
     BINDINGS = [Binding("escape", "close", "Close"), Binding(REFRESH_KEY, "refresh", "Refresh listing")]
     DEFAULT_CSS = """
@@ -67,8 +80,12 @@ class ModelPicker(Screen[str | None]):
         loaded: str = "",
         configured: str = "",
         recent: tuple[str, ...] | list[str] = (),
+        servers: dict[str, ServerSettings] | None = None,
     ) -> None:
         super().__init__()
+        self.servers = servers or {}  # listed under the models: each server's own models
+        self.server: str | None = None  # the server shown, if the table shows one's models
+        self.server_models: list[str] = []
         self.known = (loaded, configured, tuple(recent))  # listed first under Local files
         self.start = start  # owner/repo[:QUANT] to show first (from --model)
         self.context = context
@@ -89,6 +106,7 @@ class ModelPicker(Screen[str | None]):
         yield Static("Choose a model — looking at this machine…", id="heading")
         with Horizontal(id="body"):
             options = [Option(Content(e.title), id=e.repo) for e in CATALOG] + [Option("Local files", id=LOCAL)]
+            options += [Option(Content(f"Server: {name}"), id=SERVER + name) for name in self.servers]
             yield OptionList(*options, id="sources")
             with Vertical(id="right"):
                 yield Input(placeholder="owner/repo on the Hub, or a path to a .gguf file — Enter", id="spec")
@@ -128,7 +146,8 @@ class ModelPicker(Screen[str | None]):
     def _columns(self, wide: Columns) -> None:
         """The table's columns for what it shows (quantizations or local files), short ones below
         COMPACT_BELOW columns: at 80 the verdict was cut to one letter and the rows scrolled sideways."""
-        compact = {QUANT_COLUMNS: QUANT_COLUMNS_COMPACT, LOCAL_COLUMNS: LOCAL_COLUMNS_COMPACT}[wide]
+        compact = {QUANT_COLUMNS: QUANT_COLUMNS_COMPACT, LOCAL_COLUMNS: LOCAL_COLUMNS_COMPACT,
+                   SERVER_COLUMNS: SERVER_COLUMNS_COMPACT}[wide]
         table = self.query_one(DataTable)
         table.clear(columns=True)
         for label, width in compact if self.compact else wide:
@@ -138,7 +157,9 @@ class ModelPicker(Screen[str | None]):
         compact = self.app.size.width < COMPACT_BELOW
         if compact != self.compact and self.is_mounted:
             self.set_class(compact, "-compact")
-            if self.repo is None and self.local_paths:
+            if self.server is not None:
+                self.show_server(self.server)
+            elif self.repo is None and self.local_paths:
                 self.show_local()
             elif self.rows:
                 self._show_rows(self.rows)
@@ -150,14 +171,54 @@ class ModelPicker(Screen[str | None]):
 
     def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
         """↑ ↓ on the list shows that source's files at once (Enter then moves to the table)."""
-        if self.hardware is not None and event.option.id != (self.repo or LOCAL):
+        if self.hardware is not None and event.option.id != (self.repo or (SERVER + self.server if self.server else LOCAL)):
             self._show_source(event.option.id or "")
 
     def _show_source(self, source: str) -> None:
+        self.server = None
         if source == LOCAL:
             self.show_local()
+        elif source.startswith(SERVER):
+            self.show_server(source[len(SERVER):])
         else:
             self.show_repo(source)
+
+    # -- servers -------------------------------------------------------------
+    def show_server(self, name: str) -> None:
+        """The models a server has, asked in a worker; Enter uses the highlighted one."""
+        server = self.servers[name]
+        self.repo, self.server, self.rows, self.local_paths, self.server_models = None, name, [], [], []
+        self._columns(SERVER_COLUMNS)
+        self._why(f"asking {server.label} ({server.url}) for its models…")
+        self._list_server(server)
+
+    @work(thread=True, exclusive=True, group="listing", exit_on_error=False)
+    def _list_server(self, server: ServerSettings) -> None:
+        from mixtral_tui.engine.remote import RemoteEngine
+
+        try:
+            models = RemoteEngine().list_models(server)
+        except UserError as exc:
+            self.app.call_from_thread(self._server_failed, server.name, str(exc))
+            return
+        self.app.call_from_thread(self._server_listed, server.name, models)
+
+    def _server_failed(self, name: str, reason: str) -> None:
+        if self.server == name:
+            self._why(f"{reason} (it is {name} in the config's [servers] or built in)", True)
+
+    def _server_listed(self, name: str, models: list[str]) -> None:
+        if self.server != name:
+            return
+        server = self.servers[name]
+        self.server_models = models
+        table = self.query_one(DataTable)
+        for model in models:
+            table.add_row(Content(model), Content("configured" if model == server.model else ""))
+        if server.model in models:
+            table.move_cursor(row=models.index(server.model))
+        self._why(f"{server.label} answers with {len(models)} model(s): Enter uses the highlighted one."
+                  if models else f"{server.label} lists no models.")
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         text = event.value.strip()
@@ -174,9 +235,9 @@ class ModelPicker(Screen[str | None]):
     def show_repo(self, repo: str) -> None:
         if self.hardware is None:
             return
-        if self.repo is None:  # the local files' columns were on
+        if self.repo is None:  # the local files' or a server's columns were on
             self._columns(QUANT_COLUMNS)
-        self.repo = repo
+        self.repo, self.server = repo, None
         self.listing_note = ""
         known = entry(repo)
         if known:
@@ -232,7 +293,7 @@ class ModelPicker(Screen[str | None]):
         """The model loaded, the config's, the recent ones, then the cache's and the models folder's."""
         from mixtral_tui.models.local import known_models, local_row
 
-        self.repo = None
+        self.repo = self.server = None
         self.rows = []
         self._columns(LOCAL_COLUMNS)
         table = self.query_one(DataTable)
@@ -271,6 +332,8 @@ class ModelPicker(Screen[str | None]):
         why.set_class(warning, "-warning")
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        if self.server is not None:
+            return
         if self.repo is None and 0 <= event.cursor_row < len(self.local_paths):
             from mixtral_tui.models.local import local_row
 
@@ -285,6 +348,10 @@ class ModelPicker(Screen[str | None]):
             self._why(text, warning=row.old_layout or not row.plan.fits or bool(self.listing_note))
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        if self.server is not None:
+            if 0 <= event.cursor_row < len(self.server_models):
+                self.dismiss(ServerChoice(self.server, self.server_models[event.cursor_row]))
+            return
         if self.repo is None:
             if 0 <= event.cursor_row < len(self.local_paths):
                 self.dismiss(str(self.local_paths[event.cursor_row]))
@@ -311,7 +378,9 @@ class ModelPicker(Screen[str | None]):
         self.app.push_screen(DownloadScreen(self.repo, row.choice, self.models_dir), finished)
 
     def action_refresh(self) -> None:
-        if self.repo:
+        if self.server is not None:
+            self.show_server(self.server)
+        elif self.repo:
             self.show_repo(self.repo)
 
     def action_close(self) -> None:

@@ -1,0 +1,74 @@
+"""The app on a model that lives on a server: llama-cpp-python's own OpenAI-compatible server with
+the tiny MoE model, picked in Ctrl+G, and a conversation moved from the local engine to the
+server and back."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from mixtral_tui.server_config import ServerSettings
+from mixtral_tui.ui.screens.picker import ModelPicker
+from tests.fixtures.pilot import make_app, send, wait_for
+
+
+def replies(app):
+    view = app.active_view()
+    return [v.message for v in view.transcript.messages() if v.message.role == "assistant"]
+
+
+async def test_a_conversation_moves_from_the_local_model_to_a_server_and_back(tiny_server, tiny_model):
+    app = make_app(None, tiny_model)  # the app makes its own engines: local first
+    app.config = replace(app.config, servers={"lab": ServerSettings(tiny_server, "lab")})
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: app.model_info is not None, what="the local model")
+        await send(pilot, "first, locally")
+        await wait_for(pilot, lambda: app.generation is None and len(replies(app)) == 1, what="a local reply")
+        assert replies(app)[0].server is None
+
+        await pilot.press("ctrl+g")
+        await wait_for(pilot, lambda: isinstance(app.screen, ModelPicker) and app.screen.rows, what="the picker")
+        picker = app.screen
+        sources = picker.query_one("#sources")
+        sources.highlighted = next(i for i in range(sources.option_count)
+                                   if sources.get_option_at_index(i).id == "server:lab")
+        await wait_for(pilot, lambda: picker.server_models, what="the server's models")
+        assert picker.server_models == [str(tiny_model)]
+        picker.query_one("DataTable").focus()
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.model_info is not None and app.model_info.server == "lab", what="on the server")
+        assert "on lab" in app.status.model_text
+
+        await send(pilot, "then on the server")
+        await wait_for(pilot, lambda: app.generation is None and len(replies(app)) == 2, what="the server's reply")
+        reply = replies(app)[-1]
+        assert reply.server == "lab" and reply.model == str(tiny_model) and reply.status == "done"
+        assert "on lab" in app.active_view().transcript.messages()[-1].render_line(0).text
+        assert "measured here" in app.status.figures_text
+
+        await pilot.press("ctrl+r")  # written again, on the server
+        await wait_for(pilot, lambda: app.generation is None and len(replies(app)) == 3, what="written again")
+        assert replies(app)[-2].status == "replaced" and replies(app)[-1].server == "lab"
+
+        app.load_spec = replace(app.load_spec, model_path=str(tiny_model), server=None)  # back, as Ctrl+G does
+        app.start_model_load()
+        await wait_for(pilot, lambda: app.model_info is not None and not app.model_info.server, what="local again")
+        await send(pilot, "and locally again")
+        await wait_for(pilot, lambda: app.generation is None and len(replies(app)) == 4, what="a local reply again")
+        assert replies(app)[-1].server is None and replies(app)[-1].model_file == tiny_model.name
+
+
+async def test_a_server_that_does_not_answer_is_said_in_the_picker_and_the_app_goes_on(tmp_path):
+    from tests.fixtures.fake_engine import ScriptedEngine
+    from tests.fixtures.llama_server import free_port
+
+    app = make_app(ScriptedEngine())
+    app.config = replace(app.config, servers={"gone": ServerSettings(f"http://127.0.0.1:{free_port()}/v1", "gone")})
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: app.model_info is not None)
+        await pilot.press("ctrl+g")
+        await wait_for(pilot, lambda: isinstance(app.screen, ModelPicker) and app.screen.hardware is not None)
+        picker = app.screen
+        picker.show_server("gone")
+        await wait_for(pilot, lambda: "cannot connect" in str(picker.query_one("#why").render()), what="the reason")
+        await pilot.press("escape")
+        assert app.model_info is not None and app.model_info.name == "Scripted"  # still on the model it had
