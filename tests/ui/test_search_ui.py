@@ -126,9 +126,12 @@ async def test_a_message_far_back_opens_with_a_page_around_it_and_end_brings_the
         await pilot.pause()
         walrus = next(v for v in view.query(MessageView) if v.message.content == "the walrus speaks")
         assert walrus.has_class("-found")
-        assert transcript.scrollable_content_region.overlaps(walrus.region)  # on screen
         area = transcript.scrollable_content_region
-        assert area.height // 3 <= walrus.region.y - area.y <= 2 * area.height // 3  # about the middle
+
+        def in_the_middle() -> bool:  # on screen, about the middle (once the scroll to it has settled)
+            return area.overlaps(walrus.region) and area.height // 3 <= walrus.region.y - area.y <= 2 * area.height // 3
+
+        await wait_for(pilot, in_the_middle, timeout=3, what="the found message in the middle of the view")
 
         transcript.focus()
         transcript.scroll_end(animate=False)  # read down to the bottom: the next page comes in under it
