@@ -181,13 +181,15 @@ class MixtralApp(App):
 
     # -- the model ---------------------------------------------------------
     def start_model_load(self) -> None:
-        if not self.load_spec.model_path:
+        if not self.load_spec.model_path and self.load_spec.server is None:  # a server may choose its only model
             self.status.model_text = "No model"
             self.status.state_text = f"{pick_model_hint()} (or --model PATH.gguf)"
             self.action_pick_model()
             return
         self.loading = True
-        self.status.model_text = f"Loading {self.load_spec.model_path}…"
+        server = self.load_spec.server
+        self.status.model_text = (f"Connecting to {server.label}…" if server is not None
+                                  else f"Loading {self.load_spec.model_path}…")
         self.status.state_text = ""
         self._load_model(self.load_spec)
 
@@ -224,7 +226,9 @@ class MixtralApp(App):
             self.status.model_text = f"{info.name}{quant} · ctx {info.context_size:,} · template {info.template}"
         self.status.state_text = "Ready"
         self.replies.show_figures()
-        if info.plan_summary:
+        if info.server:
+            self.notify(f"Connected: {info.name} {info.plan_summary}.", timeout=8)
+        elif info.plan_summary:
             self.notify(f"Loaded with this plan: {info.plan_summary}.", timeout=8)
 
     def on_model_load_failed(self, event: ModelLoadFailed) -> None:

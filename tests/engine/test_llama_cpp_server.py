@@ -23,7 +23,7 @@ def connect(url: str) -> RemoteEngine:
 
 def test_the_tiny_model_streams_through_the_server(tiny_server, tiny_model):
     engine = connect(tiny_server)
-    assert engine.info.name == str(tiny_model)  # the server's only model, chosen without asking
+    assert engine.info.path == str(tiny_model) and engine.info.name == tiny_model.name  # its only model, unasked
     assert "llama-cpp-python" in engine.info.template
     stats = ReplyStats()
     chunks = list(engine.stream_reply([Turn("user", "Hello")], Sampling(max_tokens=12, seed=3, temperature=0.0),
@@ -62,7 +62,7 @@ def test_models_and_ask_with_server_from_the_command_line(tiny_server, tiny_mode
     from mixtral_tui.store.history import History
 
     [reply] = [m for m in History(home / "data" / "history.sqlite3").messages(1) if m.role == "assistant"]
-    assert reply.server.startswith("127.0.0.1:") and reply.model == str(tiny_model)
+    assert reply.server.startswith("127.0.0.1:") and reply.model == tiny_model.name
 
 
 def test_a_refused_connection_in_ask_is_one_line(home):

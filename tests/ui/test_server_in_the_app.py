@@ -41,7 +41,7 @@ async def test_a_conversation_moves_from_the_local_model_to_a_server_and_back(ti
         await send(pilot, "then on the server")
         await wait_for(pilot, lambda: app.generation is None and len(replies(app)) == 2, what="the server's reply")
         reply = replies(app)[-1]
-        assert reply.server == "lab" and reply.model == str(tiny_model) and reply.status == "done"
+        assert reply.server == "lab" and reply.model == tiny_model.name and reply.status == "done"
         assert "on lab" in app.active_view().transcript.messages()[-1].render_line(0).text
         assert "measured here" in app.status.figures_text
 
@@ -72,3 +72,13 @@ async def test_a_server_that_does_not_answer_is_said_in_the_picker_and_the_app_g
         await wait_for(pilot, lambda: "cannot connect" in str(picker.query_one("#why").render()), what="the reason")
         await pilot.press("escape")
         assert app.model_info is not None and app.model_info.name == "Scripted"  # still on the model it had
+
+
+async def test_server_without_a_model_uses_its_only_model_and_opens_no_picker(tiny_server, tiny_model):
+    app = make_app(None, model_path="")
+    app.load_spec = replace(app.load_spec, server=ServerSettings(tiny_server))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: app.model_info is not None, what="connected")
+        assert not isinstance(app.screen, ModelPicker)
+        assert app.model_info.name == tiny_model.name and app.status.model_text.startswith(f"{tiny_model.name} on 127.0.0.1:")
+        assert any(note.startswith(f"Connected: {tiny_model.name} on 127.0.0.1:") for note in app.notes)

@@ -132,8 +132,10 @@ class RemoteEngine:
         context = context_size_from(models_json, props, self._model) or spec.context_size
         told = "the server's" if context != spec.context_size else "from the config (the server does not say)"
         self._log(f"{server.label}: {self._dialect.name} server, model {self._model}, context {context:,} ({told})")
+        # llama-cpp-python's server names a model by its file's path: shown by the file's name
+        shown = self._model.rsplit("/", 1)[-1] if self._model.startswith("/") else self._model
         self.info = ModelInfo(
-            path=self._model, name=self._model, architecture="remote", context_size=context, train_context=context,
+            path=self._model, name=shown, architecture="remote", context_size=context, train_context=context,
             template=f"the server's ({self._dialect.name})", server=server.label,
             plan_summary=f"on {server.label} ({self._dialect.name}), context {context:,} {told}",
         )
