@@ -229,3 +229,18 @@ def test_token_counts_use_the_servers_tokenizer_or_err_high(fake):
     fake.props = None
     estimated = connect(fake)  # no tokenizer: 3 characters a token, and 8 a turn
     assert estimated.count_tokens([Turn("user", "x" * 300)]) == 100 + 8 + 8
+
+
+def test_tls_to_a_plain_http_server_is_a_tls_error(fake):
+    engine = RemoteEngine()
+    with pytest.raises(ServerError, match="TLS failed"):
+        engine.load(LoadSpec("", server=ServerSettings(fake.url.replace("http://", "https://"), connect_timeout=3)))
+
+
+def test_a_key_the_server_repeats_back_is_blotted_out(fake, monkeypatch):
+    monkeypatch.setenv("FAKE_KEY", "sk-repeated-back-1234")
+    engine = connect(fake, api_key_env="FAKE_KEY")
+    fake.scripts = [Script(kind="status", status=401, body="Incorrect API key provided: sk-repeated-back-1234")]
+    with pytest.raises(ServerError) as error:
+        reply(engine)
+    assert "sk-repeated-back-1234" not in str(error.value) and "[the key]" in str(error.value)

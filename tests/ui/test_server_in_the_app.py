@@ -82,3 +82,42 @@ async def test_server_without_a_model_uses_its_only_model_and_opens_no_picker(ti
         assert not isinstance(app.screen, ModelPicker)
         assert app.model_info.name == tiny_model.name and app.status.model_text.startswith(f"{tiny_model.name} on 127.0.0.1:")
         assert any(note.startswith(f"Connected: {tiny_model.name} on 127.0.0.1:") for note in app.notes)
+
+
+async def test_after_a_session_with_a_key_the_key_is_nowhere_in_config_history_logs_or_exports(monkeypatch, tmp_path):
+    from mixtral_tui.chat.export import export_conversation
+    from mixtral_tui.chat.export_json import conversation_json
+    from mixtral_tui.paths import app_paths
+    from tests.fixtures.fake_openai import FakeOpenAI, Script
+
+    secret = "sk-live-0123456789abcdef"
+    monkeypatch.setenv("SCAN_KEY", secret)
+    fake = FakeOpenAI().start()
+    try:
+        app = make_app(None, model_path="")
+        server = ServerSettings(fake.url, "scan", api_key_env="SCAN_KEY")
+        app.config = replace(app.config, servers={"scan": server})
+        app.load_spec = replace(app.load_spec, server=server)
+        async with app.run_test(size=(100, 30)) as pilot:
+            await wait_for(pilot, lambda: app.model_info is not None, what="connected")
+            await send(pilot, "hello")
+            await wait_for(pilot, lambda: app.generation is None and len(replies(app)) == 1, what="a reply")
+            fake.scripts = [Script(kind="status", status=401, body=f"Incorrect API key provided: {secret}")]
+            await send(pilot, "again")
+            await wait_for(pilot, lambda: app.generation is None and len(replies(app)) == 2, what="the refused reply")
+            await pilot.press("f3")
+            await pilot.press("ctrl+s")  # the config written once
+            await pilot.pause(0.2)
+            screen_text = "\n".join(app.notes) + app.status.model_text + app.status.state_text
+            conversation = app.active_view().conversation_id
+            exports = export_conversation(app.history, conversation) + conversation_json(
+                app.history.conversation(conversation), app.history.messages(conversation))
+        assert fake.chat_requests()[0].headers["authorization"] == f"Bearer {secret}"  # it was sent, to its server
+        paths = app_paths()
+        files = [p for root in (paths.config_dir, paths.data_dir, paths.log_dir) for p in root.rglob("*") if p.is_file()]
+        assert any(p.name == "config.toml" for p in files) and any(p.suffix == ".log" for p in files)
+        for path in files:
+            assert secret.encode() not in path.read_bytes(), f"the key is in {path}"
+        assert secret not in exports and secret not in screen_text
+    finally:
+        fake.stop()

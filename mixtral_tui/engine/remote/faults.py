@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import httpx
 
 from mixtral_tui.errors import ServerError
@@ -58,7 +60,7 @@ def fault(exc: Exception, server: ServerSettings, mid_reply: bool = False) -> Se
 
 def status_fault(response: httpx.Response, server: ServerSettings, model: str) -> ServerError:
     code = response.status_code
-    said = _said(response)
+    said = _said(response, os.environ.get(server.api_key_env, "").strip() if server.api_key_env else "")
     if code in (401, 403):
         if server.api_key_env:
             return ServerError(f"{server.label} refused the key (HTTP {code}{said}): check the key in "
@@ -76,8 +78,9 @@ def status_fault(response: httpx.Response, server: ServerSettings, model: str) -
     return ServerError(f"{server.label} refused the request (HTTP {code}{said}).")
 
 
-def _said(response: httpx.Response) -> str:
-    """What the server said, shortened, from a JSON error or the first line of a text body."""
+def _said(response: httpx.Response, key: str = "") -> str:
+    """What the server said, shortened, from a JSON error or the first line of a text body. A key
+    the server repeats back ("Incorrect API key provided: sk-...") is blotted out."""
     try:
         data = response.json()
         error = data.get("error", data.get("detail", data.get("message"))) if isinstance(data, dict) else None
@@ -85,5 +88,8 @@ def _said(response: httpx.Response) -> str:
     except ValueError:
         body = response.text.strip()
         text = "an HTML page" if body.lower().startswith(("<!doctype", "<html")) else body.splitlines()[0] if body else ""
-    text = " ".join(text.split())[:200]
+    text = " ".join(text.split())
+    if key and len(key) >= 4:
+        text = text.replace(key, "[the key]")
+    text = text[:200]
     return f": {text}" if text else ""
