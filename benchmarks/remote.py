@@ -39,7 +39,7 @@ def bare_client(url: str, model: str, max_tokens: int) -> tuple[float, float, in
             if not line.startswith("data: ") or line == "data: [DONE]":
                 continue
             delta = json.loads(line[6:])["choices"][0]["delta"]
-            if delta.get("content"):
+            if delta.get("content") is not None:  # a token, even one that decodes to nothing yet (as the app counts)
                 times.append(time.perf_counter())
     tps = (len(times) - 1) / (times[-1] - times[0]) if len(times) > 1 else 0.0
     return tps, times[0] - started if times else 0.0, len(times)

@@ -170,3 +170,11 @@ def estimated_tokens(turns: list[Turn]) -> int:
     """A count that errs high, for servers that cannot count: 3 characters a token (English runs
     near 4) and 8 tokens of template around each turn."""
     return sum(len(t.content) // 3 + 8 for t in turns) + 8
+
+
+def sure_to_fit(turns: list[Turn], context_size: int) -> bool:
+    """Whether these turns fit in half the context however the server's tokenizer cuts them: no
+    tokenizer makes more than a token of every two bytes of UTF-8 (English runs near four a
+    token). Then the count need not be asked for at all."""
+    upper = sum(len(t.content.encode("utf-8")) // 2 + 16 for t in turns) + 16
+    return upper <= context_size // 2

@@ -225,10 +225,14 @@ def test_a_server_that_is_not_openai_compatible(fake):
 def test_token_counts_use_the_servers_tokenizer_or_err_high(fake):
     fake.props = {"default_generation_settings": {"n_ctx": 2048}}
     engine = connect(fake)
-    assert engine.count_tokens([Turn("user", "one two three")]) == 6 + 16  # its /tokenize, and the template's share
+    long = [Turn("user", "word " * 500)]
+    assert engine.count_tokens(long) == 1000 + 16  # its /tokenize, and the template's share
+    asked = len([s for s in fake.seen if s.path == "/tokenize"])
+    assert engine.count_tokens([Turn("user", "one two three")]) == 13 // 3 + 16  # sure to fit: not asked
+    assert len([s for s in fake.seen if s.path == "/tokenize"]) == asked
     fake.props = None
     estimated = connect(fake)  # no tokenizer: 3 characters a token, and 8 a turn
-    assert estimated.count_tokens([Turn("user", "x" * 300)]) == 100 + 8 + 8
+    assert estimated.count_tokens([Turn("user", "x" * 9000)]) == 3000 + 8 + 8
 
 
 def test_tls_to_a_plain_http_server_is_a_tls_error(fake):

@@ -28,3 +28,10 @@ def test_the_paste_benchmark_feeds_both_parsers():
 
     data = paste.PASTE[:2000] + paste.PASTE[-6:]
     assert paste.seconds(XTermParser, data) > 0 and paste.seconds(PasteSafeParser, data) > 0
+
+
+def test_the_server_benchmark_runs_both_sides_on_a_real_server(tiny_server, tiny_model):
+    from benchmarks import remote
+
+    result = remote.measure(tiny_server, str(tiny_model), rounds=1, tokens=8)
+    assert result["bare_tps"] > 0 and result["app_tps"] > 0 and result["app_ttft_ms"] > 0
