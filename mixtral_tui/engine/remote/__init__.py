@@ -31,12 +31,12 @@ from mixtral_tui.engine.server_dialects import (
     Dialect,
     context_size_from,
     estimated_tokens,
-    sure_to_fit,
     finish_reason,
     guess_dialect,
     model_ids,
     parse_chunk,
     request_body,
+    sure_to_fit,
 )
 from mixtral_tui.engine.templates import fold_system
 from mixtral_tui.errors import ServerError
