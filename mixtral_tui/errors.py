@@ -28,5 +28,9 @@ class ServerError(UserError):
     """A model server could not be reached, refused, or answered with something unusable."""
 
 
+class InsecureKeyError(ServerError):
+    """A key would go over plain http to another machine; the user may allow it (--allow-insecure)."""
+
+
 class StoreError(UserError):
     """The history database cannot be opened or written."""

@@ -26,7 +26,7 @@ from textual.widgets import OptionList, TabbedContent
 from mixtral_tui.config import Config, save_config
 from mixtral_tui.engine.base import Engine, LoadSpec, ModelInfo
 from mixtral_tui.engine.log_router import LogRouter
-from mixtral_tui.errors import UserError
+from mixtral_tui.errors import InsecureKeyError, UserError
 from mixtral_tui.models.recent import RecentModels
 from mixtral_tui.paths import AppPaths, app_paths, recent_models_file
 from mixtral_tui.store.history import History
@@ -34,6 +34,7 @@ from mixtral_tui.ui.commands import AppCommands
 from mixtral_tui.ui.conversations import ConversationTabs
 from mixtral_tui.ui.keys import APP_KEYS, key_for, model_advice, pick_model_hint
 from mixtral_tui.ui.messages import ModelLoaded, ModelLoadFailed, ReplyChunk, ReplyFinished, ReplyStarted
+from mixtral_tui.ui.model_switch import ModelSwitch
 from mixtral_tui.ui.reply_controller import Generation, ReplyController
 from mixtral_tui.ui.terminal_input import PasteSafeLinuxDriver
 from mixtral_tui.ui.titles import in_text
@@ -92,6 +93,7 @@ class MixtralApp(App):
         self.recent_models = RecentModels(recent_models_file(self.paths))
         self.replies = ReplyController(self)
         self.conversations = ConversationTabs(self)
+        self.model_switch = ModelSwitch(self)
 
     def get_driver_class(self) -> type[Driver]:
         """In a terminal, Textual's Linux driver with a parser that keeps a paste as text
@@ -206,6 +208,8 @@ class MixtralApp(App):
                                              remote=spec.server is not None)
                 self._engine_kind = kind
             info = self._engine.load(spec)
+        except InsecureKeyError as exc:
+            self.post_message(ModelLoadFailed(str(exc), insecure_key=True))
         except UserError as exc:
             self.post_message(ModelLoadFailed(str(exc)))
         except Exception as exc:  # never let a native surprise take the TUI down
@@ -232,6 +236,10 @@ class MixtralApp(App):
             self.notify(f"Loaded with this plan: {info.plan_summary}.", timeout=8)
 
     def on_model_load_failed(self, event: ModelLoadFailed) -> None:
+        server = self.load_spec.server
+        if event.insecure_key and server is not None:
+            self.model_switch.ask_to_send_the_key_in_the_clear(server)
+            return
         self.loading = False
         self.model_info = None
         self.status.model_text = "No model"
@@ -245,41 +253,14 @@ class MixtralApp(App):
         self.status.model_text = "No model"
         self.status.figures_text = ""
 
-    def _model_changed(self) -> None:
+    def model_changed(self) -> None:
         if self.generation is None:
             self.start_model_load()
         else:
             self.notify(f"The model loads after the current reply; {key_for('stop')} stops it sooner.")
 
     def action_pick_model(self) -> None:
-        """The model picker; the chosen file loads. It is remembered in the app's own state (the
-        next start opens on it when the config names no model), never written into config.toml:
-        models/recent.py says why."""
-        from mixtral_tui.server_config import all_servers
-        from mixtral_tui.ui.screens.picker import ModelPicker, ServerChoice
-
-        def chosen(choice: str | ServerChoice | None) -> None:
-            if not choice:
-                return
-            if isinstance(choice, ServerChoice):  # a model on a server: every conversation goes on there
-                server = servers[choice.server]
-                self.load_spec = replace(self.load_spec, model_path=choice.model, server=server)
-            else:
-                self.load_spec = replace(self.load_spec, model_path=choice, server=None)
-            self._model_changed()
-
-        servers = all_servers(self.config.servers)
-        current = self.load_spec.server
-        if current is not None and current.label not in servers:  # a URL from the command line
-            servers[current.label] = current
-
-        if not isinstance(self.screen, ModelPicker):
-            loaded = self.load_spec.model_path if self.model_info else ""
-            picker = ModelPicker(self.load_spec.context_size, self.config.model.models_dir, start=self.offer_repo,
-                                 loaded=loaded if self.load_spec.server is None else "", configured=self.config.model.path,
-                                 recent=self.recent_models.paths(), servers=servers)
-            self.offer_repo = None
-            self.push_screen(picker, chosen)
+        self.model_switch.pick()
 
     # -- replies (the reply controller's) ----------------------------------
     async def on_reply_started(self, event: ReplyStarted) -> None:
@@ -373,7 +354,7 @@ class MixtralApp(App):
                 kept = self.load_spec.model_path if same else None
                 self.load_spec = replace(LoadSpec.from_config(config, model=kept or None),
                                          server=self.load_spec.server if same else None)
-                self._model_changed()
+                self.model_changed()
 
         self.push_screen(SettingsScreen(self.config, str(self.paths.config_file)), done)
 

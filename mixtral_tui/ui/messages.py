@@ -18,9 +18,10 @@ class ModelLoaded(Message):
 
 
 class ModelLoadFailed(Message):
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, insecure_key: bool = False) -> None:
         super().__init__()
         self.reason = reason
+        self.insecure_key = insecure_key  # a key would cross the network in the clear: the user is asked
 
 
 class ReplyStarted(Message):

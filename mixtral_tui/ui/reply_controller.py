@@ -183,8 +183,10 @@ class ReplyController:
             # Not at every update: the screen repaints the box around all the changes of an
             # update, and the status line at the bottom would pull in everything in between.
             generation.status_shown = now
+            info = self.app.model_info
+            here = " measured here" if info is not None and info.server else ""  # the network is in it
             self.app.status.state_text = (
-                f"Writing: {latest.completion_tokens:,} tok · {latest.decode_tps:,.1f} tok/s ({key_for('stop')} stops)"
+                f"Writing: {latest.completion_tokens:,} tok · {latest.decode_tps:,.1f} tok/s{here} ({key_for('stop')} stops)"
             )
 
     async def finished(self, event: ReplyFinished) -> None:

@@ -121,3 +121,30 @@ async def test_after_a_session_with_a_key_the_key_is_nowhere_in_config_history_l
         assert secret not in exports and secret not in screen_text
     finally:
         fake.stop()
+
+
+async def test_a_key_over_plain_http_to_another_machine_is_asked_first(monkeypatch):
+    """Reached through loopback here, so the address is made to count as another machine's."""
+    from mixtral_tui.ui.screens.dialogs import ConfirmScreen
+    from tests.fixtures.fake_openai import FakeOpenAI
+
+    monkeypatch.setenv("LAN_KEY", "sk-lan-secret")
+    monkeypatch.setattr(ServerSettings, "key_is_exposed", property(lambda self: True))
+    fake = FakeOpenAI().start()
+    try:
+        for answer, connected in (("escape", False), ("y", True)):
+            app = make_app(None, model_path="")
+            app.load_spec = replace(app.load_spec, server=ServerSettings(fake.url, "lan", api_key_env="LAN_KEY"))
+            async with app.run_test(size=(100, 30)) as pilot:
+                await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="the question")
+                assert "LAN_KEY would cross the network unencrypted" in str(app.screen.query_one(".question").render())
+                assert not fake.chat_requests() and not [s for s in fake.seen if "authorization" in s.headers]
+                await pilot.press(answer)
+                if connected:
+                    await wait_for(pilot, lambda: app.model_info is not None, what="connected after yes")
+                    assert fake.seen[-1].headers["authorization"] == "Bearer sk-lan-secret"
+                else:
+                    await pilot.pause(0.2)
+                    assert app.model_info is None and "not connected to lan" in app.status.state_text
+    finally:
+        fake.stop()

@@ -39,7 +39,7 @@ from mixtral_tui.engine.server_dialects import (
     sure_to_fit,
 )
 from mixtral_tui.engine.templates import fold_system
-from mixtral_tui.errors import ServerError
+from mixtral_tui.errors import InsecureKeyError, ServerError
 from mixtral_tui.server_config import ServerSettings
 from mixtral_tui.vocabulary import FinishReason, Role
 
@@ -66,7 +66,7 @@ class RemoteEngine:
     def _open(self, server: ServerSettings) -> httpx.Client:
         key = self._key(server)
         if key and server.key_is_exposed and not server.allow_insecure:
-            raise ServerError(
+            raise InsecureKeyError(
                 f"{server.url} is plain http to another machine: the key in {server.api_key_env} would cross the "
                 "network unencrypted. Use https, or pass --allow-insecure if this network is yours."
             )
