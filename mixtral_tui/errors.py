@@ -32,5 +32,14 @@ class InsecureKeyError(ServerError):
     """A key would go over plain http to another machine; the user may allow it (--allow-insecure)."""
 
 
+class ContextExceeded(PromptTooLongError):
+    """A server said the prompt does not fit its context (a count here was too low): the reply is
+    planned again with fewer turns. `limit` is the context size it named, when it named one."""
+
+    def __init__(self, message: str, limit: int = 0) -> None:
+        super().__init__(message)
+        self.limit = limit
+
+
 class StoreError(UserError):
     """The history database cannot be opened or written."""

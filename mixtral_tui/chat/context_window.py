@@ -59,3 +59,14 @@ def fit_turns(
             low = mid + 1
     dropped, tokens = best
     return ReplyPlan(system + body[dropped:], dropped, tokens)
+
+
+def without_oldest_exchange(turns: list[Turn]) -> list[Turn] | None:
+    """The turns less the oldest user turn and what answered it (the system prompt and the newest
+    turn stay); None when nothing is left to leave out."""
+    system = [t for t in turns[:1] if t.role == Role.SYSTEM]
+    body = turns[len(system):]
+    if len(body) <= 1:
+        return None
+    following = next((i for i, t in enumerate(body[1:], start=1) if t.role == Role.USER), len(body) - 1)
+    return system + body[following:]

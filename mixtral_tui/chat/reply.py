@@ -16,13 +16,17 @@ from contextlib import contextmanager
 from dataclasses import asdict
 
 from mixtral_tui.cancel import CancelToken
-from mixtral_tui.chat.context_window import fit_turns
+from mixtral_tui.chat.context_window import fit_turns, without_oldest_exchange
 from mixtral_tui.chat.rules import turns_for
 from mixtral_tui.config import Sampling
-from mixtral_tui.engine.base import Chunk, Engine, ReplyStats
+from mixtral_tui.engine.base import Chunk, Engine, ReplyPlan, ReplyStats, Turn
+from mixtral_tui.errors import ContextExceeded
 from mixtral_tui.store.history import History, Message
 from mixtral_tui.store.liveness import HEARTBEAT_SECONDS
 from mixtral_tui.vocabulary import FinishReason, Role, Status
+
+RE_FITS = 20
+"""How many times a reply is planned again, an exchange shorter, when a server says it does not fit."""
 
 CHECKPOINT_SECONDS = 1.0
 """A reply being written is saved at least this often: a kill -9 loses at most this much of it."""
@@ -49,6 +53,7 @@ class ReplyRun:
         self.stats = ReplyStats()
         self.message: Message | None = None
         self.notice: Message | None = None
+        self._noticed = 0  # turns left out that a notice of this reply has said
         self._pieces: list[str] = []  # joined at checkpoints: `text += piece` would copy the whole reply per token
 
     def run(self, on_chunk: Callable[[Chunk], None] | None = None, on_start: Callable[[Message], None] | None = None) -> Message:
@@ -57,16 +62,7 @@ class ReplyRun:
         messages = self.history.messages(self.conversation_id)
         turns = turns_for(messages, self.system_prompt)
         context_size = info.context_size if info else 0
-        plan = fit_turns(turns, self.engine.count_tokens, context_size, self.sampling.max_tokens)
-        self.stats.dropped_turns = plan.dropped_turns
-        if plan.dropped_turns and plan.dropped_turns != _last_dropped(messages):
-            self.notice = self.history.add_message(
-                self.conversation_id,
-                Role.NOTICE,
-                f"The conversation no longer fits in the {context_size:,}-token context: the oldest "
-                f"{plan.dropped_turns} message(s) are left out of what the model sees (the system prompt "
-                "is kept). Start a new conversation or raise the context size to keep them.",
-            )
+        plan = self._plan(turns, messages, context_size)
         self.message = self.history.add_message(
             self.conversation_id,
             Role.ASSISTANT,
@@ -84,14 +80,25 @@ class ReplyRun:
         last_checkpoint = time.monotonic()
         try:
             with self._heartbeat(self.message.id):
-                for chunk in self.engine.stream_reply(plan.turns, self.sampling, self.cancel, self.stats):
-                    self._pieces.append(chunk.text)
-                    if on_chunk:
-                        on_chunk(chunk)
-                    now = time.monotonic()
-                    if now - last_checkpoint >= CHECKPOINT_SECONDS:
-                        self.history.update_message(self.message.id, self.text, Status.STREAMING)
-                        last_checkpoint = now
+                for attempt in range(1, RE_FITS + 2):
+                    try:
+                        for chunk in self.engine.stream_reply(plan.turns, self.sampling, self.cancel, self.stats):
+                            self._pieces.append(chunk.text)
+                            if on_chunk:
+                                on_chunk(chunk)
+                            now = time.monotonic()
+                            if now - last_checkpoint >= CHECKPOINT_SECONDS:
+                                self.history.update_message(self.message.id, self.text, Status.STREAMING)
+                                last_checkpoint = now
+                        break
+                    except ContextExceeded as exc:
+                        # The server counted more tokens than this side did: the oldest exchange
+                        # left out too, each time it says so, with the same notice in the chat.
+                        shorter = without_oldest_exchange(plan.turns)
+                        if self._pieces or shorter is None or attempt > RE_FITS:
+                            raise
+                        context_size = min(exc.limit or context_size, context_size)
+                        plan = self._plan(shorter, messages, context_size, already=len(turns) - len(shorter))
             if self.stats.finish_reason == FinishReason.CANCELLED:
                 status = Status.STOPPED
         except Exception:
@@ -104,6 +111,24 @@ class ReplyRun:
             self.message.stats = self.stats.to_dict()
             self.history.update_message(self.message.id, text, status, self.message.stats)
         return self.message
+
+    def _plan(self, turns: list[Turn], messages: list[Message], context_size: int, already: int = 0) -> ReplyPlan:
+        """The turns that fit (`already`: turns left out before, because a server said so); a
+        notice in the conversation when older ones are left out anew."""
+        plan = fit_turns(turns, self.engine.count_tokens, context_size, self.sampling.max_tokens)
+        plan.dropped_turns += already
+        self.stats.dropped_turns = plan.dropped_turns
+        if plan.dropped_turns and plan.dropped_turns not in (_last_dropped(messages), self._noticed):
+            self._noticed = plan.dropped_turns
+            text = (f"The conversation no longer fits in the {context_size:,}-token context: the oldest "
+                    f"{plan.dropped_turns} message(s) are left out of what the model sees (the system prompt "
+                    "is kept). Start a new conversation or raise the context size to keep them.")
+            if self.notice is None:
+                self.notice = self.history.add_message(self.conversation_id, Role.NOTICE, text)
+            else:  # planned again (a server said it does not fit): one notice, with the final count
+                self.history.update_message(self.notice.id, text, Status.DONE)
+                self.notice.content = text
+        return plan
 
     @contextmanager
     def _heartbeat(self, message_id: int) -> Iterator[None]:

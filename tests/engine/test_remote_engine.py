@@ -248,3 +248,39 @@ def test_a_key_the_server_repeats_back_is_blotted_out(fake, monkeypatch):
     with pytest.raises(ServerError) as error:
         reply(engine)
     assert "sk-repeated-back-1234" not in str(error.value) and "[the key]" in str(error.value)
+
+
+def test_when_the_server_says_it_does_not_fit_the_oldest_turns_are_left_out_and_said(fake, tmp_path):
+    from mixtral_tui.chat.reply import ReplyRun
+    from mixtral_tui.store.history import History
+
+    history = History(tmp_path / "h.sqlite3")
+    conversation = history.create_conversation("long")
+    for n in range(6):
+        history.add_message(conversation.id, "user", f"question {n}")
+        history.add_message(conversation.id, "assistant", f"answer {n}")
+    history.add_message(conversation.id, "user", "the newest question")
+    fake.scripts = [Script(kind="context", max_messages=6, times=-1)]
+    engine = connect(fake)
+    run = ReplyRun(engine, history, conversation.id, Sampling(max_tokens=64), "Be brief.")
+    message = run.run()
+    assert message.status == "done" and message.content == "Hello from the server."
+    sent = fake.chat_requests()[-1].body["messages"]
+    assert len(sent) <= 6 and sent[-1]["content"] == "the newest question" and sent[0]["role"] == "system"
+    assert run.stats.dropped_turns > 0
+    notices = [m for m in history.messages(conversation.id) if m.role == "notice"]
+    assert len(notices) == 1 and "left out of what the model sees" in notices[0].content
+
+
+def test_a_prompt_that_never_fits_says_so(fake, tmp_path):
+    from mixtral_tui.chat.reply import ReplyRun
+    from mixtral_tui.errors import PromptTooLongError
+    from mixtral_tui.store.history import History
+
+    history = History(tmp_path / "h.sqlite3")
+    conversation = history.create_conversation("one")
+    history.add_message(conversation.id, "user", "a question the server never takes")
+    fake.scripts = [Script(kind="context", max_messages=0, times=-1)]
+    run = ReplyRun(connect(fake), history, conversation.id, Sampling(max_tokens=64), "")
+    with pytest.raises(PromptTooLongError, match="does not fit its context of 4,096 tokens"):
+        run.run()

@@ -136,12 +136,12 @@ async def test_a_key_over_plain_http_to_another_machine_is_asked_first(monkeypat
             app = make_app(None, model_path="")
             app.load_spec = replace(app.load_spec, server=ServerSettings(fake.url, "lan", api_key_env="LAN_KEY"))
             async with app.run_test(size=(100, 30)) as pilot:
-                await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="the question")
+                await wait_for(pilot, lambda app=app: isinstance(app.screen, ConfirmScreen), what="the question")
                 assert "LAN_KEY would cross the network unencrypted" in str(app.screen.query_one(".question").render())
                 assert not fake.chat_requests() and not [s for s in fake.seen if "authorization" in s.headers]
                 await pilot.press(answer)
                 if connected:
-                    await wait_for(pilot, lambda: app.model_info is not None, what="connected after yes")
+                    await wait_for(pilot, lambda app=app: app.model_info is not None, what="connected after yes")
                     assert fake.seen[-1].headers["authorization"] == "Bearer sk-lan-secret"
                 else:
                     await pilot.pause(0.2)

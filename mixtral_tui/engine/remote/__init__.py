@@ -24,7 +24,7 @@ import httpx
 from mixtral_tui.cancel import Cancellation
 from mixtral_tui.config import Sampling
 from mixtral_tui.engine.base import LOG_INFO, LOG_WARN, Chunk, LoadSpec, LogSink, ModelInfo, ReplyStats, Turn
-from mixtral_tui.engine.remote.faults import RETRIES_429, fault, pick_model, retry_after, status_fault
+from mixtral_tui.engine.remote.faults import RETRIES_429, context_exceeded, fault, pick_model, retry_after, status_fault
 from mixtral_tui.engine.remote.stream import Stream, wait
 from mixtral_tui.engine.server_dialects import (
     DIALECTS,
@@ -196,6 +196,9 @@ class RemoteEngine:
                 kind, value = item
                 if kind == "status":
                     response: httpx.Response = value
+                    too_long = context_exceeded(response, server) if first_at is None else None
+                    if too_long is not None:
+                        raise too_long  # the reply is planned again with fewer turns (chat/reply.py)
                     if response.status_code == 429 and retries < RETRIES_429:
                         retries += 1
                         pause = retry_after(response)

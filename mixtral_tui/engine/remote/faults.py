@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import os
+import re
 
 import httpx
 
-from mixtral_tui.errors import ServerError
+from mixtral_tui.errors import ContextExceeded, ServerError
 from mixtral_tui.server_config import ServerSettings
 
 RETRIES_429 = 3
@@ -93,3 +94,20 @@ def _said(response: httpx.Response, key: str = "") -> str:
         text = text.replace(key, "[the key]")
     text = text[:200]
     return f": {text}" if text else ""
+
+
+_TOO_LONG = ("maximum context length", "exceed_context_size", "exceeds the available context", "exceed context window",
+             "context_length_exceeded", "too large for model", "context length exceeded", "prompt is too long")
+_LIMIT = (r"maximum context length is (\d+)", r"context window of (\d+)", r"(\d+) maximum context length",
+          r'"n_ctx":\s*(\d+)', r"context size \((\d+)")
+
+
+def context_exceeded(response: httpx.Response, server: ServerSettings) -> ContextExceeded | None:
+    """The server's way of saying the prompt does not fit (each words it its own way), with the
+    context size it names where it names one; None for any other refusal."""
+    text = response.text
+    if response.status_code not in (400, 413, 422, 500) or not any(p in text.lower() for p in _TOO_LONG):
+        return None
+    limit = next((int(m.group(1)) for pattern in _LIMIT if (m := re.search(pattern, text))), 0)
+    size = f" of {limit:,} tokens" if limit else ""
+    return ContextExceeded(f"{server.label} says the conversation does not fit its context{size}.", limit)
