@@ -74,7 +74,20 @@ def _message_section(message: Message) -> str:
     stats = message.stats
     if stats.get("completion_tokens"):
         notes.append(f"{stats['completion_tokens']} tokens at {stats.get('decode_tps', 0):.1f} tok/s")
-    return f"## {heading} · {' · '.join(notes)}\n\n{message_body(message.content)}\n"
+    return f"## {heading} · {' · '.join(notes)}\n\n{thinking_block(message)}{message_body(message.content)}\n"
+
+
+def thinking_block(message: Message) -> str:
+    """A reasoning model's thinking, before its answer, as a quote marked "Thinking" (a quote
+    holds whatever is in it, headings and open fences too, so nothing of it is changed)."""
+    if not message.thinking.strip():
+        return ""
+    stats = message.stats or {}
+    seconds, tokens = float(stats.get("thinking_seconds", 0.0)), int(stats.get("thinking_tokens", 0))
+    took = " · ".join(part for part in (f"{seconds:.0f} s" if seconds >= 1 else "", f"{tokens:,} tokens" if tokens else "")
+                      if part)
+    quoted = "\n".join(f"> {line}" if line else ">" for line in message.thinking.strip("\n").splitlines())
+    return f"> **Thinking**{f' ({took})' if took else ''}\n>\n{quoted}\n\n"
 
 
 def conversation_markdown(conversation: Conversation, messages: list[Message]) -> str:

@@ -54,6 +54,8 @@ class ReplyRun:
         self.message: Message | None = None
         self.notice: Message | None = None
         self._noticed = 0  # turns left out that a notice of this reply has said
+        self._thinking: list[str] = []
+        self._thinking_from: float | None = None  # when the first thinking came
         self._pieces: list[str] = []  # joined at checkpoints: `text += piece` would copy the whole reply per token
 
     def run(self, on_chunk: Callable[[Chunk], None] | None = None, on_start: Callable[[Message], None] | None = None) -> Message:
@@ -84,11 +86,14 @@ class ReplyRun:
                     try:
                         for chunk in self.engine.stream_reply(plan.turns, self.sampling, self.cancel, self.stats):
                             self._pieces.append(chunk.text)
+                            if chunk.thinking or (chunk.text and self._thinking_from is not None):
+                                self._took_thought(chunk)
                             if on_chunk:
                                 on_chunk(chunk)
                             now = time.monotonic()
                             if now - last_checkpoint >= CHECKPOINT_SECONDS:
-                                self.history.update_message(self.message.id, self.text, Status.STREAMING)
+                                self.history.update_message(self.message.id, self.text, Status.STREAMING,
+                                                            thinking=self.thinking or None)
                                 last_checkpoint = now
                         break
                     except ContextExceeded as exc:
@@ -107,9 +112,10 @@ class ReplyRun:
             raise
         finally:
             self.message.content = text = self.text
+            self.message.thinking = self.thinking
             self.message.status = status
             self.message.stats = self.stats.to_dict()
-            self.history.update_message(self.message.id, text, status, self.message.stats)
+            self.history.update_message(self.message.id, text, status, self.message.stats, self.thinking or None)
         return self.message
 
     def _plan(self, turns: list[Turn], messages: list[Message], context_size: int, already: int = 0) -> ReplyPlan:
@@ -155,9 +161,27 @@ class ReplyRun:
             done.set()
             thread.join()
 
+    def _took_thought(self, chunk: Chunk) -> None:
+        """The thinking kept apart, and how long and how many tokens it took (until the answer's
+        first word)."""
+        now = time.monotonic()
+        if chunk.thinking:
+            self._thinking.append(chunk.thinking)
+            if self._thinking_from is None:
+                self._thinking_from = now
+            if not "".join(self._pieces).strip():
+                self.stats.thinking_tokens = chunk.completion_tokens
+                self.stats.thinking_seconds = now - self._thinking_from
+        elif self._thinking_from is not None and not self.stats.thinking_seconds:
+            self.stats.thinking_seconds = now - self._thinking_from
+
     @property
     def text(self) -> str:
         return "".join(self._pieces)
+
+    @property
+    def thinking(self) -> str:
+        return "".join(self._thinking)
 
 
 def _last_dropped(messages: list[Message]) -> int:

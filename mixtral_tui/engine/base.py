@@ -93,6 +93,8 @@ class ReplyStats:
     finish_reason: str = FinishReason.STOP
     server_decode_tps: float = 0.0  # the server's own figure where it gives one (llama.cpp's timings)
     over_network: bool = False  # written on a server: the speeds measured here include the network
+    thinking_tokens: int = 0  # of completion_tokens, those that were thinking
+    thinking_seconds: float = 0.0  # from the first thinking to the first word of the answer
 
     @property
     def prompt_tps(self) -> float:
@@ -124,6 +126,7 @@ class Chunk:
     text: str
     completion_tokens: int
     decode_tps: float
+    thinking: str = ""  # a reasoning model's thinking, apart from the answer (engine/thinking.py)
 
 
 def default_threads() -> int:

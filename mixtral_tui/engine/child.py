@@ -75,21 +75,25 @@ def serve(conn: Connection, stop_flag: mmap.mmap) -> None:
 
 
 def stream(engine: Engine, send: Callable[[tuple], None], cancel: SharedFlag, turns: list[Turn], sampling: Sampling) -> None:
-    """The reply as ("chunks", text, tokens so far, tok/s, figures): the tokens of SEND_EVERY
-    seconds joined, so the app's side does its work per message, not per token."""
+    """The reply as ("chunks", text, tokens so far, tok/s, figures, thinking): the tokens of
+    SEND_EVERY seconds joined, so the app's side does its work per message, not per token."""
     stats = ReplyStats()
     pending: list[str] = []
+    thinking: list[str] = []
     latest = None
     sent_at = float("-inf")  # the first token at once: time to first token is not held back
     for chunk in engine.stream_reply(turns, sampling, cancel, stats):
         pending.append(chunk.text)
+        thinking.append(chunk.thinking)
         latest = chunk
         now = time.perf_counter()
         if now - sent_at >= SEND_EVERY:
-            send(("chunks", "".join(pending), latest.completion_tokens, latest.decode_tps, figures(stats)))
-            pending, sent_at = [], now
+            send(("chunks", "".join(pending), latest.completion_tokens, latest.decode_tps, figures(stats),
+                  "".join(thinking)))
+            pending, thinking, sent_at = [], [], now
     if pending and latest is not None:
-        send(("chunks", "".join(pending), latest.completion_tokens, latest.decode_tps, figures(stats)))
+        send(("chunks", "".join(pending), latest.completion_tokens, latest.decode_tps, figures(stats),
+              "".join(thinking)))
     send(("done", figures(stats)))
 
 

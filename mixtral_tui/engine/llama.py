@@ -24,6 +24,7 @@ from mixtral_tui.engine.base import LOG_INFO, Cancellation, Chunk, LoadSpec, Log
 from mixtral_tui.engine.kv_states import StateCache, common_prefix
 from mixtral_tui.engine.log_router import PrintedLines
 from mixtral_tui.engine.templates import ChatTemplate, StopScanner, choose_template
+from mixtral_tui.engine.thinking import OPEN, ThinkingSplitter
 from mixtral_tui.errors import NO_MODEL, ModelLoadError, PromptTooLongError
 from mixtral_tui.models.gguf_info import explain_load_failure, read_info
 from mixtral_tui.vocabulary import FinishReason
@@ -139,6 +140,7 @@ class LlamaEngine:
         self._log_sink = log_sink
         self._piece_buffer = ctypes.create_string_buffer(256)
         self._last_prompt: tuple[tuple[Turn, ...], list[int]] | None = None
+        self._opens_thinking = False  # the last prompt ended inside a <think> its template opened
         self._states = StateCache(0)
         self._prompt_len = 0  # the prompt part of the live KV cache (the rest is the reply generated after it)
         if log_sink is not None:
@@ -280,6 +282,7 @@ class LlamaEngine:
         add_bos = not (bos and text.startswith(bos))
         tokens = self._llm.tokenize(text.encode("utf-8"), add_bos=add_bos, special=True)
         self._last_prompt = (key, tokens)
+        self._opens_thinking = text.rstrip().endswith(OPEN)  # the template began the thinking itself
         return tokens
 
     # -- KV states of other conversations (see kv_states.py) ---------------
@@ -344,6 +347,7 @@ class LlamaEngine:
         vocab = llm._model.vocab
         decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         scanner = StopScanner(self.template.stops)
+        splitter = ThinkingSplitter(starts_inside=self._opens_thinking)
         started = time.perf_counter()
         first_at = last_at = started
         count = 0
@@ -379,7 +383,8 @@ class LlamaEngine:
                     leading = not text
                 stats.completion_tokens = count
                 stats.decode_seconds = last_at - first_at
-                yield Chunk(text, count, stats.decode_tps)
+                answer, thinking = splitter.feed(text)
+                yield Chunk(answer, count, stats.decode_tps, thinking)
                 if scanner.stopped:
                     stats.finish_reason = FinishReason.STOP
                     break
@@ -391,5 +396,7 @@ class LlamaEngine:
             stats.decode_seconds = last_at - first_at
             stats.context_used = len(tokens) + count
         tail = scanner.flush() + decoder.decode(b"", final=True) if not scanner.stopped else ""
-        if tail:
-            yield Chunk(tail, count, stats.decode_tps)
+        answer, thinking = splitter.feed(tail)
+        held_answer, held_thinking = splitter.flush()
+        if answer + held_answer or thinking + held_thinking:
+            yield Chunk(answer + held_answer, count, stats.decode_tps, thinking + held_thinking)

@@ -83,9 +83,9 @@ class ProcessEngine:
                 while True:
                     kind, *payload = self._receive(cancel, doing="writing the reply")
                     if kind == "chunks":  # several tokens' text at once (child.SEND_EVERY)
-                        text, count, speed, figures = payload
+                        text, count, speed, figures, thinking = payload
                         _fill(stats, figures)
-                        yield Chunk(text, count, speed)
+                        yield Chunk(text, count, speed, thinking)
                     elif kind == "done":
                         _fill(stats, payload[0])
                         finished = True

@@ -57,6 +57,7 @@ class Message:
     stats: dict[str, Any] = field(default_factory=dict)
     model_file: str | None = None
     server: str | None = None  # the server that wrote it (a model elsewhere); None: a local model
+    thinking: str = ""  # a reasoning model's thinking before its answer (never sent back to it)
 
 
 def _row_id(cursor: sqlite3.Cursor) -> int:
@@ -75,7 +76,8 @@ def _dumps(value: dict[str, Any] | None) -> str | None:
 
 _INSERT_MESSAGE = (
     "INSERT INTO messages (conversation_id, role, content, created_at, status, model, quant,"
-    " sampling_json, stats_json, model_file, checkpoint_at, writer_pid, server) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " sampling_json, stats_json, model_file, checkpoint_at, writer_pid, server, thinking)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 """A message's row: a new one (add_message) or a copy (fork)."""
 
@@ -199,7 +201,7 @@ class History:
                 db.executemany(
                     _INSERT_MESSAGE,
                     [(new_id, m.role, m.content, m.created_at, m.status, m.model, m.quant, _dumps(m.sampling),
-                      _dumps(m.stats), m.model_file, None, None, m.server) for m in messages],
+                      _dumps(m.stats), m.model_file, None, None, m.server, m.thinking) for m in messages],
                 )
                 return new_id
 
@@ -224,7 +226,7 @@ class History:
                 db.executemany(
                     _INSERT_MESSAGE,
                     [(new_id, m.role, m.content, m.created_at, m.status, m.model, m.quant, _dumps(m.sampling),
-                      _dumps(m.stats), m.model_file, None, None, m.server) for m in messages],
+                      _dumps(m.stats), m.model_file, None, None, m.server, m.thinking) for m in messages],
                 )
                 return new_id
 
@@ -274,6 +276,7 @@ class History:
                 stats=_loads(r["stats_json"]),
                 model_file=r["model_file"],
                 server=r["server"],
+                thinking=r["thinking"],
             )
             for r in rows
         ]
@@ -300,7 +303,7 @@ class History:
                 cursor = db.execute(
                     _INSERT_MESSAGE,
                     (conversation_id, role, content, now, status, model, quant, _dumps(sampling), _dumps(stats),
-                     model_file, now if writing else None, os.getpid() if writing else None, server),
+                     model_file, now if writing else None, os.getpid() if writing else None, server, ""),
                 )
                 db.execute("UPDATE conversations SET updated_at = ? WHERE id = ?", (now, conversation_id))
                 return _row_id(cursor)
@@ -312,13 +315,14 @@ class History:
         )
 
     def update_message(
-        self, message_id: int, content: str, status: str, stats: dict[str, Any] | None = None
+        self, message_id: int, content: str, status: str, stats: dict[str, Any] | None = None,
+        thinking: str | None = None,
     ) -> None:
-        """Checkpoint or finish a reply: one small write."""
+        """Checkpoint or finish a reply: one small write (the thinking too, when there is some)."""
         self._write(
-            "UPDATE messages SET content = ?, status = ?, stats_json = COALESCE(?, stats_json), checkpoint_at = ?"
-            " WHERE id = ?",
-            (content, status, _dumps(stats), time.time(), message_id),
+            "UPDATE messages SET content = ?, status = ?, stats_json = COALESCE(?, stats_json), checkpoint_at = ?,"
+            " thinking = COALESCE(?, thinking) WHERE id = ?",
+            (content, status, _dumps(stats), time.time(), thinking, message_id),
         )
 
     def touch(self, message_id: int) -> None:

@@ -159,6 +159,13 @@ def m010_reply_server(db: sqlite3.Connection) -> None:
     _run(db, "ALTER TABLE messages ADD COLUMN server TEXT;")
 
 
+@migration
+def m011_thinking(db: sqlite3.Connection) -> None:
+    """A reasoning model's thinking, kept apart from its answer: shown folded, exported marked as
+    thinking, never sent back to the model (the turns are made from `content` alone)."""
+    _run(db, "ALTER TABLE messages ADD COLUMN thinking TEXT NOT NULL DEFAULT '';")
+
+
 def has_search_index(db: sqlite3.Connection) -> bool:
     return db.execute("SELECT 1 FROM sqlite_master WHERE name = 'message_search'").fetchone() is not None
 

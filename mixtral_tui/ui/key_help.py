@@ -59,6 +59,10 @@ HELP_ROWS = [
            "fork: a new conversation (in a tab of its own, marked ↳, and “fork” in the list) holding the turns up to "
            "this message, with the same system prompt and sampling, to go another way from there; the original is "
            "unchanged"),
+    widget("`t` (message picked)", "Show or fold a reply's thinking",
+           "a reasoning model's thinking: shown dimmed while it streams, then folded to one line (“thought for 12 s · "
+           "340 tokens”); `t` shows it whole or folds it. It is kept and exported, marked as thinking, and never sent "
+           "back to the model"),
     app("new_conversation", "new conversation"),
     app("search", "search every saved conversation (Ctrl+T there: only the open one, in the order written): results "
         "follow your typing, ↑ ↓ choose, Enter opens the conversation at that message (marked for a few seconds; a "

@@ -94,6 +94,7 @@ class ChunkMailbox:
     def __init__(self, pacer: UpdatePacer | None = None) -> None:
         self._lock = threading.Lock()
         self._text: list[str] = []
+        self._thinking: list[str] = []
         self._latest: Chunk | None = None
         self._announced = False
         self._last_take = 0.0
@@ -108,6 +109,8 @@ class ChunkMailbox:
         """
         with self._lock:
             self._text.append(chunk.text)
+            if chunk.thinking:
+                self._thinking.append(chunk.thinking)
             self._latest = chunk
             if self._announced or time.monotonic() - self._last_take < self.pacer.interval:
                 return False
@@ -116,13 +119,19 @@ class ChunkMailbox:
 
     def take(self) -> tuple[str, Chunk | None]:
         """Everything since the last take (on the UI thread: the pacer measures it)."""
+        text, _thinking, latest = self.take_all()
+        return text, latest
+
+    def take_all(self) -> tuple[str, str, Chunk | None]:
+        """The answer's text, the thinking's, and the latest figures since the last take."""
         self.pacer.tick()
         with self._lock:
-            text = "".join(self._text)
+            text, thinking = "".join(self._text), "".join(self._thinking)
             self._text.clear()
+            self._thinking.clear()
             self._announced = False
             self._last_take = time.monotonic()
-            return text, self._latest
+            return text, thinking, self._latest
 
 
 class ReplyFinished(Message):

@@ -45,6 +45,7 @@ class Generation:
     text: str = ""
     message: Message | None = None
     status_shown: float = 0.0  # when the status line last showed the live figures
+    thinking_tokens: int = 0  # of the reply's tokens so far, the thinking's
 
 
 class ReplyController:
@@ -169,12 +170,15 @@ class ReplyController:
         generation = self.generation
         if generation is None:
             return
-        text, latest = generation.mailbox.take()
-        if not text and latest is None:
+        text, thinking, latest = generation.mailbox.take_all()
+        if not text and not thinking and latest is None:
             return
         generation.text += text
+        generation.thinking_tokens = latest.completion_tokens if thinking and latest else generation.thinking_tokens
         view = self.app.chat_view(generation.conversation_id)
         if view is not None:
+            if thinking:
+                view.think(thinking, generation.thinking_tokens)
             view.append(text)
             if latest is not None:
                 view.show_progress(latest.completion_tokens, latest.decode_tps)

@@ -284,3 +284,20 @@ def test_a_prompt_that_never_fits_says_so(fake, tmp_path):
     run = ReplyRun(connect(fake), history, conversation.id, Sampling(max_tokens=64), "")
     with pytest.raises(PromptTooLongError, match="does not fit its context of 4,096 tokens"):
         run.run()
+
+
+@pytest.mark.parametrize("field", ["reasoning_content", "reasoning"])
+def test_a_servers_reasoning_comes_apart_as_thinking(fake, field):
+    fake.scripts = [Script(reasoning_field=field)]
+    stats = ReplyStats()
+    chunks = list(connect(fake).stream_reply(TURNS, Sampling(), CancelToken(), stats))
+    assert "".join(c.thinking for c in chunks) == "Let me think." and "".join(c.text for c in chunks) == "Hello from the server."
+
+
+def test_mistrals_thinking_parts_and_inline_tags_from_a_server_are_thinking(fake):
+    fake.scripts = [Script(kind="mistral"), Script(pieces=["<think>", "hmm", "</think>", "Hi", "."])]
+    engine = connect(fake, kind="mistral")
+    chunks = list(engine.stream_reply(TURNS, Sampling(), CancelToken(), ReplyStats()))
+    assert "".join(c.thinking for c in chunks) == "hm" * 5 and "".join(c.text for c in chunks) == "Hello from the server."
+    chunks = list(engine.stream_reply(TURNS, Sampling(), CancelToken(), ReplyStats()))
+    assert "".join(c.thinking for c in chunks) == "hmm" and "".join(c.text for c in chunks) == "Hi."

@@ -39,6 +39,7 @@ from mixtral_tui.engine.server_dialects import (
     sure_to_fit,
 )
 from mixtral_tui.engine.templates import fold_system
+from mixtral_tui.engine.thinking import ThinkingSplitter
 from mixtral_tui.errors import InsecureKeyError, ServerError
 from mixtral_tui.server_config import ServerSettings
 from mixtral_tui.vocabulary import FinishReason, Role
@@ -184,6 +185,7 @@ class RemoteEngine:
         stream = Stream(self._client, body)
         first_at: float | None = None
         counted = 0
+        splitter = ThinkingSplitter()  # a server without a reasoning parser sends the tags inline
         retries = 0
         tried_common = retried_transport = False
         finished = False
@@ -263,8 +265,12 @@ class RemoteEngine:
                     counted += delta.tokens
                     stats.completion_tokens = max(stats.completion_tokens, counted)
                     stats.decode_seconds = now - first_at
-                if delta.text:
-                    yield Chunk(delta.text, stats.completion_tokens, stats.decode_tps)
+                answer, inline = splitter.feed(delta.text) if delta.text else ("", "")
+                if answer or inline or delta.thinking:
+                    yield Chunk(answer, stats.completion_tokens, stats.decode_tps, delta.thinking + inline)
+            held_answer, held_thinking = splitter.flush()
+            if held_answer or held_thinking:
+                yield Chunk(held_answer, stats.completion_tokens, stats.decode_tps, held_thinking)
         finally:
             stream.close()
         stats.context_size = self.info.context_size

@@ -361,6 +361,10 @@ class ChatView(Vertical):
         if self.live is not None and text:
             self.live.append(text)
 
+    def think(self, thinking: str, tokens: int) -> None:
+        if self.live is not None:
+            self.live.think(thinking, tokens)
+
     def show_progress(self, tokens: int, tokens_per_second: float) -> None:
         if self.live is not None:
             self.live.show_progress(tokens, tokens_per_second)

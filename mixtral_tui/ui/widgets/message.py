@@ -62,6 +62,10 @@ class MessageView(MarkdownText):
         self.picked = False  # picked in the focused transcript (widgets/transcript.py)
         self.folded = message.status == Status.REPLACED  # drawn as its label and one line (Enter unfolds)
         self._fold_note: tuple[int, str, Strip] | None = None  # (width, theme, line) drawn when folded
+        self._thinking: list[str] = [message.thinking] if message.thinking else []  # appended while streaming
+        self._thinking_tail = message.thinking[-200:]  # what the one streaming line shows
+        self._thinking_tokens = int(message.stats.get("thinking_tokens", 0)) if message.stats else 0
+        self.thinking_open = False  # the whole thinking shown (`t` on the picked message)
 
     @property
     def label(self) -> str:
@@ -142,7 +146,47 @@ class MessageView(MarkdownText):
         return self._fold_note[2]
 
     def _header_lines(self, width: int) -> list[Strip]:
-        return self._wrapped(self.label, "message-view--role", width)
+        return self._wrapped(self.label, "message-view--role", width) + self._thinking_lines(width)
+
+    @property
+    def has_thinking(self) -> bool:
+        return bool(self._thinking)
+
+    def thinking_summary(self) -> str:
+        """One muted line: "thinking… 120 tokens: …the last words" while it streams, then
+        "thought for 12 s · 340 tokens" (its tokens and time from the reply's figures)."""
+        if self.growing and not self.source.strip():
+            tail = " ".join(self._thinking_tail.split())
+            return f"thinking… {self._thinking_tokens:,} tokens: {tail}"
+        stats = self.message.stats or {}
+        seconds = float(stats.get("thinking_seconds", 0.0))
+        tokens = int(stats.get("thinking_tokens", self._thinking_tokens) or self._thinking_tokens)
+        took = f"thought for {seconds:.0f} s · " if seconds >= 1 else "thought · "
+        return f"{took}{tokens:,} tokens ({'t folds it' if self.thinking_open else 't shows it'})"
+
+    def _thinking_lines(self, width: int) -> list[Strip]:
+        if not self._thinking or width <= 0:
+            return []
+        summary = Text(displayable(self.thinking_summary()), no_wrap=True)
+        summary.truncate(width, overflow="ellipsis")
+        line = Strip([Segment(summary.plain, self._style("message-view--figures"))], summary.cell_len)
+        lines = [line.extend_cell_length(width)]
+        if self.thinking_open:
+            lines += self._wrapped(displayable("".join(self._thinking)), "message-view--figures", width)
+        return lines
+
+    def think(self, thinking: str, tokens: int) -> None:
+        """More thinking streamed in: kept whole (for `t`), its last words on the one line."""
+        first = not self._thinking
+        self._thinking.append(thinking)
+        self._thinking_tail = (self._thinking_tail + thinking)[-200:]
+        self._thinking_tokens = tokens
+        self.refresh(layout=first)
+
+    def toggle_thinking(self) -> None:
+        if self._thinking:
+            self.thinking_open = not self.thinking_open
+            self.refresh(layout=True)
 
     def _footer_lines(self, width: int) -> list[Strip]:
         warning = self.message.status in WARNING_STATUSES
@@ -169,6 +213,8 @@ class MessageView(MarkdownText):
         self._show_figures(f"writing… {tokens:,} tok · {tokens_per_second:,.1f} tok/s")
 
     def finish(self, message: Message) -> None:
+        if message.thinking:
+            self._thinking = [message.thinking]
         if message.status == Status.REPLACED != self.message.status:
             self.folded = True  # replaced just now (an edit, a reply written again): out of the way
         self.message = message

@@ -35,6 +35,7 @@ class Transcript(VerticalScroll):
         Binding("r", "choose('write_again')", "Write again"),
         Binding("f", "choose('fork')", "Fork"),
         Binding("enter", "fold", "Fold / unfold"),
+        Binding("t", "thinking", "Thinking"),
         Binding("escape", "leave", "Back to typing"),
     ]
 
@@ -187,10 +188,14 @@ class Transcript(VerticalScroll):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """The footer dims the keys that do not apply to the picked message (None: shown, not run)."""
         view = self.picked
+        if action == "thinking" and view is None:
+            return False
         if action in ("copy_message", "copy_code", "choose", "fold") and view is None:
             return None
         if view is None:
             return True
+        if action == "thinking":  # in the footer only on a reply that has thinking (most have none)
+            return view.has_thinking
         if action == "fold" and view.growing:
             return None
         if action == "choose":
@@ -233,6 +238,12 @@ class Transcript(VerticalScroll):
     def action_fold(self) -> None:
         if self.picked is not None:
             self.picked.set_folded(not self.picked.folded)
+            self.call_after_refresh(self._bring_into_view, self.picked)
+
+    def action_thinking(self) -> None:
+        """`t`: the picked reply's whole thinking shown, or folded back to its one line."""
+        if self.picked is not None:
+            self.picked.toggle_thinking()
             self.call_after_refresh(self._bring_into_view, self.picked)
 
     def action_choose(self, action: str) -> None:
