@@ -278,8 +278,7 @@ class LlamaEngine:
         if self._last_prompt is not None and self._last_prompt[0] == key:
             return self._last_prompt[1]
         text = self.template.render(turns)
-        bos = self.template.bos_token
-        add_bos = not (bos and text.startswith(bos))
+        add_bos = not (self.template.bos_token and text.startswith(self.template.bos_token))
         tokens = self._llm.tokenize(text.encode("utf-8"), add_bos=add_bos, special=True)
         self._last_prompt = (key, tokens)
         self._opens_thinking = text.rstrip().endswith(OPEN)  # the template began the thinking itself
@@ -396,7 +395,6 @@ class LlamaEngine:
             stats.decode_seconds = last_at - first_at
             stats.context_used = len(tokens) + count
         tail = scanner.flush() + decoder.decode(b"", final=True) if not scanner.stopped else ""
-        answer, thinking = splitter.feed(tail)
-        held_answer, held_thinking = splitter.flush()
-        if answer + held_answer or thinking + held_thinking:
+        (answer, thinking), (held_answer, held_thinking) = splitter.feed(tail), splitter.flush()
+        if answer or thinking or held_answer or held_thinking:
             yield Chunk(answer + held_answer, count, stats.decode_tps, thinking + held_thinking)

@@ -82,6 +82,17 @@ _INSERT_MESSAGE = (
 """A message's row: a new one (add_message) or a copy (fork)."""
 
 
+def _copy_messages(db: sqlite3.Connection, conversation_id: int, messages: list[Message]) -> int:
+    """Copies of these messages into a conversation (a fork's, an import's), as they were but for
+    their ids and the checkpoint marks of a reply being written; returns the conversation's id."""
+    db.executemany(
+        _INSERT_MESSAGE,
+        [(conversation_id, m.role, m.content, m.created_at, m.status, m.model, m.quant, _dumps(m.sampling),
+          _dumps(m.stats), m.model_file, None, None, m.server, m.thinking) for m in messages],
+    )
+    return conversation_id
+
+
 class History:
     """All reads and writes of the history database."""
 
@@ -197,13 +208,7 @@ class History:
                     " SELECT ?, ?, ?, system_prompt, sampling_json, id FROM conversations WHERE id = ?",
                     (title, now, now, conversation_id),
                 )
-                new_id = _row_id(made)
-                db.executemany(
-                    _INSERT_MESSAGE,
-                    [(new_id, m.role, m.content, m.created_at, m.status, m.model, m.quant, _dumps(m.sampling),
-                      _dumps(m.stats), m.model_file, None, None, m.server, m.thinking) for m in messages],
-                )
-                return new_id
+                return _copy_messages(db, _row_id(made), messages)
 
         forked = self.conversation(self._guard(copy))
         assert forked is not None, "made in the transaction above"
@@ -222,13 +227,7 @@ class History:
                      _dumps(conversation.sampling), conversation.title_given, conversation.forked_from,
                      conversation.draft),
                 )
-                new_id = _row_id(made)
-                db.executemany(
-                    _INSERT_MESSAGE,
-                    [(new_id, m.role, m.content, m.created_at, m.status, m.model, m.quant, _dumps(m.sampling),
-                      _dumps(m.stats), m.model_file, None, None, m.server, m.thinking) for m in messages],
-                )
-                return new_id
+                return _copy_messages(db, _row_id(made), messages)
 
         added = self.conversation(self._guard(copy))
         assert added is not None, "made in the transaction above"
