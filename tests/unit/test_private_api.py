@@ -61,6 +61,16 @@ def test_textual_still_reads_the_terminal_the_way_the_paste_safe_driver_does_it(
     assert callable(LinuxDriver.process_message)
 
 
+def test_textual_footer_keys_are_as_the_key_footer_reads_them():
+    from textual.widgets import Footer
+    from textual.widgets._footer import FooterKey
+
+    # ui/widgets/key_footer.py: each key's action, and the palette's key told apart by its class
+    assert "action" in inspect.signature(FooterKey.__init__).parameters
+    source = inspect.getsource(Footer.compose)
+    assert "FooterKey(" in source and '"-command-palette"' in source and "self.screen.active_bindings" in source
+
+
 def test_llama_cpp_still_has_the_internals_the_engine_reads():
     from llama_cpp import Llama
     from llama_cpp._internals import LlamaContext, LlamaModel
