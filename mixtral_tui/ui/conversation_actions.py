@@ -59,6 +59,7 @@ class ConversationActions:
             return
         view.composer.clear()
         view.composer.stop_editing()
+        view.save_draft()  # sent: no draft any more, before the list is drawn again below
         await view.add_message(user_message)
         app.replies.start(conversation)
         if not conversation.title_given:  # the placeholder: the first message names it
