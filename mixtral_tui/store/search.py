@@ -35,6 +35,8 @@ class SearchHit:
     created_at: float
     snippet: str  # one line; matched words between MARK_START and MARK_END
     status: str = Status.DONE  # the message's as read (a replaced reply is still found, and says so)
+    model: str | None = None  # a reply's: the model that wrote it
+    server: str | None = None  # ... and the server it ran on, for a model elsewhere
 
     def marked(self) -> tuple[str, list[tuple[int, int]]]:
         """The snippet without marks, and where the marked words are in it."""
@@ -105,8 +107,9 @@ def search(db: sqlite3.Connection, text: str, limit: int = 100, conversation_id:
     else:
         rows = _best_rows(db, expression, max(0, limit - len(hits)))
     hits += [
-        SearchHit(found_in, title, message_id, role, created_at, _one_line(snippet), status_as_read(status, at, pid))
-        for message_id, found_in, role, created_at, title, snippet, status, at, pid in rows
+        SearchHit(found_in, title, message_id, role, created_at, _one_line(snippet), status_as_read(status, at, pid),
+                  model, server)
+        for message_id, found_in, role, created_at, title, snippet, status, at, pid, model, server in rows
     ]
     return hits
 
@@ -121,7 +124,7 @@ def _rows_in_conversation(db: sqlite3.Connection, expression: str, conversation_
     return db.execute(
         """
         SELECT m.id, m.conversation_id, m.role, m.created_at, c.title, found.snippet, m.status, m.checkpoint_at,
-               m.writer_pid
+               m.writer_pid, m.model, m.server
         FROM (
             SELECT rowid AS id, snippet(message_search, 0, ?, ?, '…', ?) AS snippet
             FROM message_search WHERE message_search MATCH ? AND rowid BETWEEN ? AND ?
@@ -143,7 +146,7 @@ def _best_rows(db: sqlite3.Connection, expression: str, wanted: int) -> list:
     return db.execute(
         """
         SELECT m.id, m.conversation_id, m.role, m.created_at, c.title, best.snippet, m.status, m.checkpoint_at,
-               m.writer_pid
+               m.writer_pid, m.model, m.server
         FROM (
             SELECT rowid AS id, rank, snippet(message_search, 0, ?, ?, '…', ?) AS snippet
             FROM message_search WHERE message_search MATCH ? ORDER BY rank LIMIT ?

@@ -250,3 +250,21 @@ async def test_a_long_message_opens_at_the_passage_found_not_the_first_place_wit
         assert first is not None and found is not None and found > first + 200
         assert message.virtual_region.y + found in rows_in_view(view.transcript)
         assert message.virtual_region.y + first not in rows_in_view(view.transcript)
+
+
+async def test_a_reply_found_names_the_model_and_the_server_that_wrote_it():
+    from mixtral_tui.store.history import History
+    from mixtral_tui.ui.screens.search import SearchScreen
+
+    history = History(":memory:")
+    conversation = history.create_conversation("Remote")
+    history.add_message(conversation.id, "user", "ask the narwhal")
+    history.add_message(conversation.id, "assistant", "the narwhal answers", model="mixtral-8x7b", server="lab")
+    app = make_app(ScriptedEngine(), history=history)
+    async with app.run_test(size=(110, 32)) as pilot:
+        await wait_for(pilot, lambda: app.active_view() is not None)
+        await pilot.press("ctrl+f", *"narwhal")
+        await wait_for(pilot, lambda: len(hit_lines(app)) == 2)
+        screen = app.screen
+        assert isinstance(screen, SearchScreen)
+        assert any("Assistant · mixtral-8x7b on lab" in line for line in hit_lines(app))

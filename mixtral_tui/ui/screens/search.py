@@ -54,7 +54,9 @@ def hit_option(hit: SearchHit, index: int) -> Option:
     """Where it is (title, who, when) over the snippet; a title that matched is the snippet itself."""
     when = time.strftime("%Y-%m-%d %H:%M", time.localtime(hit.created_at))
     replaced = " (replaced)" if hit.status == Status.REPLACED else ""
-    about = Content.styled(f"  {ROLE_NAMES.get(hit.role, hit.role)}{replaced} · {when}", "$text-muted")
+    wrote = f" · {displayable_line(hit.model)}" if hit.model and hit.role == Role.ASSISTANT else ""
+    wrote += f" on {displayable_line(hit.server)}" if wrote and hit.server else ""
+    about = Content.styled(f"  {ROLE_NAMES.get(hit.role, hit.role)}{wrote}{replaced} · {when}", "$text-muted")
     if hit.message_id is None:
         return Option(Content.assemble(marked_content(hit).stylize("bold"), about), id=str(index))
     title = Content.styled(displayable_line(hit.title), "bold")
