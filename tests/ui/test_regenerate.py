@@ -60,7 +60,7 @@ async def test_ctrl_r_writes_the_last_reply_again_and_keeps_the_old_one():
         await pilot.press("ctrl+f", *"paris")  # found, both, the old one saying what it is
         await wait_for(pilot, lambda: app.screen.query_one("#hits").option_count == 2, what="two hits")
         hits = app.screen.query_one("#hits")
-        assert "Assistant (replaced)" in str(hits.get_option_at_index(0).prompt)
+        assert "Assistant · Scripted (replaced)" in str(hits.get_option_at_index(0).prompt)
         assert "(replaced)" not in str(hits.get_option_at_index(1).prompt)
         await pilot.press("escape")
 
