@@ -137,20 +137,3 @@ def server_for(choice: str, configured: dict[str, ServerSettings], api_key_env: 
         raise UserError(f"no server named {choice!r}: the servers are {names} ([servers.NAME] in the config), "
                         "or give a URL such as http://127.0.0.1:8080/v1.")
     return replace(server, allow_insecure=allow_insecure) if allow_insecure else server
-
-
-def as_toml(servers: dict[str, ServerSettings]) -> dict[str, Any]:
-    """For saving: only what the config can hold (no built-in one unless the config replaced it)."""
-    out: dict[str, Any] = {}
-    for name, s in servers.items():
-        table: dict[str, Any] = {"url": s.url}
-        if s.api_key_env:
-            table["api_key_env"] = s.api_key_env
-        if s.model:
-            table["model"] = s.model
-        if s.headers:
-            table["headers"] = dict(s.headers)
-        table["connect_timeout"], table["read_timeout"] = s.connect_timeout, s.read_timeout
-        out[name] = table
-    return out
-

@@ -56,6 +56,7 @@ class ReplyRun:
         self._noticed = 0  # turns left out that a notice of this reply has said
         self._thinking: list[str] = []
         self._thinking_from: float | None = None  # when the first thinking came
+        self._answered = False  # the answer's first word came (a flag: joining the pieces per chunk grew with the reply)
         self._pieces: list[str] = []  # joined at checkpoints: `text += piece` would copy the whole reply per token
 
     def run(self, on_chunk: Callable[[Chunk], None] | None = None, on_start: Callable[[Message], None] | None = None) -> Message:
@@ -169,11 +170,13 @@ class ReplyRun:
             self._thinking.append(chunk.thinking)
             if self._thinking_from is None:
                 self._thinking_from = now
-            if not "".join(self._pieces).strip():
+            if not self._answered:
                 self.stats.thinking_tokens = chunk.completion_tokens
                 self.stats.thinking_seconds = now - self._thinking_from
-        elif self._thinking_from is not None and not self.stats.thinking_seconds:
-            self.stats.thinking_seconds = now - self._thinking_from
+        if chunk.text.strip() and not self._answered:  # the answer's first word: thinking is over
+            self._answered = True
+            if self._thinking_from is not None:
+                self.stats.thinking_seconds = now - self._thinking_from
 
     @property
     def text(self) -> str:
