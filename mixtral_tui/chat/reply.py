@@ -19,7 +19,7 @@ from mixtral_tui.cancel import CancelToken
 from mixtral_tui.chat.context_window import fit_turns, without_oldest_exchange
 from mixtral_tui.chat.rules import turns_for
 from mixtral_tui.config import Sampling
-from mixtral_tui.engine.base import Chunk, Engine, ReplyPlan, ReplyStats, Turn
+from mixtral_tui.engine.base import Chunk, Engine, ModelInfo, ReplyPlan, ReplyStats, Turn
 from mixtral_tui.errors import ContextExceeded
 from mixtral_tui.store.history import History, Message
 from mixtral_tui.store.liveness import HEARTBEAT_SECONDS
@@ -66,17 +66,13 @@ class ReplyRun:
         turns = turns_for(messages, self.system_prompt)
         context_size = info.context_size if info else 0
         plan = self._plan(turns, messages, context_size)
-        self.message = self.history.add_message(
-            self.conversation_id,
-            Role.ASSISTANT,
-            "",
-            status=Status.STREAMING,
-            model=info.name if info else None,
-            quant=info.quant if info else None,
-            sampling=asdict(self.sampling),
-            model_file=(None if info.server else os.path.basename(info.path)) if info else None,
-            server=(info.server or None) if info else None,
-        )
+        # Asked for first: a server reads the prompt while the reply is recorded and shown.
+        chunks = self.engine.stream_reply(plan.turns, self.sampling, self.cancel, self.stats)
+        try:
+            self.message = self._record(info)
+        except BaseException:
+            _close(chunks)
+            raise
         if on_start:
             on_start(self.message)
         status = Status.DONE
@@ -85,7 +81,7 @@ class ReplyRun:
             with self._heartbeat(self.message.id):
                 for attempt in range(1, RE_FITS + 2):
                     try:
-                        for chunk in self.engine.stream_reply(plan.turns, self.sampling, self.cancel, self.stats):
+                        for chunk in chunks:
                             self._pieces.append(chunk.text)
                             if chunk.thinking or (chunk.text and self._thinking_from is not None):
                                 self._took_thought(chunk)
@@ -105,6 +101,7 @@ class ReplyRun:
                             raise
                         context_size = min(exc.limit or context_size, context_size)
                         plan = self._plan(shorter, messages, context_size, already=len(turns) - len(shorter))
+                        chunks = self.engine.stream_reply(plan.turns, self.sampling, self.cancel, self.stats)
             if self.stats.finish_reason == FinishReason.CANCELLED:
                 status = Status.STOPPED
         except Exception:
@@ -112,12 +109,27 @@ class ReplyRun:
             status = Status.ERROR
             raise
         finally:
+            _close(chunks)
             self.message.content = text = self.text
             self.message.thinking = self.thinking
             self.message.status = status
             self.message.stats = self.stats.to_dict()
             self.history.update_message(self.message.id, text, status, self.message.stats, self.thinking or None)
         return self.message
+
+    def _record(self, info: ModelInfo | None) -> Message:
+        """The reply's row, empty and streaming, with who writes it."""
+        return self.history.add_message(
+            self.conversation_id,
+            Role.ASSISTANT,
+            "",
+            status=Status.STREAMING,
+            model=info.name if info else None,
+            quant=info.quant if info else None,
+            sampling=asdict(self.sampling),
+            model_file=(None if info.server else os.path.basename(info.path)) if info else None,
+            server=(info.server or None) if info else None,
+        )
 
     def _plan(self, turns: list[Turn], messages: list[Message], context_size: int, already: int = 0) -> ReplyPlan:
         """The turns that fit (`already`: turns left out before, because a server said so); a
@@ -185,6 +197,13 @@ class ReplyRun:
     @property
     def thinking(self) -> str:
         return "".join(self._thinking)
+
+
+def _close(chunks: Iterator[Chunk]) -> None:
+    """End a reply's stream, read or not (an engine may have sent its request at the call)."""
+    close = getattr(chunks, "close", None)
+    if close is not None:
+        close()
 
 
 def _last_dropped(messages: list[Message]) -> int:

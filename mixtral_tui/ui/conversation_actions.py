@@ -57,11 +57,14 @@ class ConversationActions:
         user_message = app.guard(app.history.add_message, conversation.id, Role.USER, text)
         if user_message is None:
             return
-        view.composer.clear()
-        view.composer.stop_editing()
-        view.save_draft()  # sent: no draft any more, before the list is drawn again below
-        await view.add_message(user_message)
-        app.replies.start(conversation)
+        app.replies.start(conversation, showing=True)  # asked for first: the server reads while the screen updates
+        try:
+            view.composer.clear()
+            view.composer.stop_editing()
+            view.save_draft()  # sent: no draft any more, before the list is drawn again below
+            await view.add_message(user_message)
+        finally:
+            await app.replies.shown()
         if not conversation.title_given:  # the placeholder: the first message names it
             await app.conversations.rename(conversation.id, rules.title_from(text))  # refreshes the list too
         else:

@@ -119,6 +119,39 @@ async def test_switching_conversations_never_disturbs_a_running_reply():
         assert view.source == "".join(pieces)
 
 
+async def test_a_reply_that_ends_before_the_users_message_is_shown_is_shown_whole(monkeypatch):
+    """The reply is asked for before the user's message is on screen (benchmark 8): its start, its
+    text and its end, all come while the message is still being mounted, and none is lost."""
+    pieces = [f"p{i} " for i in range(40)]
+    app = make_app(ScriptedEngine(pieces), sampling=Sampling(max_tokens=1000))
+    add_message = ChatView.add_message
+
+    async def slow_add_message(self, message):
+        if message.role == "user":
+            await wait_for_thread(app)  # the whole reply is written meanwhile
+        return await add_message(self, message)
+
+    monkeypatch.setattr(ChatView, "add_message", slow_add_message)
+    async with app.run_test() as pilot:
+        await wait_for(pilot, lambda: app.model_info is not None)
+        await send(pilot, "go")
+        await wait_for(pilot, lambda: app.generation is None and replies(app), what="reply")
+        views = list(app.active_view().query(MessageView))
+        assert [v.message.role for v in views] == ["user", "assistant"]
+        assert views[1].source == "".join(pieces) and views[1].message.status == "done"
+
+
+async def wait_for_thread(app):
+    """Until the reply's worker has ended (the reply is in history, done)."""
+    import asyncio
+
+    for _ in range(500):
+        if not any(w.group == "generate" and not w.is_finished for w in app.workers):
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("the reply's worker did not end")
+
+
 async def test_history_survives_a_restart(tiny_model):
     app = make_app(LlamaEngine(), tiny_model)
     async with app.run_test() as pilot:

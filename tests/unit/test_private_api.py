@@ -46,6 +46,14 @@ def test_textual_still_has_the_private_methods_the_app_overrides():
     assert inspect.iscoroutinefunction(TextArea._on_key)
 
 
+def test_textual_screen_updates_are_still_made_by_the_timer_the_first_words_call_at_once():
+    from textual.screen import Screen
+
+    # ui/reply_controller.py paint_now: the method the screen's update timer calls, with no arguments
+    assert inspect.signature(Screen._on_timer_update).parameters.keys() == {"self"}
+    assert "self._on_timer_update" in inspect.getsource(Screen)
+
+
 def test_textual_still_reads_the_terminal_the_way_the_paste_safe_driver_does_it():
     from textual import _parser, _xterm_parser
     from textual.driver import Driver

@@ -173,16 +173,26 @@ class RemoteEngine:
     def stream_reply(
         self, turns: list[Turn], sampling: Sampling, cancel: Cancellation, stats: ReplyStats
     ) -> Iterator[Chunk]:
+        """The request goes out at this call; the iterator reads its answer (close it if unread)."""
         if self._client is None or self._server is None or self.info is None:
             raise ServerError("no server is connected; pick one with --server.")
-        server = self._server
         stats.over_network = True
         started = time.monotonic()
         if self._folds_system and any(t.role == Role.SYSTEM for t in turns):
             turns = fold_system(next(t.content for t in turns if t.role == Role.SYSTEM),
                                 [t for t in turns if t.role != Role.SYSTEM])
         body = request_body(self._dialect, self._model, turns, sampling)
-        stream = Stream(self._client, body)
+        # Sent now, not at the first `next`: the caller records the reply and shows it while the
+        # server reads the prompt (benchmark 8: the time to first token the app adds).
+        reply = _Reply(Stream(self._client, body))
+        reply.chunks = self._chunks(reply, body, turns, sampling, cancel, stats, started)
+        return reply
+
+    def _chunks(self, reply: _Reply, body: dict, turns: list[Turn], sampling: Sampling, cancel: Cancellation,
+                stats: ReplyStats, started: float) -> Iterator[Chunk]:
+        """The reply's chunks from its stream, asked again where a server's refusal says how."""
+        assert self._client is not None and self._server is not None and self.info is not None
+        server, stream = self._server, reply.stream
         first_at: float | None = None
         counted = 0
         splitter = ThinkingSplitter()  # a server without a reasoning parser sends the tags inline
@@ -209,26 +219,26 @@ class RemoteEngine:
                         if not wait(pause, cancel):
                             stats.finish_reason = FinishReason.CANCELLED
                             return
-                        stream = Stream(self._client, body)
+                        stream = reply.stream = Stream(self._client, body)
                         continue
                     if response.status_code in (400, 422, 500) and first_at is None and self._may_fold(turns) \
                             and "alternate" in response.text.lower():
                         turns, body = self._folded(turns, sampling)
-                        stream = Stream(self._client, body)
+                        stream = reply.stream = Stream(self._client, body)
                         continue
                     if response.status_code in (400, 422) and not tried_common and first_at is None:
                         tried_common = True
                         self._log(f"{server.label} refused the request (HTTP {response.status_code}): asking again "
                                   "with the common sampling fields only", LOG_WARN)
                         body = request_body(self._dialect, self._model, turns, sampling, common_only=True)
-                        stream = Stream(self._client, body)
+                        stream = reply.stream = Stream(self._client, body)
                         continue
                     raise status_fault(response, server, self._model)
                 if kind == "error":
                     if first_at is None and not retried_transport and isinstance(value, httpx.RemoteProtocolError |
                                                                                   httpx.ReadError):
                         retried_transport = True  # a kept-alive connection the server had dropped: once more
-                        stream = Stream(self._client, body)
+                        stream = reply.stream = Stream(self._client, body)
                         continue
                     raise fault(value, server, mid_reply=first_at is not None)
                 if kind == "not-sse":
@@ -239,7 +249,7 @@ class RemoteEngine:
                         # Mixtral's template on a server refuses a system turn ("roles must alternate"),
                         # and llama-cpp-python's server then ends the stream empty: fold it, ask again.
                         turns, body = self._folded(turns, sampling)
-                        stream = Stream(self._client, body)
+                        stream = reply.stream = Stream(self._client, body)
                         continue
                     if not finished:  # no finish_reason, no [DONE]: the connection just ended
                         raise ServerError(f"{server.label} closed the connection before the reply was finished; "
@@ -298,6 +308,27 @@ class RemoteEngine:
 
     def close(self) -> None:
         self.unload()
+
+
+class _Reply:
+    """A reply whose request is already sent: iterating reads it, `close` ends its stream even
+    when nothing was read yet (a generator that never started runs no `finally`)."""
+
+    def __init__(self, stream: Stream) -> None:
+        self.stream = stream
+        self.chunks: Iterator[Chunk] = iter(())
+
+    def __iter__(self) -> Iterator[Chunk]:
+        return self
+
+    def __next__(self) -> Chunk:
+        return next(self.chunks)
+
+    def close(self) -> None:
+        close = getattr(self.chunks, "close", None)
+        if close is not None:
+            close()
+        self.stream.close()
 
 
 def _take_figures(stats: ReplyStats, usage: dict[str, Any], timings: dict[str, Any]) -> None:
