@@ -109,6 +109,7 @@ def search_command(text: str, limit: int, conversation_id: int | None = None) ->
         when = time.strftime("%Y-%m-%d %H:%M", time.localtime(hit.created_at))
         title = displayable_line(hit.title)
         snippet = displayable(hit.snippet).replace(MARK_START, start).replace(MARK_END, end)
+        snippet = f"(thinking) {snippet}" if hit.in_thinking else snippet
         message = hit.message_id if hit.message_id is not None else "-"
         print(f"{hit.conversation_id}\t{message}\t{when}\t{hit.role}\t{title}\t{snippet}")
     return 0

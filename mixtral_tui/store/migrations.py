@@ -80,7 +80,7 @@ def m003_model_file(db: sqlite3.Connection) -> None:
 
 @migration
 def m004_message_search(db: sqlite3.Connection) -> None:
-    create_search_index(db)
+    create_search_index(db, with_thinking=False)  # messages had no thinking yet (m011)
 
 
 SEARCH_VERSION = len(MIGRATIONS)
@@ -166,33 +166,59 @@ def m011_thinking(db: sqlite3.Connection) -> None:
     _run(db, "ALTER TABLE messages ADD COLUMN thinking TEXT NOT NULL DEFAULT '';")
 
 
+@migration
+def m012_search_thinking(db: sqlite3.Connection) -> None:
+    """Thinking is searchable too: the index gets a second column, and is built again from the
+    messages (an external-content FTS5 table cannot gain a column in place)."""
+    if not has_search_index(db):
+        return  # no FTS5 here: `migrate` builds the whole index once a Python with it opens the file
+    _run(
+        db,
+        """
+        DROP TRIGGER IF EXISTS message_search_insert;
+        DROP TRIGGER IF EXISTS message_search_delete;
+        DROP TRIGGER IF EXISTS message_search_update;
+        DROP TABLE message_search;
+        """,
+    )
+    create_search_index(db)
+
+
+THINKING_SEARCH_VERSION = len(MIGRATIONS)
+"""The schema from which the search index holds the thinking as well."""
+
+
 def has_search_index(db: sqlite3.Connection) -> bool:
     return db.execute("SELECT 1 FROM sqlite_master WHERE name = 'message_search'").fetchone() is not None
 
 
-def create_search_index(db: sqlite3.Connection) -> None:
-    """A full-text index of every message's text, kept in step by triggers (a streaming reply's
-    checkpoints too), and filled from the messages already saved. External content: the text is
-    stored once, in `messages`; the index holds only its words. A Python whose SQLite lacks FTS5
-    (rare) keeps its history without the index (search then says what is missing); `migrate`
-    builds it once a Python that has FTS5 opens the file."""
+def create_search_index(db: sqlite3.Connection, with_thinking: bool = True) -> None:
+    """A full-text index of every message's text (and thinking), kept in step by triggers (a
+    streaming reply's checkpoints too), and filled from the messages already saved. External
+    content: the text is stored once, in `messages`; the index holds only its words. A Python
+    whose SQLite lacks FTS5 (rare) keeps its history without the index (search then says what is
+    missing); `migrate` builds it once a Python that has FTS5 opens the file."""
     if has_search_index(db) or not fts5_available(db):
         return
+    columns = ["content", "thinking"] if with_thinking else ["content"]
+    names = ", ".join(columns)
+    new = ", ".join(f"new.{c}" for c in columns)
+    old = ", ".join(f"old.{c}" for c in columns)
     _run(
         db,
-        """
+        f"""
         CREATE VIRTUAL TABLE message_search USING fts5(
-            content, content='messages', content_rowid='id', tokenize='unicode61 remove_diacritics 2'
+            {names}, content='messages', content_rowid='id', tokenize='unicode61 remove_diacritics 2'
         );
         CREATE TRIGGER message_search_insert AFTER INSERT ON messages BEGIN
-            INSERT INTO message_search (rowid, content) VALUES (new.id, new.content);
+            INSERT INTO message_search (rowid, {names}) VALUES (new.id, {new});
         END;
         CREATE TRIGGER message_search_delete AFTER DELETE ON messages BEGIN
-            INSERT INTO message_search (message_search, rowid, content) VALUES ('delete', old.id, old.content);
+            INSERT INTO message_search (message_search, rowid, {names}) VALUES ('delete', old.id, {old});
         END;
-        CREATE TRIGGER message_search_update AFTER UPDATE OF content ON messages BEGIN
-            INSERT INTO message_search (message_search, rowid, content) VALUES ('delete', old.id, old.content);
-            INSERT INTO message_search (rowid, content) VALUES (new.id, new.content);
+        CREATE TRIGGER message_search_update AFTER UPDATE OF {names} ON messages BEGIN
+            INSERT INTO message_search (message_search, rowid, {names}) VALUES ('delete', old.id, {old});
+            INSERT INTO message_search (rowid, {names}) VALUES (new.id, {new});
         END;
         INSERT INTO message_search (message_search) VALUES ('rebuild');
         """
@@ -238,7 +264,7 @@ def migrate(db: sqlite3.Connection, upto: int | None = None) -> int:
     if target >= SEARCH_VERSION and not has_search_index(db):  # migrated by a Python without FTS5
         db.execute("BEGIN IMMEDIATE")
         try:
-            create_search_index(db)
+            create_search_index(db, with_thinking=schema_version(db) >= THINKING_SEARCH_VERSION)
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")

@@ -20,6 +20,9 @@ from mixtral_tui.vocabulary import Status
 
 MARK_START, MARK_END = "\ue000", "\ue001"
 SNIPPET_WORDS = 16
+SNIPPETS = (MARK_START, MARK_END, SNIPPET_WORDS) * 2
+"""The arguments of the two snippets each hit gets: of its answer, and of its thinking (shown
+when the words are only there)."""
 NOTICE_ROOM = 20
 """Extra index hits taken before the app's own notes are left out (they are few and alike)."""
 
@@ -37,6 +40,7 @@ class SearchHit:
     status: str = Status.DONE  # the message's as read (a replaced reply is still found, and says so)
     model: str | None = None  # a reply's: the model that wrote it
     server: str | None = None  # ... and the server it ran on, for a model elsewhere
+    in_thinking: bool = False  # the words are in the reply's thinking, not in its answer
 
     def marked(self) -> tuple[str, list[tuple[int, int]]]:
         """The snippet without marks, and where the marked words are in it."""
@@ -107,9 +111,9 @@ def search(db: sqlite3.Connection, text: str, limit: int = 100, conversation_id:
     else:
         rows = _best_rows(db, expression, max(0, limit - len(hits)))
     hits += [
-        SearchHit(found_in, title, message_id, role, created_at, _one_line(snippet), status_as_read(status, at, pid),
-                  model, server)
-        for message_id, found_in, role, created_at, title, snippet, status, at, pid, model, server in rows
+        SearchHit(found_in, title, message_id, role, created_at, _one_line(answer if MARK_START in answer else thought),
+                  status_as_read(status, at, pid), model, server, in_thinking=MARK_START not in answer)
+        for message_id, found_in, role, created_at, title, answer, thought, status, at, pid, model, server in rows
     ]
     return hits
 
@@ -123,10 +127,11 @@ def _rows_in_conversation(db: sqlite3.Connection, expression: str, conversation_
     ).fetchone()
     return db.execute(
         """
-        SELECT m.id, m.conversation_id, m.role, m.created_at, c.title, found.snippet, m.status, m.checkpoint_at,
+        SELECT m.id, m.conversation_id, m.role, m.created_at, c.title, found.snippet, found.thought, m.status, m.checkpoint_at,
                m.writer_pid, m.model, m.server
         FROM (
-            SELECT rowid AS id, snippet(message_search, 0, ?, ?, '…', ?) AS snippet
+            SELECT rowid AS id, snippet(message_search, 0, ?, ?, '…', ?) AS snippet,
+                   snippet(message_search, 1, ?, ?, '…', ?) AS thought
             FROM message_search WHERE message_search MATCH ? AND rowid BETWEEN ? AND ?
         ) AS found
         CROSS JOIN messages m ON m.id = found.id  -- the index first: it seeks the id range
@@ -135,7 +140,7 @@ def _rows_in_conversation(db: sqlite3.Connection, expression: str, conversation_
         ORDER BY m.id
         LIMIT ?
         """,
-        (MARK_START, MARK_END, SNIPPET_WORDS, expression, first or 0, last or -1, conversation_id, limit),
+        (*SNIPPETS, expression, first or 0, last or -1, conversation_id, limit),
     ).fetchall()
 
 
@@ -145,10 +150,11 @@ def _best_rows(db: sqlite3.Connection, expression: str, wanted: int) -> list:
     messages, against 35 ms)."""
     return db.execute(
         """
-        SELECT m.id, m.conversation_id, m.role, m.created_at, c.title, best.snippet, m.status, m.checkpoint_at,
+        SELECT m.id, m.conversation_id, m.role, m.created_at, c.title, best.snippet, best.thought, m.status, m.checkpoint_at,
                m.writer_pid, m.model, m.server
         FROM (
-            SELECT rowid AS id, rank, snippet(message_search, 0, ?, ?, '…', ?) AS snippet
+            SELECT rowid AS id, rank, snippet(message_search, 0, ?, ?, '…', ?) AS snippet,
+                   snippet(message_search, 1, ?, ?, '…', ?) AS thought
             FROM message_search WHERE message_search MATCH ? ORDER BY rank LIMIT ?
         ) AS best
         JOIN messages m ON m.id = best.id
@@ -157,5 +163,5 @@ def _best_rows(db: sqlite3.Connection, expression: str, wanted: int) -> list:
         ORDER BY best.rank
         LIMIT ?
         """,
-        (MARK_START, MARK_END, SNIPPET_WORDS, expression, wanted + NOTICE_ROOM, wanted),
+        (*SNIPPETS, expression, wanted + NOTICE_ROOM, wanted),
     ).fetchall()

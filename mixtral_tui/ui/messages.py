@@ -135,8 +135,10 @@ class ChunkMailbox:
 
 
 class ReplyFinished(Message):
-    def __init__(self, conversation_id: int, message: StoredMessage | None, error: str | None = None) -> None:
+    def __init__(self, conversation_id: int, message: StoredMessage | None, error: str | None = None,
+                 notice: StoredMessage | None = None) -> None:
         super().__init__()
         self.conversation_id = conversation_id
         self.message = message
         self.error = error
+        self.notice = notice  # the note of turns left out, as it ended (a server's refusal can add or re-count it)

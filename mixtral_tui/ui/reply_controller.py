@@ -135,22 +135,25 @@ class ReplyController:
             if generation.mailbox.put(chunk):
                 app.post_message(ReplyChunk(conversation_id))
 
+        def notice() -> Message | None:
+            return replace(run.notice) if run.notice is not None else None
+
         def started(message: Message) -> None:
             # A copy: the worker keeps filling in its own object while the UI builds the view.
-            app.post_message(ReplyStarted(conversation_id, replace(message), run.notice))
+            app.post_message(ReplyStarted(conversation_id, replace(message), notice()))
 
         try:
             message = run.run(on_chunk=deliver, on_start=started)
         except PromptTooLongError as exc:  # in the app: the message comes back with ↑, the context is in F3
             advice = (f"↑ in the empty message box brings it back to shorten; {key_for('settings')} sets the "
                       "context size (model.context_size)")
-            app.post_message(ReplyFinished(conversation_id, run.message, f"{exc} {advice}."))
+            app.post_message(ReplyFinished(conversation_id, run.message, f"{exc} {advice}.", notice()))
         except UserError as exc:
-            app.post_message(ReplyFinished(conversation_id, run.message, str(exc)))
+            app.post_message(ReplyFinished(conversation_id, run.message, str(exc), notice()))
         except Exception as exc:
-            app.post_message(ReplyFinished(conversation_id, run.message, f"the reply failed: {exc}"))
+            app.post_message(ReplyFinished(conversation_id, run.message, f"the reply failed: {exc}", notice()))
         else:
-            app.post_message(ReplyFinished(conversation_id, message))
+            app.post_message(ReplyFinished(conversation_id, message, notice=notice()))
         finally:
             app.history.close()  # this thread's connection
 
@@ -230,6 +233,8 @@ class ReplyController:
         self.holds.reply_finished()
         app.call_after_refresh(self.holds.reply_drawn)  # once the end of the reply is on screen
         view = app.chat_view(event.conversation_id)
+        if view is not None and event.notice is not None:
+            await view.show_notice(event.notice)
         if event.message is not None:
             if view is not None:
                 if view.live is None:  # the reply failed before it started

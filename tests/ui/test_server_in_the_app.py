@@ -148,3 +148,37 @@ async def test_a_key_over_plain_http_to_another_machine_is_asked_first(monkeypat
                     assert app.model_info is None and "not connected to lan" in app.status.state_text
     finally:
         fake.stop()
+
+
+async def test_turns_left_out_after_a_servers_refusal_are_said_in_the_open_conversation_at_once():
+    """The first plan fits by this side's count; the server says it does not, twice: the
+    conversation shows one note, with the final count, before the reply, without a reload."""
+    from mixtral_tui.paths import app_paths
+    from mixtral_tui.store.history import History
+    from tests.fixtures.fake_openai import FakeOpenAI, Script
+
+    fake = FakeOpenAI().start()
+    try:
+        paths = app_paths()
+        paths.ensure()
+        history = History(paths.database)
+        conversation = history.create_conversation("long")
+        for n in range(6):
+            history.add_message(conversation.id, "user", f"question {n}")
+            history.add_message(conversation.id, "assistant", f"answer {n}")
+        app = make_app(None, model_path="", history=history)
+        server = ServerSettings(fake.url, "lab")
+        app.load_spec = replace(app.load_spec, server=server)
+        async with app.run_test(size=(100, 30)) as pilot:
+            await wait_for(pilot, lambda: app.model_info is not None, what="connected")
+            fake.scripts = [Script(kind="context", max_messages=6, times=-1)]
+            await send(pilot, "the newest question")
+            await wait_for(pilot, lambda: app.generation is None and len(replies(app)) == 7, what="the reply")
+            views = list(app.active_view().transcript.messages())
+            notices = [v for v in views if v.message.role == "notice"]
+            assert len(notices) == 1 and "left out of what the model sees" in notices[0].source
+            stored = [m for m in app.history.messages(conversation.id) if m.role == "notice"]
+            assert notices[0].source == stored[0].content  # the final count, as saved
+            assert views.index(notices[0]) == len(views) - 2  # right before the reply it is about
+    finally:
+        fake.stop()

@@ -48,3 +48,19 @@ async def test_thinking_streams_apart_folds_and_is_never_sent_back():
         assert stored[1].thinking == "The user greets me. Greet back." and stored[1].content == "Hello there!"
         exported = export_conversation(app.history, app.active_view().conversation_id)
         assert "> **Thinking**" in exported and "> The user greets me. Greet back." in exported
+
+
+async def test_words_in_the_thinking_are_found_and_shown_unfolded():
+    from tests.ui.test_search_ui import hit_lines
+
+    app = make_app(ScriptedEngine(PIECES))
+    async with app.run_test(size=(110, 32)) as pilot:
+        await wait_for(pilot, lambda: app.model_info is not None)
+        await send(pilot, "hi")
+        await wait_for(pilot, lambda: app.generation is None and reply_view(app).message.thinking, what="the reply")
+        assert not reply_view(app).thinking_open
+        await pilot.press("ctrl+f", *"greets")
+        await wait_for(pilot, lambda: len(hit_lines(app)) == 1, what="the hit in the thinking")
+        assert "in its thinking" in hit_lines(app)[0] and "greets me" in hit_lines(app)[0]
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: reply_view(app).thinking_open, what="the thinking unfolded")

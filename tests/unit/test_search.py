@@ -135,3 +135,32 @@ def test_without_fts5_the_history_still_works_and_search_says_what_is_missing(tm
     monkeypatch.undo()  # the same file opened by a Python that has FTS5: the index is built then
     [hit] = History(tmp_path / "h.sqlite3").search("edited")
     assert hit.message_id == message.id
+
+
+def test_words_in_a_replys_thinking_are_found_and_said_to_be_there(history):
+    [conversation] = [c for c in history.conversations() if c.title == "Geography"]
+    reply = history.add_message(conversation.id, "assistant", "", status="streaming")
+    history.update_message(reply.id, "About 6,650 km.", "streaming", thinking="The user asks how long the Nile is")
+    [in_thought] = history.search("long nile", conversation_id=conversation.id)
+    assert in_thought.message_id == reply.id and in_thought.in_thinking
+    assert in_thought.snippet.replace(MARK_START, "[").replace(MARK_END, "]") == "The user asks how [long] the [Nile] is"
+    answer = [h for h in history.search("nile") if h.message_id != reply.id]
+    assert answer and not any(h.in_thinking for h in answer)  # found in the answer: the answer's snippet
+    history.update_message(reply.id, "About 6,650 km.", "done", thinking="rethought")
+    assert history.search("asks") == [] and history.search("rethought")[0].in_thinking  # the index follows
+
+
+def test_thinking_saved_before_it_was_indexed_is_found_after_the_migration(tmp_path):
+    from mixtral_tui.store.migrations import THINKING_SEARCH_VERSION
+
+    path = tmp_path / "old.sqlite3"
+    db = sqlite3.connect(path, isolation_level=None)
+    migrate(db, upto=THINKING_SEARCH_VERSION - 1)  # thinking kept, not indexed
+    db.execute("INSERT INTO conversations (id, title, created_at, updated_at) VALUES (4, 'pondered', 1, 2)")
+    db.execute("INSERT INTO messages (conversation_id, role, content, thinking, created_at) "
+               "VALUES (4, 'assistant', 'yes', 'a quiet walrus thought', 1)")
+    assert db.execute("SELECT count(*) FROM message_search WHERE message_search MATCH 'walrus'").fetchone() == (0,)
+    db.close()
+    [hit] = History(path).search("walrus")
+    assert (hit.conversation_id, hit.role, hit.in_thinking) == (4, "assistant", True)
+    assert History(path).search("yes")[0].in_thinking is False

@@ -39,6 +39,7 @@ class Found:
     message_id: int | None
     word: str = ""  # the first word found in it, as written there
     passage: str = ""  # the snippet around it: of several places with the word, the one to show
+    in_thinking: bool = False  # found in the reply's thinking: shown unfolded
 
 
 def marked_content(hit: SearchHit) -> Content:
@@ -56,6 +57,7 @@ def hit_option(hit: SearchHit, index: int) -> Option:
     replaced = " (replaced)" if hit.status == Status.REPLACED else ""
     wrote = f" · {displayable_line(hit.model)}" if hit.model and hit.role == Role.ASSISTANT else ""
     wrote += f" on {displayable_line(hit.server)}" if wrote and hit.server else ""
+    wrote += " · in its thinking" if hit.in_thinking else ""
     about = Content.styled(f"  {ROLE_NAMES.get(hit.role, hit.role)}{wrote}{replaced} · {when}", "$text-muted")
     if hit.message_id is None:
         return Option(Content.assemble(marked_content(hit).stylize("bold"), about), id=str(index))
@@ -174,4 +176,5 @@ class SearchScreen(ModalScreen[Found | None]):
     def _choose(self, option: Option) -> None:
         hit = self.hits[int(option.id or 0)]
         text, spans = hit.marked()
-        self.dismiss(Found(hit.conversation_id, hit.message_id, text[spans[0][0] : spans[0][1]] if spans else "", text))
+        word = text[spans[0][0] : spans[0][1]] if spans else ""
+        self.dismiss(Found(hit.conversation_id, hit.message_id, word, text, hit.in_thinking))

@@ -178,11 +178,11 @@ class ChatView(Vertical):
     def _all_messages(self) -> list[Message]:
         return self._earlier + [view.message for view in self._shown()] + self._later
 
-    async def reveal(self, message_id: int, word: str = "", passage: str = "") -> bool:
+    async def reveal(self, message_id: int, word: str = "", passage: str = "", in_thinking: bool = False) -> bool:
         """Bring a message on screen (opening the page around it if it is not shown) and mark it
         for a few seconds; a message taller than the view shows its line with `word` (amid the
-        `passage` found, where the word comes more than once), else its start. False if this
-        conversation has no such message."""
+        `passage` found, where the word comes more than once), else its start; words found in
+        its thinking unfold the thinking. False if this conversation has no such message."""
         found = next((view for view in self._shown() if view.message.id == message_id), None)
         if found is None:
             messages = self._all_messages()
@@ -200,6 +200,8 @@ class ChatView(Vertical):
             return False
         target, transcript = found, self.transcript
         target.set_folded(False)  # the words found are in its text
+        if in_thinking and not target.thinking_open:
+            target.toggle_thinking()
         transcript.release_anchor()
 
         def bring_into_view() -> None:
@@ -342,6 +344,18 @@ class ChatView(Vertical):
         else:
             await self.transcript.mount(Static(self._earlier_note(), classes="earlier"), before=0)
         self.transcript.scroll_end(animate=False)
+
+    async def show_notice(self, notice: Message) -> None:
+        """The note of turns left out, as the reply ended: one a server's refusal made while the
+        reply streamed goes in before the reply; one it re-counted is drawn again with its words."""
+        shown = next((view for view in self._shown() if view.message.id == notice.id), None)
+        if shown is not None and shown.message.content == notice.content:
+            return
+        if shown is not None:
+            await self.transcript.mount(MessageView(notice), before=shown)
+            await shown.remove()
+        elif self.live is not None:
+            await self.transcript.mount(MessageView(notice), before=self.live)
 
     def update_message(self, message: Message) -> None:
         """Show a stored message's new state (its status, its figures) where it is shown."""
