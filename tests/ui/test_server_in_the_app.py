@@ -16,7 +16,8 @@ def replies(app):
     return [v.message for v in view.transcript.messages() if v.message.role == "assistant"]
 
 
-async def test_a_conversation_moves_from_the_local_model_to_a_server_and_back(tiny_server, tiny_model):
+async def test_a_conversation_moves_from_the_local_model_to_a_server_and_back(tiny_server, tiny_model, monkeypatch):
+    monkeypatch.delenv("MISTRAL_API_KEY", raising=False)
     app = make_app(None, tiny_model)  # the app makes its own engines: local first
     app.config = replace(app.config, servers={"lab": ServerSettings(tiny_server, "lab")})
     async with app.run_test(size=(120, 40)) as pilot:
@@ -29,10 +30,18 @@ async def test_a_conversation_moves_from_the_local_model_to_a_server_and_back(ti
         await wait_for(pilot, lambda: isinstance(app.screen, ModelPicker) and app.screen.rows, what="the picker")
         picker = app.screen
         sources = picker.query_one("#sources")
+        line = lambda name: str(sources.get_option(f"server:{name}").prompt)  # noqa: E731
+        # Each server's line says what it answered, before it is highlighted; a built-in server
+        # without its key is not asked (it would refuse).
+        await wait_for(pilot, lambda: line("lab") == "Server: lab · 1 model", what="the server's line")
+        assert line("mistral") == "Server: mistral · set MISTRAL_API_KEY"
+        assert picker.server is None  # the table still shows what it showed
         sources.highlighted = next(i for i in range(sources.option_count)
                                    if sources.get_option_at_index(i).id == "server:lab")
         await wait_for(pilot, lambda: picker.server_models, what="the server's models")
         assert picker.server_models == [str(tiny_model)]
+        await pilot.pause(0.3)  # asked twice (at opening, and now): listed once
+        assert picker.query_one("DataTable").row_count == 1
         picker.query_one("DataTable").focus()
         await pilot.press("enter")
         await wait_for(pilot, lambda: app.model_info is not None and app.model_info.server == "lab", what="on the server")
@@ -68,6 +77,9 @@ async def test_a_server_that_does_not_answer_is_said_in_the_picker_and_the_app_g
         await pilot.press("ctrl+g")
         await wait_for(pilot, lambda: isinstance(app.screen, ModelPicker) and app.screen.hardware is not None)
         picker = app.screen
+        sources = picker.query_one("#sources")
+        await wait_for(pilot, lambda: str(sources.get_option("server:gone").prompt) == "Server: gone · not answering",
+                       what="the server's line")
         picker.show_server("gone")
         await wait_for(pilot, lambda: "cannot connect" in str(picker.query_one("#why").render()), what="the reason")
         await pilot.press("escape")

@@ -8,6 +8,7 @@ old-layout Mixtral is flagged before anyone downloads it.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -25,6 +26,7 @@ from mixtral_tui.errors import UserError
 from mixtral_tui.models.catalog import CATALOG, entry
 from mixtral_tui.models.hardware import gib
 from mixtral_tui.models.options import QuantRow, best_row, catalog_choices, rows_for
+from mixtral_tui.server_config import BUILTIN_SERVERS
 from mixtral_tui.text_safety import displayable_line
 from mixtral_tui.ui.keys import pretty
 from mixtral_tui.ui.screens.download import DownloadScreen
@@ -86,6 +88,7 @@ class ModelPicker(Screen["str | ServerChoice | None"]):
         self.servers = servers or {}  # listed under the models: each server's own models
         self.server: str | None = None  # the server shown, if the table shows one's models
         self.server_models: list[str] = []
+        self.server_answers: dict[str, list[str] | str] = {}  # each server's models, or why it does not answer
         self.known = (loaded, configured, tuple(recent))  # listed first under Local files
         self.start = start  # owner/repo[:QUANT] to show first (from --model)
         self.context = context
@@ -115,6 +118,12 @@ class ModelPicker(Screen["str | ServerChoice | None"]):
         yield KeyFooter(only=frozenset({"close", "refresh", "quit", "help"}))
 
     def on_mount(self) -> None:
+        for name, server in self.servers.items():  # each says in the list whether it answers
+            if server.api_key_env and not os.environ.get(server.api_key_env, "").strip() and server.name in BUILTIN_SERVERS:
+                self._mark_server(name, f"set {server.api_key_env}")  # not asked: it would refuse with no key
+            else:
+                self._mark_server(name, "asking…")
+                self._list_server(server)
         self.set_class(self.app.size.width < COMPACT_BELOW, "-compact")
         self._columns(QUANT_COLUMNS)
         if self.hardware is None:
@@ -192,8 +201,16 @@ class ModelPicker(Screen["str | ServerChoice | None"]):
         self._why(f"asking {server.label} ({server.url}) for its models…")
         self._list_server(server)
 
-    @work(thread=True, exclusive=True, group="listing", exit_on_error=False)
+    def _mark_server(self, name: str, state: str) -> None:
+        """The server's line in the list says what it answered."""
+        self.query_one("#sources", OptionList).replace_option_prompt(SERVER + name, Content(f"Server: {name} · {state}"))
+
     def _list_server(self, server: ServerSettings) -> None:
+        """Ask in a worker of its own per server: all at once when the picker opens, for their lines."""
+        self.run_worker(lambda: self._ask_server(server), thread=True, exclusive=True,
+                        group=f"server:{server.name}", exit_on_error=False)
+
+    def _ask_server(self, server: ServerSettings) -> None:
         from mixtral_tui.engine.remote import RemoteEngine
 
         try:
@@ -204,15 +221,20 @@ class ModelPicker(Screen["str | ServerChoice | None"]):
         self.app.call_from_thread(self._server_listed, server.name, models)
 
     def _server_failed(self, name: str, reason: str) -> None:
+        self.server_answers[name] = reason
+        self._mark_server(name, "not answering")
         if self.server == name:
             self._why(f"{reason} (it is {name} in the config's [servers] or built in)", True)
 
     def _server_listed(self, name: str, models: list[str]) -> None:
+        self.server_answers[name] = models
+        self._mark_server(name, f"{len(models)} model{'' if len(models) == 1 else 's'}")
         if self.server != name:
             return
         server = self.servers[name]
         self.server_models = models
         table = self.query_one(DataTable)
+        table.clear()  # asked twice (at opening, and when highlighted): one list
         for model in models:
             table.add_row(Content(model), Content("configured" if model == server.model else ""))
         if server.model in models:
