@@ -96,6 +96,14 @@ async def through_the_app(url: str, max_tokens: int) -> tuple[float, dict[str, f
         os.environ["MIXTRAL_TUI_HOME"] = home
         app = MixtralApp(config, LoadSpec("", context_size=512, server=ServerSettings(url)),
                          history=History(Path(home) / "h.sqlite3"))
+        app.notes = []  # type: ignore[attr-defined]  # what went wrong, if the reply fails
+        notify = app.notify
+
+        def kept(message: str, *args: object, **kwargs: object) -> None:
+            app.notes.append(str(message))  # type: ignore[attr-defined]
+            notify(message, *args, **kwargs)  # type: ignore[arg-type]
+
+        app.notify = kept  # type: ignore[method-assign]
         async with app.run_test(size=(120, 40)) as pilot:
             while app.model_info is None:
                 await asyncio.sleep(0.02)
@@ -109,6 +117,9 @@ async def through_the_app(url: str, max_tokens: int) -> tuple[float, dict[str, f
                 while time.perf_counter() < deadline:
                     if app.generation is None:
                         replies = [m for m in app.history.messages(1) if m.role == "assistant" and m.status != "streaming"]
+                        if replies and "screen" not in seen and (replies[-1].status != "done" or not replies[-1].content):
+                            raise RuntimeError(f"the reply ended {replies[-1].status} with {len(replies[-1].content)} "
+                                               f"characters: {app.notes[-1:] or replies[-1].stats}")
                         if replies and "screen" in seen:
                             stats = replies[-1].stats
                             moments = {name: at - pressed for name, at in seen.items()}
@@ -143,13 +154,16 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--tokens", type=int, default=256)
+    parser.add_argument("--gguf", type=Path, help="another model for the server (default: the tiny MoE, the fastest)")
+    parser.add_argument("--chat-format", default="", help="the server's --chat_format for it (gemma for Gemma 3)")
     args = parser.parse_args()
     from tests.fixtures.gguf_models import write_model
     from tests.fixtures.llama_server import llama_cpp_server
 
     with tempfile.TemporaryDirectory() as folder:
-        model = write_model(Path(folder) / "tiny-mixtral.gguf")
-        with llama_cpp_server(model, Path(folder) / "server.log", context=512) as url:
+        model = args.gguf or write_model(Path(folder) / "tiny-mixtral.gguf")
+        extra = ("--chat_format", args.chat_format) if args.chat_format else ()
+        with llama_cpp_server(model, Path(folder) / "server.log", *extra, context=512) as url:
             result = measure(url, str(model), args.rounds, args.tokens)
     print(f"decode tok/s   app {result['app_tps']:8.1f}   bare client {result['bare_tps']:8.1f}   "
           f"ratio {result['ratio']:.3f}   (goal >= 0.99)")

@@ -59,8 +59,10 @@ class ReplyRun:
         self._answered = False  # the answer's first word came (a flag: joining the pieces per chunk grew with the reply)
         self._pieces: list[str] = []  # joined at checkpoints: `text += piece` would copy the whole reply per token
 
-    def run(self, on_chunk: Callable[[Chunk], None] | None = None, on_start: Callable[[Message], None] | None = None) -> Message:
-        """Stream the reply; returns the finished (or stopped, or failed) message."""
+    def run(self, on_chunk: Callable[[Chunk], None] | None = None, on_start: Callable[[Message], None] | None = None,
+            on_asked: Callable[[], None] | None = None) -> Message:
+        """Stream the reply; returns the finished (or stopped, or failed) message. `on_asked`: the
+        engine has the request (a server's is on its way)."""
         info = self.engine.info
         messages = self.history.messages(self.conversation_id)
         turns = turns_for(messages, self.system_prompt)
@@ -68,6 +70,8 @@ class ReplyRun:
         plan = self._plan(turns, messages, context_size)
         # Asked for first: a server reads the prompt while the reply is recorded and shown.
         chunks = self.engine.stream_reply(plan.turns, self.sampling, self.cancel, self.stats)
+        if on_asked:
+            on_asked()
         try:
             self.message = self._record(info)
         except BaseException:

@@ -59,6 +59,7 @@ class ConversationActions:
             return
         app.replies.start(conversation, showing=True)  # asked for first: the server reads while the screen updates
         try:
+            await app.replies.asked()
             view.composer.clear()
             view.composer.stop_editing()
             view.save_draft()  # sent: no draft any more, before the list is drawn again below

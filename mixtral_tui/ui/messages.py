@@ -98,6 +98,7 @@ class ChunkMailbox:
         self._latest: Chunk | None = None
         self._announced = False
         self._last_take = 0.0
+        self._words_taken = False  # the first words go to the screen at once, whatever came before them
         self.pacer = pacer or UpdatePacer()
         self.pacer.restart()
 
@@ -112,7 +113,10 @@ class ChunkMailbox:
             if chunk.thinking:
                 self._thinking.append(chunk.thinking)
             self._latest = chunk
-            if self._announced or time.monotonic() - self._last_take < self.pacer.interval:
+            first_words = not self._words_taken and bool(chunk.text or chunk.thinking)
+            # (a server's first chunk may carry no text: Gemma's on llama_cpp.server. Taken, it
+            # started the interval, and the first words waited 100 ms for the next update)
+            if self._announced or (time.monotonic() - self._last_take < self.pacer.interval and not first_words):
                 return False
             self._announced = True
             return True
@@ -127,6 +131,7 @@ class ChunkMailbox:
         self.pacer.tick()
         with self._lock:
             text, thinking = "".join(self._text), "".join(self._thinking)
+            self._words_taken = self._words_taken or bool(text or thinking)
             self._text.clear()
             self._thinking.clear()
             self._announced = False

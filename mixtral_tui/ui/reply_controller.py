@@ -10,9 +10,10 @@ garbage collections, no animation frames) so that each is taken and given back i
 
 from __future__ import annotations
 
+import asyncio
 import os
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from mixtral_tui.cancel import CancelToken
@@ -31,6 +32,9 @@ from mixtral_tui.vocabulary import Role
 if TYPE_CHECKING:
     from mixtral_tui.ui.app import MixtralApp
 
+ASKED_WAIT = 0.05
+"""At most this long, the user's message waits to be drawn until the reply's request is out."""
+
 STATUS_INTERVAL = 1.0
 """Seconds between updates of the live figures in the status line (the reply's own line has them at every update)."""
 
@@ -47,6 +51,7 @@ class Generation:
     status_shown: float = 0.0  # when the status line last showed the live figures
     thinking_tokens: int = 0  # of the reply's tokens so far, the thinking's
     held: list[ReplyStarted | ReplyFinished] | None = None  # news kept until the user's message is on screen
+    asked: asyncio.Event = field(default_factory=asyncio.Event)  # the engine has the request
 
 
 class ReplyController:
@@ -121,12 +126,14 @@ class ReplyController:
         self.holds.reply_started()
         app.status.state_text = "Reading the prompt…"
         app.status.figures_text = ""  # the live figures take the room while writing
+        loop = asyncio.get_running_loop()
         app.run_worker(
-            lambda: self._generate(engine, sampling, system_prompt, generation),
+            lambda: self._generate(engine, sampling, system_prompt, generation, loop),
             thread=True, group="generate", exit_on_error=False,
         )
 
-    def _generate(self, engine: Engine, sampling: Sampling, system_prompt: str, generation: Generation) -> None:
+    def _generate(self, engine: Engine, sampling: Sampling, system_prompt: str, generation: Generation,
+                  loop: asyncio.AbstractEventLoop) -> None:
         """The worker: one reply from history to history; its news goes to the UI as messages."""
         app, conversation_id = self.app, generation.conversation_id
         run = ReplyRun(engine, app.history, conversation_id, sampling, system_prompt, generation.cancel)
@@ -134,6 +141,9 @@ class ReplyController:
         def deliver(chunk: Chunk) -> None:
             if generation.mailbox.put(chunk):
                 app.post_message(ReplyChunk(conversation_id))
+
+        def asked() -> None:
+            loop.call_soon_threadsafe(generation.asked.set)
 
         def notice() -> Message | None:
             return replace(run.notice) if run.notice is not None else None
@@ -143,7 +153,7 @@ class ReplyController:
             app.post_message(ReplyStarted(conversation_id, replace(message), notice()))
 
         try:
-            message = run.run(on_chunk=deliver, on_start=started)
+            message = run.run(on_chunk=deliver, on_start=started, on_asked=asked)
         except PromptTooLongError as exc:  # in the app: the message comes back with ↑, the context is in F3
             advice = (f"↑ in the empty message box brings it back to shorten; {key_for('settings')} sets the "
                       "context size (model.context_size)")
@@ -155,7 +165,18 @@ class ReplyController:
         else:
             app.post_message(ReplyFinished(conversation_id, message, notice=notice()))
         finally:
+            asked()  # failed before asking: nobody waits for it
             app.history.close()  # this thread's connection
+
+    async def asked(self) -> None:
+        """Until the reply's request is out (at most ASKED_WAIT): the worker runs alone meanwhile,
+        not against the user's message being mounted and drawn (benchmark 8: Enter to request)."""
+        generation = self.generation
+        if generation is not None:
+            try:
+                await asyncio.wait_for(generation.asked.wait(), ASKED_WAIT)
+            except TimeoutError:
+                pass
 
     # -- showing -----------------------------------------------------------
     async def shown(self) -> None:
@@ -163,19 +184,25 @@ class ReplyController:
         generation = self.generation
         if generation is None or generation.held is None:
             return
-        held, generation.held = generation.held, None
-        for event in held:
+        # Still held while these are shown: news that comes meanwhile waits its turn (an end shown
+        # beside a start still mounting drew the reply twice).
+        while generation.held:
+            event = generation.held.pop(0)
             if isinstance(event, ReplyStarted):
-                await self.started(event)
+                await self._show_start(event)
                 await self.drain()  # the text that came meanwhile
             else:
-                await self.finished(event)
+                await self._show_end(event)
+        generation.held = None
 
     async def started(self, event: ReplyStarted) -> None:
-        if self.generation is None:
-            return
-        if self.generation.held is not None:
+        if self.generation is not None and self.generation.held is not None:
             self.generation.held.append(event)
+        else:
+            await self._show_start(event)
+
+    async def _show_start(self, event: ReplyStarted) -> None:
+        if self.generation is None:
             return
         app, generation = self.app, self.generation
         view = app.chat_view(event.conversation_id)
@@ -223,10 +250,13 @@ class ReplyController:
             )
 
     async def finished(self, event: ReplyFinished) -> None:
-        app = self.app
         if self.generation is not None and self.generation.held is not None:
             self.generation.held.append(event)
-            return
+        else:
+            await self._show_end(event)
+
+    async def _show_end(self, event: ReplyFinished) -> None:
+        app = self.app
         if self.generation is not None:
             await self.drain()  # text that arrived after the last ReplyChunk
         self.generation = None

@@ -141,6 +141,39 @@ async def test_a_reply_that_ends_before_the_users_message_is_shown_is_shown_whol
         assert views[1].source == "".join(pieces) and views[1].message.status == "done"
 
 
+async def test_a_reply_that_ends_while_its_held_start_is_being_shown_is_shown_once(monkeypatch):
+    """The start was held (the user's message still mounting); the end comes while the start is
+    being shown: it waits its turn, and the reply is drawn once, finished."""
+    import asyncio
+
+    pieces = [f"q{i} " for i in range(5)]
+    app = make_app(ScriptedEngine(pieces, delay=0.02), sampling=Sampling(max_tokens=1000))
+    add_message, begin_reply = ChatView.add_message, ChatView.begin_reply
+
+    async def slow_add_message(self, message):
+        if message.role == "user":  # until the reply's start is held
+            while not (app.generation and app.generation.held):
+                await asyncio.sleep(0.005)
+        return await add_message(self, message)
+
+    async def slow_begin_reply(self, message):
+        await wait_for_thread(app)  # the reply ends meanwhile
+        await asyncio.sleep(0.05)  # and its end reaches the app
+        return await begin_reply(self, message)
+
+    monkeypatch.setattr(ChatView, "add_message", slow_add_message)
+    monkeypatch.setattr(ChatView, "begin_reply", slow_begin_reply)
+    async with app.run_test() as pilot:
+        await wait_for(pilot, lambda: app.model_info is not None)
+        await send(pilot, "go")
+        await wait_for(pilot, lambda: app.generation is None and replies(app), what="reply")
+        await pilot.pause(0.1)
+        views = list(app.active_view().query(MessageView))
+        assert [v.message.role for v in views] == ["user", "assistant"]
+        assert views[1].source == "".join(pieces) and views[1].message.status == "done"
+        assert app.active_view().live is None
+
+
 async def wait_for_thread(app):
     """Until the reply's worker has ended (the reply is in history, done)."""
     import asyncio

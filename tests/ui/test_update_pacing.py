@@ -58,6 +58,17 @@ def test_mailbox_announces_once_per_interval_and_hands_over_everything():
     assert mailbox.take()[0] == "soon later "
 
 
+def test_the_first_words_are_announced_at_once_even_after_a_chunk_without_text():
+    pacer = UpdatePacer()
+    pacer.interval = 10.0  # no update would be due for a long time
+    mailbox = ChunkMailbox(pacer)
+    assert mailbox.put(Chunk("", 1, 0.0)) is True  # a server's first token may decode to nothing yet
+    assert mailbox.take()[0] == ""
+    assert mailbox.put(Chunk("Hello", 2, 0.0)) is True  # the first words: not held for the interval
+    assert mailbox.take()[0] == "Hello"
+    assert mailbox.put(Chunk(" there", 3, 0.0)) is False  # from then on, at the pacer's pace
+
+
 def test_each_reply_starts_at_the_pace_the_last_one_found():
     pacer = UpdatePacer()
     pacer.interval = 0.2
