@@ -194,3 +194,27 @@ async def test_turns_left_out_after_a_servers_refusal_are_said_in_the_open_conve
             assert views.index(notices[0]) == len(views) - 2  # right before the reply it is about
     finally:
         fake.stop()
+
+
+async def test_a_server_given_by_its_url_alone_is_in_the_picker_with_its_models():
+    """`--server http://host:port/v1`, in no config: listed by its host, asked, its models shown."""
+    from tests.fixtures.fake_openai import FakeOpenAI
+
+    fake = FakeOpenAI().start()
+    try:
+        app = make_app(None, model_path="")
+        app.load_spec = replace(app.load_spec, server=ServerSettings(fake.url))
+        host = fake.url.split("//")[1].split("/")[0]
+        async with app.run_test(size=(120, 40)) as pilot:
+            await wait_for(pilot, lambda: app.model_info is not None, what="connected")
+            await pilot.press("ctrl+g")
+            await wait_for(pilot, lambda: isinstance(app.screen, ModelPicker), what="the picker")
+            picker = app.screen
+            sources = picker.query_one("#sources")
+            await wait_for(pilot, lambda: str(sources.get_option(f"server:{host}").prompt).endswith("· 1 model"),
+                           what="the server's line")
+            picker.show_server(host)
+            await wait_for(pilot, lambda: picker.query_one("DataTable").row_count == 1, what="its model")
+            assert picker.server_models == ["fake-model"]
+    finally:
+        fake.stop()

@@ -123,7 +123,7 @@ class ModelPicker(Screen["str | ServerChoice | None"]):
                 self._mark_server(name, f"set {server.api_key_env}")  # not asked: it would refuse with no key
             else:
                 self._mark_server(name, "asking…")
-                self._list_server(server)
+                self._list_server(name)
         self.set_class(self.app.size.width < COMPACT_BELOW, "-compact")
         self._columns(QUANT_COLUMNS)
         if self.hardware is None:
@@ -199,26 +199,28 @@ class ModelPicker(Screen["str | ServerChoice | None"]):
         self.repo, self.server, self.rows, self.local_paths, self.server_models = None, name, [], [], []
         self._columns(SERVER_COLUMNS)
         self._why(f"asking {server.label} ({server.url}) for its models…")
-        self._list_server(server)
+        self._list_server(name)
 
     def _mark_server(self, name: str, state: str) -> None:
         """The server's line in the list says what it answered."""
         self.query_one("#sources", OptionList).replace_option_prompt(SERVER + name, Content(f"Server: {name} · {state}"))
 
-    def _list_server(self, server: ServerSettings) -> None:
-        """Ask in a worker of its own per server: all at once when the picker opens, for their lines."""
-        self.run_worker(lambda: self._ask_server(server), thread=True, exclusive=True,
-                        group=f"server:{server.name}", exit_on_error=False)
+    def _list_server(self, name: str) -> None:
+        """Ask in a worker of its own per server: all at once when the picker opens, for their lines.
+        `name` is the list's (a URL from the command line has no name of its own: its host)."""
+        server = self.servers[name]
+        self.run_worker(lambda: self._ask_server(name, server), thread=True, exclusive=True,
+                        group=f"server:{name}", exit_on_error=False)
 
-    def _ask_server(self, server: ServerSettings) -> None:
+    def _ask_server(self, name: str, server: ServerSettings) -> None:
         from mixtral_tui.engine.remote import RemoteEngine
 
         try:
             models = RemoteEngine().list_models(server)
         except UserError as exc:
-            self.app.call_from_thread(self._server_failed, server.name, str(exc))
+            self.app.call_from_thread(self._server_failed, name, str(exc))
             return
-        self.app.call_from_thread(self._server_listed, server.name, models)
+        self.app.call_from_thread(self._server_listed, name, models)
 
     def _server_failed(self, name: str, reason: str) -> None:
         self.server_answers[name] = reason
