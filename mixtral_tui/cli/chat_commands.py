@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from dataclasses import replace
@@ -240,7 +241,10 @@ def run_tui(args: argparse.Namespace) -> int:
                 raise
             offer, spec = spec.model_path, replace(spec, model_path="")  # not downloaded: the picker offers it
     from mixtral_tui.ui.app import MixtralApp
+    from mixtral_tui.web import WEB_ENGINE_ENV, WEB_SERVER_NAME
 
+    if spec.server is not None and spec.server.url == os.environ.get(WEB_ENGINE_ENV):  # a page of `web`
+        spec = replace(spec, server=replace(spec.server, name=WEB_SERVER_NAME))
     history, warning = open_history_or_memory()
     app = MixtralApp(config=config, load_spec=spec, history=history, startup_warning=warning, offer_repo=offer)
     app.run()

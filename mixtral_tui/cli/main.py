@@ -109,6 +109,13 @@ def build_parser() -> argparse.ArgumentParser:
     download.add_argument("spec", metavar="owner/repo[:QUANT]")
 
     commands.add_parser("doctor", help="hardware, llama.cpp build, file locations and Hub settings")
+    web = commands.add_parser("web", help="serve the app to a browser (notebooks, GPU boxes behind a proxied port)")
+    _model_options(web)
+    web.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1; any address "
+                                                          "needs the printed link's token as well)")
+    web.add_argument("--port", type=int, default=8000, help="port to listen on (default 8000)")
+    web.add_argument("--public-url", metavar="URL", help="the URL the browser reaches this server by, behind a "
+                                                         "proxy (Colab: google.colab.kernel.proxyPort(8000))")
     bench = commands.add_parser("bench", help="measure prompt and decode speed of --model on this machine")
     _model_options(bench)
     return parser
@@ -159,6 +166,10 @@ def main(argv: list[str] | None = None) -> int:
             if spec.server is not None:
                 return model_commands.server_models_command(spec)
             return model_commands.models_command(args.repo, spec.context_size, config.model.models_dir, config.model.path)
+        if args.command == "web":
+            from mixtral_tui.cli.web_command import web_command
+
+            return web_command(args)
         if args.command == "ask":
             from mixtral_tui.cli.chat_commands import ask_command
 

@@ -127,6 +127,7 @@ class Chunk:
     completion_tokens: int
     decode_tps: float
     thinking: str = ""  # a reasoning model's thinking, apart from the answer (engine/thinking.py)
+    waiting: str = ""  # why no text comes yet, in the server's words (a shared server's queue)
 
 
 def default_threads() -> int:

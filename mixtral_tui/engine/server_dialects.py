@@ -46,6 +46,8 @@ DIALECTS = {
     "ollama": Dialect("ollama"),
     "lmstudio": Dialect("lmstudio", ("top_k",)),
     "generic": Dialect("generic"),
+    # `mixtral-tui web`'s own engine (web/engine_host.py): our sampling names, exact token counts
+    "mixtral-tui": Dialect("mixtral-tui", ("top_k", "min_p", "repeat_penalty"), tokenize="vllm"),
 }
 
 
@@ -77,6 +79,7 @@ class Delta:
     finish_reason: str | None = None
     usage: dict[str, Any] = field(default_factory=dict)
     timings: dict[str, Any] = field(default_factory=dict)
+    waiting: str = ""  # a shared server's word while no text comes (`mixtral-tui web`: another page's turn)
 
 
 def _parts(content: Any) -> tuple[str, str]:
@@ -120,6 +123,12 @@ def parse_chunk(data: Any) -> Delta:
         delta.thinking = thinking + (reasoning if isinstance(reasoning, str) else "")
         delta.tokens = 1 if piece.get("content") is not None or delta.thinking else 0
         delta.finish_reason = choice.get("finish_reason")
+    ours = data.get("x_mixtral_tui")  # `mixtral-tui web`'s engine: tokens per chunk, and its queue
+    if isinstance(ours, dict):
+        if isinstance(ours.get("tokens"), int):
+            delta.tokens = ours["tokens"]
+        if isinstance(ours.get("waiting"), str):
+            delta.waiting = ours["waiting"]
     return delta
 
 
@@ -151,6 +160,8 @@ def guess_dialect(kind: str, models: Any, props: Any, ollama: bool) -> Dialect:
         if isinstance(models, dict) else set()
     if "vllm" in owners:
         return DIALECTS["vllm"]
+    if "mixtral-tui" in owners:
+        return DIALECTS["mixtral-tui"]
     if "me" in owners:
         return DIALECTS["llama-cpp-python"]
     if ollama or "ollama" in owners or "library" in owners:

@@ -22,6 +22,7 @@ class ModelSwitch:
         remembered in the app's own state (the next start opens on it when the config names no
         model), never written into config.toml: models/recent.py says why."""
         from mixtral_tui.server_config import all_servers
+        from mixtral_tui.web import WEB_SERVER_NAME
         app = self.app
         from mixtral_tui.ui.screens.picker import ModelPicker, ServerChoice
 
@@ -31,12 +32,15 @@ class ModelSwitch:
             if isinstance(choice, ServerChoice):  # a model on a server: every conversation goes on there
                 server = servers[choice.server]
                 app.load_spec = replace(app.load_spec, model_path=choice.model, server=server)
+            elif shared is not None:  # a page of `mixtral-tui web`: loaded there, once, for every page
+                app.load_spec = replace(app.load_spec, model_path=choice, server=shared)
             else:
                 app.load_spec = replace(app.load_spec, model_path=choice, server=None)
             app.model_changed()
 
         servers = all_servers(app.config.servers)
         current = app.load_spec.server
+        shared = current if current is not None and current.name == WEB_SERVER_NAME else None
         if current is not None and current.label not in servers:  # a URL from the command line
             servers[current.label] = current
 

@@ -238,6 +238,8 @@ class ReplyController:
                 view.show_progress(latest.completion_tokens, latest.decode_tps)
         if first:
             paint_now(self.app)
+        if latest is not None and latest.waiting and not generation.text:
+            self.app.status.state_text = f"Waiting: {latest.waiting} ({key_for('stop')} stops)"
         now = time.monotonic()
         if latest is not None and now - generation.status_shown >= STATUS_INTERVAL:
             # Not at every update: the screen repaints the box around all the changes of an

@@ -2,6 +2,7 @@
 
     cli                     the command line (it starts the TUI, so it may import ui)
     ui                      the Textual app
+    web                     the app in a browser: the page server, the one engine every page uses
     chat                    one reply, the conversation's rules, export
     engine                  the seam to the model (the planner and hardware of models/ below it)
     models, store           the catalog, hub, downloads, planner; the history database
@@ -9,7 +10,8 @@
 
 Nothing imports upward; only the llama.cpp engine imports `llama_cpp`, only the server engine the
 HTTP client (`httpx`, `httpx_sse`); only the UI imports
-`textual` and `rich`. No list of files to keep up to date: every module is in a layer by where it
+`textual` and `rich`; only web/ the web server's libraries (`aiohttp`; textual-serve in the page
+server alone). No list of files to keep up to date: every module is in a layer by where it
 lives, and a new top-level module must be named here as infrastructure or the test fails.
 """
 
@@ -26,7 +28,7 @@ import pytest
 PACKAGE = Path(__file__).resolve().parents[2] / "mixtral_tui"
 
 INFRASTRUCTURE = {"config", "server_config", "paths", "errors", "vocabulary", "text_safety", "cancel", "__init__"}
-RANK = {"infrastructure": 0, "store": 1, "models": 1, "engine": 2, "chat": 3, "ui": 4, "cli": 5}
+RANK = {"infrastructure": 0, "store": 1, "models": 1, "engine": 2, "chat": 3, "web": 3, "ui": 4, "cli": 5}
 ENTRY_POINTS = {"__main__"}  # `python -m mixtral_tui`: it only calls the command line
 LIBRARY_OWNERS = {
     "llama_cpp": {"engine.llama"},
@@ -34,6 +36,9 @@ LIBRARY_OWNERS = {
     "httpx_sse": {"engine.remote"},
     "textual": {"ui"},
     "rich": {"ui"},
+    "aiohttp": {"web.engine_host", "web.page_server"},
+    "aiohttp_jinja2": {"web.page_server"},
+    "textual_serve": {"web.page_server"},
 }
 
 

@@ -275,6 +275,8 @@ class RemoteEngine:
                     counted += delta.tokens
                     stats.completion_tokens = max(stats.completion_tokens, counted)
                     stats.decode_seconds = now - first_at
+                if delta.waiting and first_at is None:
+                    yield Chunk("", stats.completion_tokens, 0.0, waiting=delta.waiting)
                 answer, inline = splitter.feed(delta.text) if delta.text else ("", "")
                 if answer or inline or delta.thinking:
                     yield Chunk(answer, stats.completion_tokens, stats.decode_tps, delta.thinking + inline)

@@ -1,0 +1,67 @@
+"""`mixtral-tui web`: the full app in a browser, for notebooks and GPU boxes reached only through a
+proxied port. The model loads once, here; each page's app reaches it as a server (web/)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import shlex
+import socket
+import sys
+import time
+
+from mixtral_tui.web import WEB_ENGINE_ENV, WEB_KEY_ENV
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def page_url(host: str, port: int, public_url: str | None, token: str) -> str:
+    if public_url:
+        return f"{public_url.rstrip('/')}/?token={token}"
+    shown = "127.0.0.1" if host in ("0.0.0.0", "") else f"[{host}]" if ":" in host else host
+    return f"http://{shown}:{port}/?token={token}"
+
+
+def web_command(args: argparse.Namespace) -> int:
+    from mixtral_tui.cli.chat_commands import load_settings
+    from mixtral_tui.cli.main import model_choice
+    from mixtral_tui.engine import create_engine
+    from mixtral_tui.engine.log_router import LogRouter
+    from mixtral_tui.paths import app_paths
+    from mixtral_tui.web.engine_host import EngineHost
+    from mixtral_tui.web.page_server import PageServer
+
+    _config, spec = load_settings(*model_choice(args), last_loaded=True)
+    paths = app_paths()
+    paths.ensure()
+    log = LogRouter(paths.log_dir / "web.log")
+    engine = create_engine(log_sink=log.write, separate_process=spec.engine == "separate")
+    key, token = secrets.token_urlsafe(32), secrets.token_urlsafe(24)
+    host = EngineHost(engine, spec, key, log=log.write)
+    if spec.model_path:
+        print(f"mixtral-tui web: loading {spec.model_path}…", file=sys.stderr, flush=True)
+        started = time.monotonic()
+        info = host.load(spec.model_path)
+        print(f"mixtral-tui web: {info.name} loaded in {time.monotonic() - started:.1f} s ({info.plan_summary})",
+              file=sys.stderr, flush=True)
+    else:
+        print("mixtral-tui web: no model yet; the page's Ctrl+G picks one, for every page", file=sys.stderr)
+    engine_port = free_port()
+    engine_url = f"http://127.0.0.1:{engine_port}/v1"
+    os.environ[WEB_KEY_ENV] = key
+    os.environ[WEB_ENGINE_ENV] = engine_url
+    command = shlex.join([sys.executable, "-m", "mixtral_tui", "--server", engine_url, "--api-key-env", WEB_KEY_ENV])
+    server = PageServer(command, token, args.host, args.port, args.public_url, host.routes(), engine_port)
+    print(f"mixtral-tui web: open {page_url(args.host, args.port, args.public_url, token)}", flush=True)
+    print("mixtral-tui web: anyone with this link can use the app; Ctrl+C stops the server", file=sys.stderr,
+          flush=True)
+    try:
+        server.serve()
+    finally:
+        engine.close()
+    return 0

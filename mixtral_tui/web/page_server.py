@@ -1,0 +1,109 @@
+"""`mixtral-tui web`: the app in a browser, with textual-serve, behind a token, one model for all.
+
+textual-serve (Textualize's own) serves the page and runs one app process per browser connection,
+which draws into the page over a websocket. This subclass adds what it leaves out:
+
+- **A token.** Every route (the page, the websocket, downloads, the static files) needs it: in the
+  URL once (`?token=…`, printed at start), then in an HttpOnly cookie, so reloads work. Without it:
+  403. Always, on loopback as on any other address.
+- **Its own URLs behind a proxy.** Colab's port proxy and JupyterHub's server proxy reach this
+  server from another host and scheme: the page's own URLs (its websocket: wss under https) come
+  from `--public-url`, else from the X-Forwarded-Proto/Host/Prefix headers, else from the request.
+- **One model.** The pages' apps are started with `--server` pointing at the `web` process's own
+  engine (web/engine_host.py), which loaded the model once.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+from typing import Any
+from urllib.parse import urlsplit
+
+import aiohttp_jinja2
+from aiohttp import web
+from textual_serve.server import Server
+
+TOKEN_COOKIE = "mixtral_tui_token"
+log = logging.getLogger("mixtral-tui.web")
+
+
+class PageServer(Server):
+    """textual-serve's server with a token on every route and its URLs from the proxy in front."""
+
+    def __init__(self, command: str, token: str, host: str, port: int, public_url: str | None,
+                 engine_routes: web.Application | None = None, engine_port: int = 0) -> None:
+        super().__init__(command, host=host, port=port, title="mixtral-tui", public_url=public_url)
+        self.token = token
+        self.fixed_public_url = public_url.rstrip("/") if public_url else None
+        self.engine_routes = engine_routes
+        self.engine_port = engine_port
+        self._engine_runner: web.AppRunner | None = None
+
+    def initialize_logging(self) -> None:
+        """textual-serve's logo and Rich log handler stay out: `web` prints its own lines."""
+        logging.basicConfig(level="WARNING", format="mixtral-tui web: %(message)s")
+
+    async def _make_app(self) -> web.Application:
+        app = await super()._make_app()
+        # The websocket with the token in its path: the page's script adds its own "?width=…", and
+        # a page in a third-party frame (a notebook's output cell) may get no cookie.
+        app.router.add_get("/ws/{token}", self.handle_websocket, name="websocket_with_token")
+        app.middlewares.append(self._check_token)
+        return app
+
+    async def on_startup(self, app: web.Application) -> None:
+        """The engine's own port (loopback only) starts with the pages' server."""
+        if self.engine_routes is not None:
+            self._engine_runner = web.AppRunner(self.engine_routes, access_log=None)
+            await self._engine_runner.setup()
+            await web.TCPSite(self._engine_runner, "127.0.0.1", self.engine_port).start()
+
+    async def on_shutdown(self, app: web.Application) -> None:
+        if self._engine_runner is not None:
+            await self._engine_runner.cleanup()
+
+    # -- the token -------------------------------------------------------------
+    @web.middleware
+    async def _check_token(self, request: web.Request, handler: Any) -> web.StreamResponse:
+        given = request.query.get("token", "") or request.match_info.get("token", "")
+        by_url = bool(given) and hmac.compare_digest(given.encode(), self.token.encode())
+        cookie = request.cookies.get(TOKEN_COOKIE, "")
+        by_cookie = bool(cookie) and hmac.compare_digest(cookie.encode(), self.token.encode())
+        if not (by_url or by_cookie):
+            return web.Response(status=403, text="mixtral-tui: this page needs the link with ?token=… that "
+                                                 "`mixtral-tui web` printed when it started.\n")
+        response = await handler(request)
+        if by_url and not by_cookie and not response.prepared:
+            secure = self.base_url(request).startswith("https:")  # a notebook's frame needs SameSite=None
+            response.set_cookie(TOKEN_COOKIE, self.token, httponly=True, secure=secure,
+                                samesite="None" if secure else "Lax")
+        return response
+
+    # -- URLs behind a proxy ---------------------------------------------------
+    def base_url(self, request: web.Request) -> str:
+        """The URL the browser reaches this server by (no trailing slash)."""
+        if self.fixed_public_url:
+            return self.fixed_public_url
+        scheme = request.headers.get("X-Forwarded-Proto", request.scheme).split(",")[0].strip()
+        host = request.headers.get("X-Forwarded-Host", request.host).split(",")[0].strip()
+        prefix = request.headers.get("X-Forwarded-Prefix", "").rstrip("/")
+        return f"{scheme}://{host}{prefix}"
+
+    @aiohttp_jinja2.template("app_index.html")
+    async def handle_index(self, request: web.Request) -> dict[str, Any]:
+        """The page, its websocket and static URLs made from the URL the browser used."""
+        base = self.base_url(request)
+        router = request.app.router
+        websocket = f"{base}{router['websocket_with_token'].url_for(token=self.token)}"
+        scheme = "wss" if urlsplit(base).scheme == "https" else "ws"
+        try:
+            font_size = int(request.query.get("fontsize", "16"))
+        except ValueError:
+            font_size = 16
+        return {
+            "font_size": font_size,
+            "app_websocket_url": f"{scheme}:{websocket.split(':', 1)[1]}",
+            "config": {"static": {"url": f"{base}{router['static'].url_for(filename='/')}".rstrip("/") + "/"}},
+            "application": {"name": self.title},
+        }
