@@ -84,7 +84,7 @@ class PageServer(Server):
     def base_url(self, request: web.Request) -> str:
         """The URL the browser reaches this server by (no trailing slash)."""
         if self.fixed_public_url:
-            return self.fixed_public_url
+            return self.fixed_public_url.rstrip("/")
         scheme = request.headers.get("X-Forwarded-Proto", request.scheme).split(",")[0].strip()
         host = request.headers.get("X-Forwarded-Host", request.host).split(",")[0].strip()
         prefix = request.headers.get("X-Forwarded-Prefix", "").rstrip("/")

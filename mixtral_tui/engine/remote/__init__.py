@@ -126,10 +126,14 @@ class RemoteEngine:
         self.unload()
         self._server, self._client = server, self._open(server)
         models_json, models = self._models()
-        self._model = pick_model(spec.model_path or server.model, models, server)
         props = self._get_json("/props", absolute=True)
         ollama = server.kind == "" and self._get_json("/api/version", absolute=True) is not None
         self._dialect = guess_dialect(server.kind, models_json, props, ollama)
+        wanted = spec.model_path or server.model
+        if self._dialect.name == "mixtral-tui" and wanted.endswith(".gguf"):
+            self._model = wanted  # `mixtral-tui web`'s engine loads a file a page picks, for every page
+        else:
+            self._model = pick_model(wanted, models, server)
         self._can_tokenize = bool(self._dialect.tokenize)
         context = context_size_from(models_json, props, self._model) or spec.context_size
         told = "the server's" if context != spec.context_size else "from the config (the server does not say)"

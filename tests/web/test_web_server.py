@@ -1,0 +1,168 @@
+"""The web mode's two servers over real HTTP on loopback, without a browser: the one engine every
+page's app uses (through the remote engine, as a page's app does), and the token on every route."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import httpx
+import pytest
+from aiohttp import web
+
+from mixtral_tui.cancel import CancelToken
+from mixtral_tui.config import Sampling
+from mixtral_tui.engine.base import LoadSpec, ReplyStats, Turn
+from mixtral_tui.engine.remote import RemoteEngine
+from mixtral_tui.server_config import ServerSettings
+from mixtral_tui.web.engine_host import EngineHost
+from mixtral_tui.web.page_server import TOKEN_COOKIE, PageServer
+from tests.fixtures.fake_engine import ScriptedEngine
+from tests.fixtures.llama_server import free_port
+
+KEY = "engine-key-for-the-tests"
+
+
+@contextmanager
+def serving(app: web.Application) -> Iterator[str]:
+    """An aiohttp application on a loopback port, in a thread of its own; its base URL."""
+    port = free_port()
+    loop = asyncio.new_event_loop()
+    runner = web.AppRunner(app, access_log=None)
+    ready = threading.Event()
+
+    def run() -> None:
+        asyncio.set_event_loop(loop)
+        loop.run_until_complete(runner.setup())
+        loop.run_until_complete(web.TCPSite(runner, "127.0.0.1", port).start())
+        ready.set()
+        loop.run_forever()
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    assert ready.wait(10)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(10)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(10)
+
+
+@pytest.fixture
+def host(monkeypatch):
+    monkeypatch.setenv("WEB_TEST_KEY", KEY)
+    engine = ScriptedEngine([f"w{i} " for i in range(30)], delay=0.01)
+    host = EngineHost(engine, LoadSpec("scripted.gguf"), KEY)
+    host.load("scripted.gguf")
+    return host
+
+
+def reply(url: str, prompt: str = "hi", tokens: int = 100) -> tuple[str, ReplyStats, list[str]]:
+    engine = RemoteEngine()
+    engine.load(LoadSpec("", server=ServerSettings(url + "/v1", "this machine", api_key_env="WEB_TEST_KEY")))
+    stats, text, waits = ReplyStats(), [], []
+    for chunk in engine.stream_reply([Turn("user", prompt)], Sampling(max_tokens=tokens), CancelToken(), stats):
+        text.append(chunk.text)
+        if chunk.waiting:
+            waits.append(chunk.waiting)
+    engine.close()
+    return "".join(text), stats, waits
+
+
+def test_a_pages_app_gets_the_one_model_through_the_remote_engine(host):
+    with serving(host.routes()) as url:
+        text, stats, waits = reply(url)
+    assert text == "".join(f"w{i} " for i in range(30)) and not waits
+    assert stats.completion_tokens == 30 and stats.server_decode_tps > 0  # the engine's own figures
+    assert host.loads == 1 and host.engine.prompts[-1] == [Turn("user", "hi")]
+
+
+def test_without_the_engine_key_nothing_is_served(host):
+    with serving(host.routes()) as url:
+        assert httpx.get(url + "/v1/models").status_code == 401
+        assert httpx.get(url + "/v1/models", headers={"Authorization": "Bearer wrong"}).status_code == 401
+        assert httpx.get(url + "/v1/models", headers={"Authorization": f"Bearer {KEY}"}).status_code == 200
+
+
+def test_a_second_pages_reply_waits_its_turn_and_is_told_so(host):
+    results: dict[str, tuple] = {}
+    with serving(host.routes()) as url:
+        first = threading.Thread(target=lambda: results.setdefault("first", reply(url, "one")))
+        first.start()
+        while not host._turn.locked():
+            pass
+        results["second"] = reply(url, "two")
+        first.join(10)
+    assert not results["first"][2]
+    text, _stats, waits = results["second"]
+    assert waits and "waits its turn" in waits[0] and text.startswith("w0 ")  # it came, after the first
+
+
+def test_a_page_that_stops_reading_stops_the_reply(host):
+    host.engine.delay = 0.05
+    with serving(host.routes()) as url:
+        engine = RemoteEngine()
+        engine.load(LoadSpec("", server=ServerSettings(url + "/v1", api_key_env="WEB_TEST_KEY")))
+        cancel = CancelToken()
+        for n, _chunk in enumerate(engine.stream_reply([Turn("user", "x")], Sampling(max_tokens=100), cancel, ReplyStats())):
+            if n == 3:
+                cancel.cancel()  # Esc in the page
+        engine.close()
+        for _ in range(100):
+            if host.engine.cancel_seen_at is not None:
+                break
+            threading.Event().wait(0.05)
+    assert host.engine.cancel_seen_at is not None and host.engine.cancel_seen_at < 29  # stopped, not finished
+
+
+def test_a_model_a_page_picks_loads_once_for_every_page(host, tmp_path):
+    other = tmp_path / "other.gguf"
+    other.write_bytes(b"GGUF")  # the scripted engine loads anything; the host checks the file is there
+    with serving(host.routes()) as url:
+        engine = RemoteEngine()
+        engine.load(LoadSpec(str(other), server=ServerSettings(url + "/v1", api_key_env="WEB_TEST_KEY")))
+        waits = [c.waiting for c in engine.stream_reply([Turn("user", "x")], Sampling(), CancelToken(), ReplyStats())
+                 if c.waiting]
+        models = httpx.get(url + "/v1/models", headers={"Authorization": f"Bearer {KEY}"}).json()["data"]
+    assert host.loads == 2 and host.spec.model_path == str(other) and [m["id"] for m in models] == [str(other)]
+    assert any("loading other.gguf for every page" in w for w in waits)
+
+
+# -- the page server's token -------------------------------------------------------
+
+
+@pytest.fixture
+def pages():
+    server = PageServer("true", "page-token", "127.0.0.1", 0, None)
+    app = asyncio.new_event_loop().run_until_complete(server._make_app())
+    with serving(app) as url:
+        yield server, url
+
+
+def test_the_page_and_the_websocket_need_the_token(pages):
+    _server, url = pages
+    assert httpx.get(url + "/").status_code == 403
+    assert httpx.get(url + "/?token=wrong").status_code == 403
+    assert httpx.get(url + "/ws").status_code == 403
+    assert httpx.get(url + "/ws/wrong").status_code == 403
+    assert httpx.get(url + "/static/js/textual.js").status_code == 403
+    page = httpx.get(url + "/?token=page-token")
+    assert page.status_code == 200 and "ws://127.0.0.1" in page.text and "/ws/page-token" in page.text
+    cookie = page.cookies.get(TOKEN_COOKIE)
+    assert cookie == "page-token" and "httponly" in page.headers["set-cookie"].lower()
+    assert httpx.get(url + "/", cookies={TOKEN_COOKIE: cookie}).status_code == 200  # a reload
+
+
+def test_behind_a_proxy_the_page_uses_the_proxys_scheme_and_host(pages):
+    server, url = pages
+    forwarded = {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "lab.example.org", "X-Forwarded-Prefix": "/user/me/proxy/8000"}
+    page = httpx.get(url + "/?token=page-token", headers=forwarded)
+    assert "wss://lab.example.org/user/me/proxy/8000/ws/page-token" in page.text
+    assert "https://lab.example.org/user/me/proxy/8000/static/" in page.text
+    assert "secure" in page.headers["set-cookie"].lower() and "samesite=none" in page.headers["set-cookie"].lower()
+    server.fixed_public_url = "https://abc-8000-colab.googleusercontent.com/"  # --public-url wins
+    page = httpx.get(url + "/?token=page-token", headers=forwarded)
+    assert "wss://abc-8000-colab.googleusercontent.com/ws/page-token" in page.text
