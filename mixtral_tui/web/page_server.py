@@ -15,8 +15,10 @@ which draws into the page over a websocket. This subclass adds what it leaves ou
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import logging
+import signal
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -25,6 +27,8 @@ from aiohttp import web
 from textual_serve.server import Server
 
 TOKEN_COOKIE = "mixtral_tui_token"
+SHUTDOWN_SECONDS = 3.0
+"""How long a stop waits for open pages before it closes them (each page's app is told to quit)."""
 log = logging.getLogger("mixtral-tui.web")
 
 
@@ -39,6 +43,21 @@ class PageServer(Server):
         self.engine_routes = engine_routes
         self.engine_port = engine_port
         self._engine_runner: web.AppRunner | None = None
+
+    def serve(self, debug: bool = False) -> None:
+        """As textual-serve's, but a stop (Ctrl+C, SIGTERM) ends open pages within seconds: aiohttp
+        waited a minute for each open websocket before it let the process go."""
+        self.debug = debug
+        self.initialize_logging()
+        loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)
+        for stop in (signal.SIGINT, signal.SIGTERM):
+            try:
+                loop.add_signal_handler(stop, self.request_exit)
+            except NotImplementedError:  # not on this platform's event loop
+                pass
+        web.run_app(self._make_app(), host=self.host, port=self.port, handle_signals=False, loop=loop,
+                    print=lambda *args: None, shutdown_timeout=SHUTDOWN_SECONDS)
 
     def initialize_logging(self) -> None:
         """textual-serve's logo and Rich log handler stay out: `web` prints its own lines."""

@@ -15,12 +15,15 @@ import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 import pytest
 
 from tests.fixtures.llama_server import free_port
+from tests.fixtures.reverse_proxy import reverse_proxy
 
 CHROMIUM, DRIVER = shutil.which("chromium"), shutil.which("chromedriver")
 pytestmark = pytest.mark.skipif(not (CHROMIUM and DRIVER),
@@ -28,33 +31,39 @@ pytestmark = pytest.mark.skipif(not (CHROMIUM and DRIVER),
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "screenshots"
 
 
+@contextmanager
+def web(model: Path, folder: Path, port: int, *extra: str) -> Iterator[tuple[str, Path]]:
+    """`mixtral-tui web --model MODEL` on `port`; (the page URL it printed, with its token; home)."""
+    home = folder / "home"
+    env = {**os.environ, "MIXTRAL_TUI_HOME": str(home)}
+    printed = folder / "web.out"
+    with printed.open("w") as out:
+        process = subprocess.Popen([sys.executable, "-m", "mixtral_tui", "web", "--model", str(model), "--ctx", "512",
+                                    "--port", str(port), *extra], stdout=out, stderr=subprocess.STDOUT, env=env)
+        try:
+            deadline = time.monotonic() + 60
+            while "?token=" not in printed.read_text():
+                assert process.poll() is None, printed.read_text()
+                assert time.monotonic() < deadline, "the web server did not start"
+                time.sleep(0.1)
+            url = next(w for w in printed.read_text().split() if "?token=" in w)
+            local = f"http://127.0.0.1:{port}/"
+            while True:
+                try:
+                    httpx.get(local, timeout=2)
+                    break
+                except httpx.HTTPError:
+                    time.sleep(0.1)
+            yield url, home
+        finally:
+            process.terminate()
+            process.wait(10)
+
+
 @pytest.fixture
 def web_server(tiny_model, tmp_path):
-    """`mixtral-tui web --model TINY` on a free port; (page URL with its token, home folder)."""
-    home = tmp_path / "home"
-    port = free_port()
-    env = {**os.environ, "MIXTRAL_TUI_HOME": str(home)}
-    out = (tmp_path / "web.out").open("w")
-    process = subprocess.Popen([sys.executable, "-m", "mixtral_tui", "web", "--model", str(tiny_model), "--ctx", "512",
-                                "--port", str(port)], stdout=out, stderr=subprocess.STDOUT, env=env, text=True)
-    try:
-        deadline = time.monotonic() + 60
-        while "?token=" not in (tmp_path / "web.out").read_text():
-            assert process.poll() is None, (tmp_path / "web.out").read_text()
-            assert time.monotonic() < deadline, "the web server did not start"
-            time.sleep(0.1)
-        url = next(w for w in (tmp_path / "web.out").read_text().split() if "?token=" in w)
-        while True:
-            try:
-                httpx.get(url, timeout=2)
-                break
-            except httpx.HTTPError:
-                time.sleep(0.1)
-        yield url, home
-    finally:
-        process.terminate()
-        process.wait(10)
-        out.close()
+    with web(tiny_model, tmp_path, free_port()) as started:
+        yield started
 
 
 @pytest.fixture
@@ -153,3 +162,22 @@ def test_the_page_is_refused_without_the_token(web_server, browser):
     assert httpx.get(bare + "ws").status_code == 403
     browser.get(bare)
     assert "needs the link with ?token=" in browser.find_element("tag name", "body").text
+
+
+@pytest.mark.parametrize("told", ["forwarded headers", "--public-url"])
+def test_the_app_works_through_a_reverse_proxy_on_another_port(tiny_model, tmp_path, browser, told):
+    """As a notebook's port proxy: another port, a path prefix; the page's own URLs (its websocket)
+    from the proxy's headers, or from --public-url when the proxy sends none."""
+    port = free_port()
+    with reverse_proxy(f"http://127.0.0.1:{port}", forward_headers=told == "forwarded headers") as proxied:
+        extra = ("--public-url", proxied) if told == "--public-url" else ()
+        with web(tiny_model, tmp_path, port, *extra) as (url, home):
+            token = url.split("?token=")[1]
+            page = httpx.get(f"{proxied}/?token={token}")
+            assert page.status_code == 200 and f"{proxied.replace('http', 'ws', 1)}/ws/{token}" in page.text
+            assert httpx.get(f"{proxied}/").status_code == 403  # the token, through the proxy too
+            browser.get(f"{proxied}/?token={token}")
+            type_in_the_message_box(browser, "through the proxy\n")
+            wait(lambda: [m for m in saved(home) if m[0] == "assistant" and m[2] == "done" and m[1]],
+                 what="the reply through the proxy")
+            assert ("user", "through the proxy", "done") in saved(home)

@@ -30,7 +30,7 @@ def serving(app: web.Application) -> Iterator[str]:
     """An aiohttp application on a loopback port, in a thread of its own; its base URL."""
     port = free_port()
     loop = asyncio.new_event_loop()
-    runner = web.AppRunner(app, access_log=None)
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=2)
     ready = threading.Event()
 
     def run() -> None:
