@@ -14,6 +14,7 @@ from textual.css.query import NoMatches
 from textual.widgets import OptionList, TabbedContent, TabPane
 
 from mixtral_tui.chat.export import export_conversation, safe_filename
+from mixtral_tui.errors import UserError
 from mixtral_tui.ui.keys import key_for
 from mixtral_tui.ui.screens.dialogs import ConfirmScreen, PromptScreen
 from mixtral_tui.ui.screens.search import Found, SearchScreen
@@ -227,6 +228,9 @@ class ConversationTabs:
         def done(path: str | None) -> None:
             if not path:
                 return
+            if self.app.is_web:  # in a browser: a download to the user's own machine
+                self._deliver(conversation.id, Path(path).name)
+                return
             try:
                 fmt = "json" if path.strip().lower().endswith(".json") else "markdown"
                 text = export_conversation(self.app.history, conversation.id, fmt)
@@ -237,6 +241,25 @@ class ConversationTabs:
             else:
                 self.app.notify(f"Exported to {out.resolve()}")
 
+        if self.app.is_web:
+            self.app.push_screen(PromptScreen("Download as a Markdown file (a name ending in .json: all of it, as "
+                                              "JSON):", safe_filename(conversation)), done)
+            return
         default = str(Path.cwd() / safe_filename(conversation))
         self.app.push_screen(PromptScreen("Export to a Markdown file (a name ending in .json: all of it, as JSON):",
                                           default), done)
+
+    def _deliver(self, conversation_id: int, name: str) -> None:
+        """F9 in a browser (`mixtral-tui web`): the export goes to the browser as a download (Textual's
+        deliver_text), not into a file on the server's disk the user may not reach."""
+        import io
+
+        fmt = "json" if name.lower().endswith(".json") else "markdown"
+        try:
+            text = export_conversation(self.app.history, conversation_id, fmt)
+        except UserError as exc:
+            self.app.notify(f"Not exported: {exc}", severity="error")
+            return
+        self.app.deliver_text(io.StringIO(text), save_filename=name, open_method="download",
+                              mime_type="application/json" if fmt == "json" else "text/markdown", encoding="utf-8")
+        self.app.notify(f"Downloading {name} in the browser.")

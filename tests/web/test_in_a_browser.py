@@ -78,7 +78,13 @@ def browser(tmp_path):
                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
                  "--window-size=1200,800", f"--user-data-dir={tmp_path / 'chromium'}"):
         options.add_argument(flag)
+    downloads = tmp_path / "downloads"
+    downloads.mkdir()
+    options.add_experimental_option("prefs", {"download.default_directory": str(downloads),
+                                              "download.prompt_for_download": False})
     driver = webdriver.Chrome(service=Service(DRIVER), options=options)
+    driver.execute_cdp_cmd("Page.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(downloads)})
+    driver.downloads = downloads
     yield driver
     driver.quit()
 
@@ -138,6 +144,14 @@ def test_the_app_in_a_browser_chats_reloads_without_a_second_load_and_serves_two
     time.sleep(0.5)
     if os.environ.get("MIXTRAL_TUI_SCREENSHOTS"):
         browser.save_screenshot(str(SCREENSHOTS / "web.png"))
+
+    from selenium.webdriver.common.keys import Keys
+
+    browser.switch_to.active_element.send_keys(Keys.F9)  # export: in a browser, a download
+    time.sleep(1)
+    browser.switch_to.active_element.send_keys(Keys.ENTER)
+    [exported] = wait(lambda: [p for p in browser.downloads.glob("*.md")], what="the exported file in the browser's downloads")
+    assert "hello from the browser" in exported.read_text(encoding="utf-8")
 
     started = time.monotonic()
     browser.refresh()  # a reload: a new app process, the same model, the conversation where it was
