@@ -22,7 +22,10 @@ from collections.abc import Callable, Generator
 from textual import events
 from textual._parser import ParseEOF, ParseError, ParseTimeout, Peek1, Read1
 from textual._xterm_parser import BRACKETED_PASTE_END, BRACKETED_PASTE_START, XTermParser
+from textual.drivers._byte_stream import ByteStream
 from textual.drivers.linux_driver import LinuxDriver
+from textual.drivers.web_driver import WebDriver
+from textual.drivers.web_driver import _ExitInput as ExitInput
 from textual.message import Message
 
 from mixtral_tui.text_safety import displayable
@@ -121,3 +124,29 @@ class PasteSafeLinuxDriver(LinuxDriver):
                     pass
             except (EOFError, ParseError):
                 pass
+
+
+class PasteSafeWebDriver(WebDriver):
+    """Textual's web driver (a page of `mixtral-tui web`), reading the page's keys and pastes with
+    `PasteSafeParser`: a paste into the browser is text there as in a terminal."""
+
+    def run_input_thread(self) -> None:
+        input_reader = self._input_reader
+        parser = PasteSafeParser(self._debug)
+        decode = getincrementaldecoder("utf-8")().decode
+        packets = ByteStream()  # the server's stream: the page's input, and packets about it
+        try:
+            for data in input_reader:
+                if data:
+                    for packet_type, payload in packets.feed(data):
+                        if packet_type == "D":
+                            for event in parser.feed(decode(payload)):
+                                self.process_message(event)
+                        else:
+                            self._on_meta(packet_type, payload)
+                for event in parser.tick():
+                    self.process_message(event)
+        except ExitInput:
+            pass
+        finally:
+            input_reader.close()

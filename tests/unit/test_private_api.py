@@ -69,6 +69,17 @@ def test_textual_still_reads_the_terminal_the_way_the_paste_safe_driver_does_it(
     assert callable(LinuxDriver.process_message)
 
 
+def test_textual_reads_a_browsers_input_the_way_the_paste_safe_web_driver_does_it():
+    from textual.drivers import web_driver
+
+    # ui/terminal_input.py PasteSafeWebDriver: the packets of textual-serve's stream, the parser
+    # built in that method alone, and how it ends
+    source = inspect.getsource(web_driver.WebDriver.run_input_thread)
+    assert "XTermParser(" in source and "self._input_reader" in source and "ByteStream()" in source
+    assert "self._on_meta(packet_type, payload)" in source and "_ExitInput" in source
+    assert issubclass(web_driver._ExitInput, Exception)
+
+
 def test_textual_footer_keys_are_as_the_key_footer_reads_them():
     from textual.widgets import Footer
     from textual.widgets._footer import FooterKey

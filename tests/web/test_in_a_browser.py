@@ -169,6 +169,26 @@ def test_the_app_in_a_browser_chats_reloads_without_a_second_load_and_serves_two
     assert loads(home) == 1
 
 
+def test_a_paste_into_the_page_is_text(web_server, browser):
+    """As in a terminal (issue 15): colour codes and a title-setting sequence in a paste are text
+    for the message box, never keys or commands (a paste event, as the browser makes one)."""
+    url, home = web_server
+    browser.get(url)
+    type_in_the_message_box(browser, "")
+    pasted = "AAA \x1b[31mRED\x1b[0m BBB\x1b]0;PWNED\x07 CCC"
+    browser.execute_script("""
+        const box = document.querySelector('.xterm-helper-textarea');
+        const data = new DataTransfer();
+        data.setData('text/plain', arguments[0]);
+        box.dispatchEvent(new ClipboardEvent('paste', {clipboardData: data, bubbles: true, cancelable: true}));
+    """, pasted)
+    time.sleep(1)
+    browser.switch_to.active_element.send_keys("\n")
+    wait(lambda: [m for m in saved(home) if m[0] == "user"], what="the pasted message, sent")
+    [(_role, content, _status)] = [m for m in saved(home) if m[0] == "user"]
+    assert content == "AAA RED BBB CCC" and "\x1b" not in content
+
+
 def test_the_page_is_refused_without_the_token(web_server, browser):
     url, _home = web_server
     bare = url.split("?")[0]
