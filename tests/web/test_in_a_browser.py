@@ -153,6 +153,18 @@ def test_the_app_in_a_browser_chats_reloads_without_a_second_load_and_serves_two
     [exported] = wait(lambda: [p for p in browser.downloads.glob("*.md")], what="the exported file in the browser's downloads")
     assert "hello from the browser" in exported.read_text(encoding="utf-8")
 
+    # c on a picked message: into the browser's clipboard (OSC 52, which the page's terminal hands to it)
+    browser.execute_cdp_cmd("Browser.grantPermissions", {"origin": url.split("/?")[0],
+                                                         "permissions": ["clipboardReadWrite", "clipboardSanitizedWrite"]})
+    browser.switch_to.active_element.send_keys(Keys.SHIFT, Keys.TAB)
+    time.sleep(0.5)
+    browser.switch_to.active_element.send_keys(Keys.UP, "c")
+    reply_text = next(m[1] for m in saved(home) if m[0] == "assistant")
+    copied = wait(lambda: browser.execute_async_script(
+        "const done = arguments[0]; navigator.clipboard.readText().then(done, () => done(''))"), what="the copied text")
+    assert copied in (reply_text, "hello from the browser")
+    browser.switch_to.active_element.send_keys(Keys.ESCAPE)
+
     started = time.monotonic()
     browser.refresh()  # a reload: a new app process, the same model, the conversation where it was
     type_in_the_message_box(browser, "and after a reload\n")

@@ -24,6 +24,13 @@ def key_table() -> Table:
     return table
 
 
+IN_A_BROWSER = (
+    "In a browser (mixtral-tui web): F9 downloads the export to this computer; c and b copy into the "
+    "browser's clipboard (on https or localhost, as browsers allow); the model is the web server's, the same "
+    "for every page; Ctrl+Q ends this page's app only."
+)
+
+
 class HelpScreen(ModalScreen[None]):
     BINDINGS = [Binding("escape,f1,q,question_mark", "dismiss", "Close")]
     DEFAULT_CSS = """
@@ -42,5 +49,7 @@ class HelpScreen(ModalScreen[None]):
             # above the list, so it shows however short the terminal
             yield Static("Esc, F1 or q closes this; ↑ ↓ PgUp PgDn scroll. Every action is also in the command "
                          "palette (Ctrl+P).", classes="hint")
+            if self.app.is_web:
+                yield Static(IN_A_BROWSER, classes="hint")
             with VerticalScroll():
                 yield Static(key_table(), id="keys")
