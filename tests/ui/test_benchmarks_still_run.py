@@ -5,6 +5,11 @@ for its 600 s deadline; nothing but a person running it would have noticed."""
 
 from __future__ import annotations
 
+import shutil
+import sys
+
+import pytest
+
 from benchmarks import long_reply, search
 
 
@@ -35,3 +40,15 @@ def test_the_server_benchmark_runs_both_sides_on_a_real_server(tiny_server, tiny
 
     result = remote.measure(tiny_server, str(tiny_model), rounds=1, tokens=8)
     assert result["bare_tps"] > 0 and result["app_tps"] > 0 and result["app_ttft_ms"] > 0
+
+
+@pytest.mark.skipif(not (shutil.which("chromium") and shutil.which("chromedriver")),
+                    reason="needs Debian's chromium and chromium-driver (.ci/run installs them)")
+def test_the_web_benchmark_runs_the_page_and_the_terminal(monkeypatch, capsys, tmp_path):
+    from benchmarks import web
+
+    monkeypatch.setenv("MIXTRAL_TUI_HOME", str(tmp_path))  # the terminal side sets it: put back after
+    monkeypatch.setattr(sys, "argv", ["web.py", "--rounds", "1", "--tokens", "48"])
+    assert web.main() == 0
+    printed = capsys.readouterr().out
+    assert "on the page's screen" in printed and "model loads in the web server: 1" in printed
