@@ -28,6 +28,34 @@ def page_url(host: str, port: int, public_url: str | None, token: str) -> str:
 
 
 def web_command(args: argparse.Namespace) -> int:
+    from mixtral_tui.cli.main import server_choice
+
+    remote = server_choice(args)
+    return on_a_server(args, remote) if remote is not None else with_one_model(args)
+
+
+def on_a_server(args: argparse.Namespace, remote: tuple[str, str, bool]) -> int:
+    """`web --server NAME_OR_URL`: the model lives on a server already, which every page's app
+    reaches itself (its key from the environment, as on the command line)."""
+    from mixtral_tui.cli.main import model_choice
+    from mixtral_tui.web.page_server import PageServer
+
+    server, key_env, insecure = remote
+    model = model_choice(args)[0]
+    command = [sys.executable, "-m", "mixtral_tui", "--server", server]
+    command += ["--api-key-env", key_env] if key_env else []
+    command += ["--allow-insecure"] if insecure else []
+    command += ["--model", model] if model else []
+    token = secrets.token_urlsafe(24)
+    pages = PageServer(shlex.join(command), token, args.host, args.port, args.public_url)
+    print(f"mixtral-tui web: every page uses {server}", file=sys.stderr, flush=True)
+    print(f"mixtral-tui web: open {page_url(args.host, args.port, args.public_url, token)}", flush=True)
+    pages.serve()
+    return 0
+
+
+def with_one_model(args: argparse.Namespace) -> int:
+    """The model loaded once, here, and served to every page's app on loopback (web/engine_host.py)."""
     from mixtral_tui.cli.chat_commands import load_settings
     from mixtral_tui.cli.main import model_choice
     from mixtral_tui.engine import create_engine
@@ -50,7 +78,7 @@ def web_command(args: argparse.Namespace) -> int:
         print(f"mixtral-tui web: {info.name} loaded in {time.monotonic() - started:.1f} s ({info.plan_summary})",
               file=sys.stderr, flush=True)
     else:
-        print("mixtral-tui web: no model yet; the page's Ctrl+G picks one, for every page", file=sys.stderr)
+        print("mixtral-tui web: no model yet; the model picker in a page chooses one, for every page", file=sys.stderr)
     engine_port = free_port()
     engine_url = f"http://127.0.0.1:{engine_port}/v1"
     os.environ[WEB_KEY_ENV] = key
@@ -58,7 +86,7 @@ def web_command(args: argparse.Namespace) -> int:
     command = shlex.join([sys.executable, "-m", "mixtral_tui", "--server", engine_url, "--api-key-env", WEB_KEY_ENV])
     server = PageServer(command, token, args.host, args.port, args.public_url, host.routes(), engine_port)
     print(f"mixtral-tui web: open {page_url(args.host, args.port, args.public_url, token)}", flush=True)
-    print("mixtral-tui web: anyone with this link can use the app; Ctrl+C stops the server", file=sys.stderr,
+    print("mixtral-tui web: anyone with this link can use the app; interrupt this command to stop the server", file=sys.stderr,
           flush=True)
     try:
         server.serve()

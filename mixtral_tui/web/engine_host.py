@@ -133,7 +133,7 @@ class EngineHost:
                     await send(response, error(str(exc)))
                     return
             elif info is None:
-                await send(response, error("no model is loaded: pick one with Ctrl+G"))
+                await send(response, error("no model is loaded: pick one in the model picker"))
                 return
             await self._stream(response, cancel, turns, sampling)
         finally:

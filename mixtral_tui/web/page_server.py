@@ -45,7 +45,7 @@ class PageServer(Server):
         self._engine_runner: web.AppRunner | None = None
 
     def serve(self, debug: bool = False) -> None:
-        """As textual-serve's, but a stop (Ctrl+C, SIGTERM) ends open pages within seconds: aiohttp
+        """As textual-serve's, but a stop (SIGINT, SIGTERM) ends open pages within seconds: aiohttp
         waited a minute for each open websocket before it let the process go."""
         self.debug = debug
         self.initialize_logging()

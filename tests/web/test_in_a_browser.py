@@ -32,14 +32,15 @@ SCREENSHOTS = Path(__file__).resolve().parents[2] / "screenshots"
 
 
 @contextmanager
-def web(model: Path, folder: Path, port: int, *extra: str) -> Iterator[tuple[str, Path]]:
+def web(model: Path | None, folder: Path, port: int, *extra: str) -> Iterator[tuple[str, Path]]:
     """`mixtral-tui web --model MODEL` on `port`; (the page URL it printed, with its token; home)."""
     home = folder / "home"
     env = {**os.environ, "MIXTRAL_TUI_HOME": str(home)}
     printed = folder / "web.out"
+    model_options = ("--model", str(model), "--ctx", "512") if model else ()
     with printed.open("w") as out:
-        process = subprocess.Popen([sys.executable, "-m", "mixtral_tui", "web", "--model", str(model), "--ctx", "512",
-                                    "--port", str(port), *extra], stdout=out, stderr=subprocess.STDOUT, env=env)
+        process = subprocess.Popen([sys.executable, "-m", "mixtral_tui", "web", *model_options, "--port", str(port),
+                                    *extra], stdout=out, stderr=subprocess.STDOUT, env=env)
         try:
             deadline = time.monotonic() + 60
             while "?token=" not in printed.read_text():
@@ -227,3 +228,20 @@ def test_the_app_works_through_a_reverse_proxy_on_another_port(tiny_model, tmp_p
             wait(lambda: [m for m in saved(home) if m[0] == "assistant" and m[2] == "done" and m[1]],
                  what="the reply through the proxy")
             assert ("user", "through the proxy", "done") in saved(home)
+
+
+def test_web_on_a_server_gives_every_page_that_server(tmp_path, browser):
+    """`web --server URL`: no model here; each page's app talks to the server itself."""
+    from tests.fixtures.fake_openai import FakeOpenAI
+
+    fake = FakeOpenAI().start()
+    try:
+        with web(None, tmp_path, free_port(), "--server", fake.url) as (url, home):
+            browser.get(url)
+            type_in_the_message_box(browser, "to the server\n")
+            wait(lambda: fake.chat_requests(), what="the page's request at the server")
+            wait(lambda: [m for m in saved(home) if m[0] == "assistant" and m[2] == "done"], what="the server's reply")
+            assert fake.chat_requests()[-1].body["messages"][-1]["content"] == "to the server"
+            assert not list(home.rglob("web.log"))  # no model of its own was loaded
+    finally:
+        fake.stop()

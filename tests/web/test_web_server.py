@@ -5,12 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import httpx
 import pytest
-from aiohttp import web
 
 from mixtral_tui.cancel import CancelToken
 from mixtral_tui.config import Sampling
@@ -20,35 +17,9 @@ from mixtral_tui.server_config import ServerSettings
 from mixtral_tui.web.engine_host import EngineHost
 from mixtral_tui.web.page_server import TOKEN_COOKIE, PageServer
 from tests.fixtures.fake_engine import ScriptedEngine
-from tests.fixtures.llama_server import free_port
+from tests.fixtures.serving import serving
 
 KEY = "engine-key-for-the-tests"
-
-
-@contextmanager
-def serving(app: web.Application) -> Iterator[str]:
-    """An aiohttp application on a loopback port, in a thread of its own; its base URL."""
-    port = free_port()
-    loop = asyncio.new_event_loop()
-    runner = web.AppRunner(app, access_log=None, shutdown_timeout=2)
-    ready = threading.Event()
-
-    def run() -> None:
-        asyncio.set_event_loop(loop)
-        loop.run_until_complete(runner.setup())
-        loop.run_until_complete(web.TCPSite(runner, "127.0.0.1", port).start())
-        ready.set()
-        loop.run_forever()
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    assert ready.wait(10)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(10)
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(10)
 
 
 @pytest.fixture
@@ -166,3 +137,44 @@ def test_behind_a_proxy_the_page_uses_the_proxys_scheme_and_host(pages):
     server.fixed_public_url = "https://abc-8000-colab.googleusercontent.com/"  # --public-url wins
     page = httpx.get(url + "/?token=page-token", headers=forwarded)
     assert "wss://abc-8000-colab.googleusercontent.com/ws/page-token" in page.text
+
+
+async def test_a_page_whose_reply_waits_its_turn_says_so_in_its_status_line(host):
+    """Two pages: the first's reply holds the engine; the second page's app (the TUI itself, as a
+    page runs it) says in its status line that it waits, then writes its reply."""
+    from dataclasses import replace
+
+    from tests.fixtures.pilot import make_app, send, wait_for
+
+    host.engine.delay = 0.05
+    with serving(host.routes()) as url:
+        first = threading.Thread(target=lambda: reply(url, "one"))
+        first.start()
+        while not host._turn.locked():
+            await asyncio.sleep(0.01)
+        app = make_app(None, model_path="")
+        app.load_spec = replace(app.load_spec, server=ServerSettings(url + "/v1", "this machine",
+                                                                     api_key_env="WEB_TEST_KEY"))
+        async with app.run_test(size=(100, 30)) as pilot:
+            await wait_for(pilot, lambda: app.model_info is not None, what="connected")
+            await send(pilot, "two")
+            await wait_for(pilot, lambda: "waits its turn" in app.status.state_text, what="the waiting note")
+            assert app.status.state_text.startswith("Waiting: another page's reply")
+            await wait_for(pilot, lambda: app.generation is None, timeout=20, what="its reply, after the other")
+            [stored] = [m for m in app.history.messages(app.active_view().conversation_id) if m.role == "assistant"]
+            assert stored.status == "done" and stored.content.startswith("w0 ") and stored.server == "this machine"
+        first.join(10)
+
+
+async def test_help_in_a_browser_says_what_differs_from_a_terminal(monkeypatch):
+    from mixtral_tui.ui.app import MixtralApp
+    from mixtral_tui.ui.screens.help import HelpScreen
+    from tests.fixtures.pilot import make_app
+
+    monkeypatch.setattr(MixtralApp, "is_web", property(lambda self: True))  # as under Textual's web driver
+    app = make_app(ScriptedEngine())
+    async with app.run_test(size=(110, 34)) as pilot:
+        await pilot.press("f1")
+        assert isinstance(app.screen, HelpScreen)
+        hints = " ".join(str(s.render()) for s in app.screen.query(".hint"))
+        assert "In a browser" in hints and "F9 downloads the export" in hints and "Ctrl+Q ends this page" in hints

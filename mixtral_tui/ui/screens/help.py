@@ -12,6 +12,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from mixtral_tui.ui.key_help import HELP_ROWS
+from mixtral_tui.ui.keys import key_for
 
 
 def key_table() -> Table:
@@ -24,11 +25,11 @@ def key_table() -> Table:
     return table
 
 
-IN_A_BROWSER = (
-    "In a browser (mixtral-tui web): F9 downloads the export to this computer; c and b copy into the "
-    "browser's clipboard (on https or localhost, as browsers allow); the model is the web server's, the same "
-    "for every page; Ctrl+Q ends this page's app only."
-)
+def in_a_browser() -> str:
+    """What differs in a page of `mixtral-tui web` (the keys through the key map)."""
+    return (f"In a browser (mixtral-tui web): {key_for('export_conversation')} downloads the export to this "
+            "computer; c and b copy into the browser's clipboard (on https or localhost, as browsers allow); the "
+            f"model is the web server's, the same for every page; {key_for('quit')} ends this page's app only.")
 
 
 class HelpScreen(ModalScreen[None]):
@@ -50,6 +51,6 @@ class HelpScreen(ModalScreen[None]):
             yield Static("Esc, F1 or q closes this; ↑ ↓ PgUp PgDn scroll. Every action is also in the command "
                          "palette (Ctrl+P).", classes="hint")
             if self.app.is_web:
-                yield Static(IN_A_BROWSER, classes="hint")
+                yield Static(in_a_browser(), classes="hint")
             with VerticalScroll():
                 yield Static(key_table(), id="keys")

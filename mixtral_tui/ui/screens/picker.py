@@ -142,6 +142,12 @@ class ModelPicker(Screen["str | ServerChoice | None"]):
     def _hardware_ready(self, hardware: Hardware, line: str) -> None:
         self.hardware = hardware
         self.query_one("#heading", Static).update(Content(f"Choose a model — context {self.context:,} — {line}"))
+        if self.server is not None:  # a server's models, shown meanwhile (they need no hardware), stay
+            return
+        highlighted = self.query_one("#sources", OptionList).highlighted_option
+        if self.start is None and highlighted is not None and highlighted.id not in (None, CATALOG[0].repo):
+            self._show_source(highlighted.id or "")  # moved to before the machine was known: that one
+            return
         repo, _, quant = (self.start or CATALOG[0].repo).partition(":")
         self.wanted_quant = quant.upper() or None
         self.show_repo(repo)
