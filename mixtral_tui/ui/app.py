@@ -294,6 +294,15 @@ class MixtralApp(App):
         await self.replies.stop_and_wait()
         self.exit()
 
+    async def _on_exit_app(self) -> None:
+        """However the app is told to go: a page of `mixtral-tui web` closed (textual-serve sends
+        "quit", and Textual's web driver posts ExitApp, past action_quit), the reply stops and is
+        saved first. textual-serve's app kept writing after its page closed, on the one engine."""
+        if self.replies.generation is not None:
+            self.conversations.save_drafts()
+            await self.replies.stop_and_wait()
+        await super()._on_exit_app()
+
     # -- conversations (the tabs' and the list's) --------------------------
     async def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         await self.conversations.option_selected(event)

@@ -46,6 +46,16 @@ def test_textual_still_has_the_private_methods_the_app_overrides():
     assert inspect.iscoroutinefunction(TextArea._on_key)
 
 
+def test_textual_still_ends_an_app_through_the_handler_the_app_stops_its_reply_in():
+    from textual.app import App
+    from textual.drivers import web_driver
+
+    # ui/app.py _on_exit_app: ExitApp's handler, which the web driver's "quit" reaches past action_quit
+    assert inspect.signature(App._on_exit_app).parameters.keys() == {"self"}
+    assert "messages.ExitApp()" in inspect.getsource(web_driver.WebDriver.on_meta)
+    assert "messages.ExitApp()" in inspect.getsource(App.exit)
+
+
 def test_textual_screen_updates_are_still_made_by_the_timer_the_first_words_call_at_once():
     from textual.screen import Screen
 

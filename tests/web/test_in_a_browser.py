@@ -245,3 +245,21 @@ def test_web_on_a_server_gives_every_page_that_server(tmp_path, browser):
             assert not list(home.rglob("web.log"))  # no model of its own was loaded
     finally:
         fake.stop()
+
+
+def test_a_page_closed_mid_reply_stops_its_reply(gemma_model, tmp_path, browser):
+    """textual-serve's app process kept writing after its page closed; here the page's app is told
+    to quit, stops its reply (kept, marked stopped), and the one engine is free again."""
+    import json
+
+    with web(gemma_model, tmp_path, free_port()) as (url, home):
+        browser.get(url)
+        type_in_the_message_box(browser, "Tell me a very long story about the sea.\n")
+        wait(lambda: [m for m in saved(home) if m[0] == "assistant" and m[1]], what="the reply, streaming")
+        browser.get("about:blank")  # the page goes away mid-reply
+        wait(lambda: [m for m in saved(home) if m[0] == "assistant" and m[2] == "stopped"], seconds=30,
+             what="the reply stopped with its page")
+        [path] = list(home.rglob("history.sqlite3"))
+        with sqlite3.connect(path) as db:
+            stats = json.loads(db.execute("SELECT stats_json FROM messages WHERE role = 'assistant'").fetchone()[0])
+        assert stats["finish_reason"] == "cancelled" and stats["completion_tokens"] < 300
