@@ -178,3 +178,13 @@ async def test_help_in_a_browser_says_what_differs_from_a_terminal(monkeypatch):
         assert isinstance(app.screen, HelpScreen)
         hints = " ".join(str(s.render()) for s in app.screen.query(".hint"))
         assert "In a browser" in hints and "F9 downloads the export" in hints and "Ctrl+Q ends this page" in hints
+
+
+def test_the_context_size_the_engine_tells_is_said_to_be_the_servers_even_when_it_is_the_configs(host):
+    with serving(host.routes()) as url:
+        engine = RemoteEngine()
+        spec = LoadSpec("", context_size=host.engine.context_size,  # the same number as the server's
+                        server=ServerSettings(url + "/v1", api_key_env="WEB_TEST_KEY"))
+        info = engine.load(spec)
+        engine.close()
+    assert info.context_size == host.engine.context_size and "the server's" in info.plan_summary

@@ -135,8 +135,9 @@ class RemoteEngine:
         else:
             self._model = pick_model(wanted, models, server)
         self._can_tokenize = bool(self._dialect.tokenize)
-        context = context_size_from(models_json, props, self._model) or spec.context_size
-        told = "the server's" if context != spec.context_size else "from the config (the server does not say)"
+        said = context_size_from(models_json, props, self._model)
+        context = said or spec.context_size
+        told = "the server's" if said else "from the config (the server does not say)"
         self._log(f"{server.label}: {self._dialect.name} server, model {self._model}, context {context:,} ({told})")
         # llama-cpp-python's server names a model by its file's path: shown by the file's name
         shown = self._model.rsplit("/", 1)[-1] if self._model.startswith("/") else self._model
