@@ -28,6 +28,10 @@ class ServerError(UserError):
     """A model server could not be reached, refused, or answered with something unusable."""
 
 
+class ServerHasNoModel(ServerError):
+    """A server that lists no model at all (`mixtral-tui web` before a page picked one)."""
+
+
 class InsecureKeyError(ServerError):
     """A key would go over plain http to another machine; the user may allow it (--allow-insecure)."""
 

@@ -27,7 +27,7 @@ from textual.widgets import OptionList, TabbedContent
 from mixtral_tui.config import Config, save_config
 from mixtral_tui.engine.base import Engine, LoadSpec, ModelInfo
 from mixtral_tui.engine.log_router import LogRouter
-from mixtral_tui.errors import InsecureKeyError, UserError
+from mixtral_tui.errors import InsecureKeyError, ServerHasNoModel, UserError
 from mixtral_tui.models.recent import RecentModels
 from mixtral_tui.paths import AppPaths, app_paths, recent_models_file
 from mixtral_tui.store.history import History
@@ -44,6 +44,7 @@ from mixtral_tui.ui.widgets.chat_view import ChatView
 from mixtral_tui.ui.widgets.key_footer import KeyFooter
 from mixtral_tui.ui.widgets.sidebar import ConversationList, Sidebar
 from mixtral_tui.ui.widgets.status_bar import StatusBar
+from mixtral_tui.web import WEB_SERVER_NAME
 
 Result = TypeVar("Result")
 
@@ -214,6 +215,8 @@ class MixtralApp(App):
             info = self._engine.load(spec)
         except InsecureKeyError as exc:
             self.post_message(ModelLoadFailed(str(exc), insecure_key=True))
+        except ServerHasNoModel as exc:
+            self.post_message(ModelLoadFailed(str(exc), no_model=True))
         except UserError as exc:
             self.post_message(ModelLoadFailed(str(exc)))
         except Exception as exc:  # never let a native surprise take the TUI down
@@ -248,6 +251,11 @@ class MixtralApp(App):
         self.model_info = None
         self.status.model_text = "No model"
         self.status.figures_text = ""
+        if event.no_model and server is not None and server.name == WEB_SERVER_NAME:
+            # a page of `mixtral-tui web` started with no model: the picker, as in a terminal
+            self.status.state_text = "No model yet: the one picked here loads for every page"
+            self.action_pick_model()
+            return
         self.status.state_text = f"load failed: see the message; {pick_model_hint()}"
         self.notify(f"{event.reason} {model_advice()}", title="Model not loaded", severity="error", timeout=30)
 

@@ -18,10 +18,11 @@ class ModelLoaded(Message):
 
 
 class ModelLoadFailed(Message):
-    def __init__(self, reason: str, insecure_key: bool = False) -> None:
+    def __init__(self, reason: str, insecure_key: bool = False, no_model: bool = False) -> None:
         super().__init__()
         self.reason = reason
         self.insecure_key = insecure_key  # a key would cross the network in the clear: the user is asked
+        self.no_model = no_model  # the server lists none (`mixtral-tui web` before a model is picked)
 
 
 class ReplyStarted(Message):

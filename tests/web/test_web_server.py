@@ -188,3 +188,32 @@ def test_the_context_size_the_engine_tells_is_said_to_be_the_servers_even_when_i
         info = engine.load(spec)
         engine.close()
     assert info.context_size == host.engine.context_size and "the server's" in info.plan_summary
+
+
+async def test_a_page_of_a_web_server_without_a_model_opens_the_picker_and_its_choice_loads_there(tmp_path,
+                                                                                                  monkeypatch):
+    """`mixtral-tui web` with no model: the page's app opens the picker (as a terminal's does), and
+    the file picked there is loaded by the web server, once, for every page."""
+    from dataclasses import replace
+
+    from mixtral_tui.ui.screens.picker import ModelPicker
+    from tests.fixtures.pilot import make_app, send, wait_for
+
+    monkeypatch.setenv("WEB_TEST_KEY", KEY)
+    host = EngineHost(ScriptedEngine(["picked ", "and ", "loaded"]), LoadSpec(""), KEY)
+    picked = tmp_path / "picked.gguf"
+    picked.write_bytes(b"GGUF")
+    with serving(host.routes()) as url:
+        app = make_app(None, model_path="")
+        app.load_spec = replace(app.load_spec, server=ServerSettings(url + "/v1", "this machine",
+                                                                     api_key_env="WEB_TEST_KEY"))
+        async with app.run_test(size=(120, 40)) as pilot:
+            await wait_for(pilot, lambda: isinstance(app.screen, ModelPicker), what="the picker")
+            assert "loads for every page" in app.status.state_text and not app.notes  # no error, a choice
+            app.screen.dismiss(str(picked))
+            await wait_for(pilot, lambda: app.model_info is not None, what="the shared engine, on the picked model")
+            assert app.load_spec.server is not None and app.load_spec.server.name == "this machine"
+            await send(pilot, "hello")
+            await wait_for(pilot, lambda: app.generation is None and host.loads == 1, what="the reply")
+            [stored] = [m for m in app.history.messages(app.active_view().conversation_id) if m.role == "assistant"]
+            assert stored.content == "picked and loaded" and host.spec.model_path == str(picked)

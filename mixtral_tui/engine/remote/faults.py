@@ -7,7 +7,7 @@ import re
 
 import httpx
 
-from mixtral_tui.errors import ContextExceeded, ServerError
+from mixtral_tui.errors import ContextExceeded, ServerError, ServerHasNoModel
 from mixtral_tui.server_config import ServerSettings
 
 RETRIES_429 = 3
@@ -29,7 +29,7 @@ def pick_model(wanted: str, models: list[str], server: ServerSettings) -> str:
     if len(models) == 1:
         return models[0]
     if not models:
-        raise ServerError(f"{server.label} lists no models; name one with --model ID.")
+        raise ServerHasNoModel(f"{server.label} lists no models; name one with --model ID.")
     raise ServerError(f"{server.label} has {len(models)} models: {', '.join(models[:12])}. Pass --model ID "
                       "(or set model in its [servers.NAME] table).")
 
