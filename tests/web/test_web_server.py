@@ -208,7 +208,8 @@ async def test_a_page_of_a_web_server_without_a_model_opens_the_picker_and_its_c
         app.load_spec = replace(app.load_spec, server=ServerSettings(url + "/v1", "this machine",
                                                                      api_key_env="WEB_TEST_KEY"))
         async with app.run_test(size=(120, 40)) as pilot:
-            await wait_for(pilot, lambda: isinstance(app.screen, ModelPicker), what="the picker")
+            await wait_for(pilot, lambda: isinstance(app.screen, ModelPicker) and app.screen.server_answers,
+                           what="the picker, its servers asked")
             assert "loads for every page" in app.status.state_text and not app.notes  # no error, a choice
             app.screen.dismiss(str(picked))
             await wait_for(pilot, lambda: app.model_info is not None, what="the shared engine, on the picked model")

@@ -140,6 +140,8 @@ class ModelPicker(Screen["str | ServerChoice | None"]):
         self.app.call_from_thread(self._hardware_ready, hardware, hardware_line(hardware))
 
     def _hardware_ready(self, hardware: Hardware, line: str) -> None:
+        if not self.is_attached:  # the picker was closed before the machine was known
+            return
         self.hardware = hardware
         self.query_one("#heading", Static).update(Content(f"Choose a model — context {self.context:,} — {line}"))
         if self.server is not None:  # a server's models, shown meanwhile (they need no hardware), stay
@@ -229,12 +231,16 @@ class ModelPicker(Screen["str | ServerChoice | None"]):
         self.app.call_from_thread(self._server_listed, name, models)
 
     def _server_failed(self, name: str, reason: str) -> None:
+        if not self.is_attached:  # closed before the server answered
+            return
         self.server_answers[name] = reason
         self._mark_server(name, "not answering")
         if self.server == name:
             self._why(f"{reason} (it is {name} in the config's [servers] or built in)", True)
 
     def _server_listed(self, name: str, models: list[str]) -> None:
+        if not self.is_attached:  # closed before the server answered
+            return
         self.server_answers[name] = models
         self._mark_server(name, f"{len(models)} model{'' if len(models) == 1 else 's'}")
         if self.server != name:
@@ -297,12 +303,12 @@ class ModelPicker(Screen["str | ServerChoice | None"]):
 
     def _listing_failed(self, repo: str, note: str) -> None:
         """Kept under the highlighted row's line from now on: moving in the table took it away."""
-        if repo == self.repo:
+        if repo == self.repo and self.is_attached:
             self.listing_note = note
             self._why(note, True)
 
     def _listed(self, repo: str, rows: list[QuantRow]) -> None:
-        if repo == self.repo:
+        if repo == self.repo and self.is_attached:
             self.listing_note = ""
             self._show_rows(rows)
 
