@@ -30,6 +30,7 @@ from mixtral_tui.server_config import BUILTIN_SERVERS
 from mixtral_tui.text_safety import displayable_line
 from mixtral_tui.ui.keys import pretty
 from mixtral_tui.ui.screens.download import DownloadScreen
+from mixtral_tui.ui.screens.picker_columns import LOCAL_COLUMNS, QUANT_COLUMNS, SERVER_COLUMNS, Columns, lay_out
 from mixtral_tui.ui.widgets.key_footer import KeyFooter
 
 if TYPE_CHECKING:
@@ -40,14 +41,6 @@ if TYPE_CHECKING:
 LOCAL = "local"
 SERVER = "server:"  # + the server's name: a source that is a server's models
 COMPACT_BELOW = 110  # columns: narrower terminals get the short columns and the list above the table
-
-Columns = tuple[tuple[str, int], ...]
-QUANT_COLUMNS: Columns = (("Quant", 9), ("Size", 13), ("bpw", 5), ("Memory", 9), ("Fit on this machine", 34), ("~tok/s", 7), ("", 10))
-QUANT_COLUMNS_COMPACT: Columns = (("Quant", 8), ("Size", 9), ("bpw", 4), ("Memory", 9), ("Fit", 16), ("tok/s", 5), ("", 10))
-LOCAL_COLUMNS: Columns = (("Quant", 9), ("Size", 11), ("Arch", 10), ("Kind", 8), ("Loads", 24), ("", 9), ("File", 40))
-SERVER_COLUMNS: Columns = (("Model on the server", 60), ("", 12))
-SERVER_COLUMNS_COMPACT: Columns = (("Model on the server", 44), ("", 12))
-LOCAL_COLUMNS_COMPACT: Columns = (("Quant", 8), ("Size", 10), ("Arch", 8), ("Kind", 7), ("Loads", 5), ("", 9), ("File", 30))
 
 
 @dataclass(frozen=True)
@@ -161,14 +154,7 @@ class ModelPicker(Screen["str | ServerChoice | None"]):
         return self.has_class("-compact")
 
     def _columns(self, wide: Columns) -> None:
-        """The table's columns for what it shows (quantizations or local files), short ones below
-        COMPACT_BELOW columns: at 80 the verdict was cut to one letter and the rows scrolled sideways."""
-        compact = {QUANT_COLUMNS: QUANT_COLUMNS_COMPACT, LOCAL_COLUMNS: LOCAL_COLUMNS_COMPACT,
-                   SERVER_COLUMNS: SERVER_COLUMNS_COMPACT}[wide]
-        table = self.query_one(DataTable)
-        table.clear(columns=True)
-        for label, width in compact if self.compact else wide:
-            table.add_column(label, width=width)
+        lay_out(self.query_one(DataTable), wide, self.compact)
 
     def on_resize(self) -> None:
         compact = self.app.size.width < COMPACT_BELOW
