@@ -19,8 +19,6 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.driver import Driver
-from textual.drivers.linux_driver import LinuxDriver
-from textual.drivers.web_driver import WebDriver
 from textual.screen import Screen
 from textual.widgets import OptionList, TabbedContent
 
@@ -37,7 +35,7 @@ from mixtral_tui.ui.keys import APP_KEYS, key_for, model_advice, pick_model_hint
 from mixtral_tui.ui.messages import ModelLoaded, ModelLoadFailed, ReplyChunk, ReplyFinished, ReplyStarted
 from mixtral_tui.ui.model_switch import ModelSwitch
 from mixtral_tui.ui.reply_controller import Generation, ReplyController
-from mixtral_tui.ui.terminal_input import PasteSafeLinuxDriver, PasteSafeWebDriver
+from mixtral_tui.ui.terminal_input import paste_safe
 from mixtral_tui.ui.titles import in_text
 from mixtral_tui.ui.widgets.chat_tabs import ChatTabs
 from mixtral_tui.ui.widgets.chat_view import ChatView
@@ -101,10 +99,7 @@ class MixtralApp(App):
         """In a terminal and in a browser, Textual's Linux and web drivers with a parser that keeps
         a paste as text (ui/terminal_input.py); any other driver (headless, Windows) as Textual
         picks it."""
-        driver_class = super().get_driver_class()
-        if driver_class is LinuxDriver:
-            return PasteSafeLinuxDriver
-        return PasteSafeWebDriver if driver_class is WebDriver else driver_class
+        return paste_safe(super().get_driver_class())
 
     # -- layout ------------------------------------------------------------
     def get_default_screen(self) -> Screen:

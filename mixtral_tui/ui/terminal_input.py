@@ -22,6 +22,7 @@ from collections.abc import Callable, Generator
 from textual import events
 from textual._parser import ParseEOF, ParseError, ParseTimeout, Peek1, Read1
 from textual._xterm_parser import BRACKETED_PASTE_END, BRACKETED_PASTE_START, XTermParser
+from textual.driver import Driver
 from textual.drivers._byte_stream import ByteStream
 from textual.drivers.linux_driver import LinuxDriver
 from textual.drivers.web_driver import WebDriver
@@ -150,3 +151,11 @@ class PasteSafeWebDriver(WebDriver):
             pass
         finally:
             input_reader.close()
+
+
+def paste_safe(driver_class: type[Driver]) -> type[Driver]:
+    """The driver Textual picked, reading with the paste-safe parser where it reads a terminal or a
+    page (Linux, web); headless and Windows drivers as they are."""
+    if driver_class is LinuxDriver:
+        return PasteSafeLinuxDriver
+    return PasteSafeWebDriver if driver_class is WebDriver else driver_class
