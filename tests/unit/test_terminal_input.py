@@ -96,7 +96,9 @@ def test_the_app_reads_a_browser_page_with_the_paste_safe_web_driver(monkeypatch
     from mixtral_tui.ui.app import MixtralApp
     from mixtral_tui.ui.terminal_input import PasteSafeWebDriver
 
-    monkeypatch.setenv("TEXTUAL_DRIVER", "textual.drivers.web_driver:WebDriver")
+    from textual import constants
+
+    monkeypatch.setattr(constants, "DRIVER", "textual.drivers.web_driver:WebDriver")  # read from the environment at import
     paths = AppPaths(tmp_path / "c", tmp_path / "d", tmp_path / "l")
     paths.ensure()
     app = MixtralApp(Config(), LoadSpec(model_path=""), paths=paths)
