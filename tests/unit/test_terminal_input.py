@@ -90,13 +90,13 @@ def test_the_app_reads_a_terminal_with_the_paste_safe_driver(monkeypatch, tmp_pa
 
 def test_the_app_reads_a_browser_page_with_the_paste_safe_web_driver(monkeypatch, tmp_path):
     """textual-serve starts each page's app with TEXTUAL_DRIVER naming Textual's web driver."""
+    from textual import constants
+
     from mixtral_tui.config import Config
     from mixtral_tui.engine.base import LoadSpec
     from mixtral_tui.paths import AppPaths
     from mixtral_tui.ui.app import MixtralApp
     from mixtral_tui.ui.terminal_input import PasteSafeWebDriver
-
-    from textual import constants
 
     monkeypatch.setattr(constants, "DRIVER", "textual.drivers.web_driver:WebDriver")  # read from the environment at import
     paths = AppPaths(tmp_path / "c", tmp_path / "d", tmp_path / "l")
