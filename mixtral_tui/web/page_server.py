@@ -68,6 +68,7 @@ class PageServer(Server):
         # The websocket with the token in its path: the page's script adds its own "?width=…", and
         # a page in a third-party frame (a notebook's output cell) may get no cookie.
         app.router.add_get("/ws/{token}", self.handle_websocket, name="websocket_with_token")
+        app.router.add_static(f"/{self.token}/static", self.statics_path, name="static_with_token")  # the same
         app.middlewares.append(self._check_token)
         return app
 
@@ -86,6 +87,8 @@ class PageServer(Server):
     @web.middleware
     async def _check_token(self, request: web.Request, handler: Any) -> web.StreamResponse:
         given = request.query.get("token", "") or request.match_info.get("token", "")
+        if not given and request.path.startswith(f"/{self.token}/static/"):  # the page's own assets
+            given = self.token
         by_url = bool(given) and hmac.compare_digest(given.encode(), self.token.encode())
         cookie = request.cookies.get(TOKEN_COOKIE, "")
         by_cookie = bool(cookie) and hmac.compare_digest(cookie.encode(), self.token.encode())
@@ -123,6 +126,6 @@ class PageServer(Server):
         return {
             "font_size": font_size,
             "app_websocket_url": f"{scheme}:{websocket.split(':', 1)[1]}",
-            "config": {"static": {"url": f"{base}{router['static'].url_for(filename='/')}".rstrip("/") + "/"}},
+            "config": {"static": {"url": f"{base}{router['static_with_token'].url_for(filename='/')}".rstrip("/") + "/"}},
             "application": {"name": self.title},
         }

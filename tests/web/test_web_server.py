@@ -122,6 +122,9 @@ def test_the_page_and_the_websocket_need_the_token(pages):
     assert httpx.get(url + "/static/js/textual.js").status_code == 403
     page = httpx.get(url + "/?token=page-token")
     assert page.status_code == 200 and "ws://127.0.0.1" in page.text and "/ws/page-token" in page.text
+    assert "/page-token/static/" in page.text  # its assets too carry the token: a frame with no cookie works
+    assert httpx.get(url + "/page-token/static/js/textual.js").status_code == 200
+    assert httpx.get(url + "/wrong-token/static/js/textual.js").status_code == 403
     cookie = page.cookies.get(TOKEN_COOKIE)
     assert cookie == "page-token" and "httponly" in page.headers["set-cookie"].lower()
     assert httpx.get(url + "/", cookies={TOKEN_COOKIE: cookie}).status_code == 200  # a reload
@@ -132,7 +135,7 @@ def test_behind_a_proxy_the_page_uses_the_proxys_scheme_and_host(pages):
     forwarded = {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "lab.example.org", "X-Forwarded-Prefix": "/user/me/proxy/8000"}
     page = httpx.get(url + "/?token=page-token", headers=forwarded)
     assert "wss://lab.example.org/user/me/proxy/8000/ws/page-token" in page.text
-    assert "https://lab.example.org/user/me/proxy/8000/static/" in page.text
+    assert "https://lab.example.org/user/me/proxy/8000/page-token/static/" in page.text
     assert "secure" in page.headers["set-cookie"].lower() and "samesite=none" in page.headers["set-cookie"].lower()
     server.fixed_public_url = "https://abc-8000-colab.googleusercontent.com/"  # --public-url wins
     page = httpx.get(url + "/?token=page-token", headers=forwarded)
