@@ -19,6 +19,7 @@ command line is a server of its own, which gets no key unless `--api-key-env VAR
 from __future__ import annotations
 
 import ipaddress
+import os
 from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import urlsplit
@@ -42,6 +43,11 @@ class ServerSettings:
     def label(self) -> str:
         """How the app names it (replies, the status line): its name, else its host and port."""
         return self.name or urlsplit(self.url).netloc or self.url
+
+    @property
+    def lacks_its_key(self) -> bool:
+        """A built-in server (Mistral's, OpenAI's) whose key variable is empty: asked, it would only refuse."""
+        return bool(self.api_key_env) and self.name in BUILTIN_SERVERS and not os.environ.get(self.api_key_env, "").strip()
 
     @property
     def key_is_exposed(self) -> bool:

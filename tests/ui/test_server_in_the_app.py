@@ -34,7 +34,10 @@ async def test_a_conversation_moves_from_the_local_model_to_a_server_and_back(ti
         # Each server's line says what it answered, before it is highlighted; a built-in server
         # without its key is not asked (it would refuse).
         await wait_for(pilot, lambda: line("lab") == "Server: lab · 1 model", what="the server's line")
-        assert line("mistral") == "Server: mistral · set MISTRAL_API_KEY"
+        assert line("mistral") == "Server: mistral · no key"  # one line in the list's 34 columns
+        picker.show_server("mistral")  # highlighted: which variable, and no request to Mistral
+        assert "set MISTRAL_API_KEY" in str(picker.query_one("#why").render())
+        picker.server = None
         assert picker.server is None  # the table still shows what it showed
         sources.highlighted = next(i for i in range(sources.option_count)
                                    if sources.get_option_at_index(i).id == "server:lab")

@@ -72,3 +72,15 @@ def test_saving_settings_leaves_the_servers_as_the_user_wrote_them(tmp_path):
     saved = path.read_text()
     assert saved.startswith(text) and "temperature = 0.1" in saved
     assert load_config(path).servers["box"].url == "http://10.0.0.5:8080/v1"
+
+
+def test_a_built_in_server_without_its_key_is_known_before_it_is_asked(monkeypatch):
+    from mixtral_tui.server_config import BUILTIN_SERVERS, ServerSettings
+
+    monkeypatch.delenv("MISTRAL_API_KEY", raising=False)
+    assert BUILTIN_SERVERS["mistral"].lacks_its_key
+    monkeypatch.setenv("MISTRAL_API_KEY", "  ")  # blank is no key
+    assert BUILTIN_SERVERS["mistral"].lacks_its_key
+    monkeypatch.setenv("MISTRAL_API_KEY", "k")
+    assert not BUILTIN_SERVERS["mistral"].lacks_its_key
+    assert not ServerSettings("http://lab:8080/v1", "lab", api_key_env="UNSET_VAR").lacks_its_key  # one's own: asked

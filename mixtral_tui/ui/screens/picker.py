@@ -8,7 +8,6 @@ old-layout Mixtral is flagged before anyone downloads it.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -26,7 +25,6 @@ from mixtral_tui.errors import UserError
 from mixtral_tui.models.catalog import CATALOG, entry
 from mixtral_tui.models.hardware import gib
 from mixtral_tui.models.options import QuantRow, best_row, catalog_choices, rows_for
-from mixtral_tui.server_config import BUILTIN_SERVERS
 from mixtral_tui.text_safety import displayable_line
 from mixtral_tui.ui.keys import pretty
 from mixtral_tui.ui.screens.download import DownloadScreen
@@ -112,8 +110,8 @@ class ModelPicker(Screen["str | ServerChoice | None"]):
 
     def on_mount(self) -> None:
         for name, server in self.servers.items():  # each says in the list whether it answers
-            if server.api_key_env and not os.environ.get(server.api_key_env, "").strip() and server.name in BUILTIN_SERVERS:
-                self._mark_server(name, f"set {server.api_key_env}")  # not asked: it would refuse with no key
+            if server.lacks_its_key:
+                self._mark_server(name, "no key")  # not asked: it would refuse (highlighted, it says which variable)
             else:
                 self._mark_server(name, "asking…")
                 self._list_server(name)
@@ -192,6 +190,10 @@ class ModelPicker(Screen["str | ServerChoice | None"]):
         server = self.servers[name]
         self.repo, self.server, self.rows, self.local_paths, self.server_models = None, name, [], [], []
         self._columns(SERVER_COLUMNS)
+        if server.lacks_its_key:
+            self._why(f"{server.label} needs a key: set {server.api_key_env} (it is read from there, never from "
+                      "the config), then open this list again.", True)
+            return
         self._why(f"asking {server.label} ({server.url}) for its models…")
         self._list_server(name)
 
@@ -407,3 +409,4 @@ class ModelPicker(Screen["str | ServerChoice | None"]):
 
     def action_close(self) -> None:
         self.dismiss(None)
+
