@@ -112,12 +112,12 @@ class EngineHost:
         await response.prepare(request)
         cancel = CancelToken()
         try:
-            await self._wait_turn(response, cancel, wanted, turns, sampling)
+            await self._reply_in_turn(response, cancel, wanted, turns, sampling)
         except ConnectionError:
             cancel.cancel()  # the page's app stopped reading: the reply stops at its next token
         return response
 
-    async def _wait_turn(self, response: web.StreamResponse, cancel: CancelToken, wanted: str,
+    async def _reply_in_turn(self, response: web.StreamResponse, cancel: CancelToken, wanted: str,
                          turns: list[Turn], sampling: Sampling) -> None:
         await self._take_turn(response)
         try:

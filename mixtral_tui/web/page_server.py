@@ -39,7 +39,7 @@ class PageServer(Server):
                  engine_routes: web.Application | None = None, engine_port: int = 0) -> None:
         super().__init__(command, host=host, port=port, title="mixtral-tui", public_url=public_url)
         self.token = token
-        self.fixed_public_url = public_url.rstrip("/") if public_url else None
+        self.fixed_public_url = public_url or None  # base_url drops its trailing slash
         self.engine_routes = engine_routes
         self.engine_port = engine_port
         self._engine_runner: web.AppRunner | None = None

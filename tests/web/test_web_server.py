@@ -64,7 +64,7 @@ def test_a_second_pages_reply_waits_its_turn_and_is_told_so(host):
         first = threading.Thread(target=lambda: results.setdefault("first", reply(url, "one")))
         first.start()
         while not host._turn.locked():
-            pass
+            threading.Event().wait(0.01)  # not a spin: it held the GIL from the server's thread
         results["second"] = reply(url, "two")
         first.join(10)
     assert not results["first"][2]
