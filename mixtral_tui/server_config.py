@@ -26,6 +26,16 @@ from urllib.parse import urlsplit
 
 from mixtral_tui.errors import ConfigError
 
+WEB_ENGINE_ENV = "MIXTRAL_TUI_WEB_ENGINE"
+"""`mixtral-tui web`'s engine URL, in a page's app's environment: a local model it picks is loaded
+there, for every page."""
+
+WEB_PAGE_ENV = "MIXTRAL_TUI_WEB_PAGE"
+"""A page's id, in its app's environment: sent to the web engine with each request (WEB_PAGE_HEADER),
+so that the page's replies stop on the engine when the page goes (web/page_server.py)."""
+
+WEB_PAGE_HEADER = "X-Mixtral-Tui-Page"
+
 
 @dataclass(frozen=True)
 class ServerSettings:

@@ -84,7 +84,8 @@ def with_one_model(args: argparse.Namespace) -> int:
     os.environ[WEB_KEY_ENV] = key
     os.environ[WEB_ENGINE_ENV] = engine_url
     command = shlex.join([sys.executable, "-m", "mixtral_tui", "--server", engine_url, "--api-key-env", WEB_KEY_ENV])
-    server = PageServer(command, token, args.host, args.port, args.public_url, host.routes(), engine_port)
+    server = PageServer(command, token, args.host, args.port, args.public_url, host.routes(), engine_port,
+                        page_closed=host.page_closed)
     print(f"mixtral-tui web: open {page_url(args.host, args.port, args.public_url, token)}", flush=True)
     print("mixtral-tui web: anyone with this link can use the app; interrupt this command to stop the server", file=sys.stderr,
           flush=True)

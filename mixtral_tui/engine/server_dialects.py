@@ -80,6 +80,7 @@ class Delta:
     usage: dict[str, Any] = field(default_factory=dict)
     timings: dict[str, Any] = field(default_factory=dict)
     waiting: str = ""  # a shared server's word while no text comes (`mixtral-tui web`: another page's turn)
+    cancelled: bool = False  # `mixtral-tui web`'s engine stopped it (its page was closed)
 
 
 def _parts(content: Any) -> tuple[str, str]:
@@ -129,6 +130,7 @@ def parse_chunk(data: Any) -> Delta:
             delta.tokens = ours["tokens"]
         if isinstance(ours.get("waiting"), str):
             delta.waiting = ours["waiting"]
+        delta.cancelled = ours.get("cancelled") is True
     return delta
 
 

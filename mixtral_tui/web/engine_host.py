@@ -10,6 +10,9 @@ any server (`--server http://127.0.0.1:PORT/v1`), so every feature works the sam
   (`x_mixtral_tui.waiting`, shown in that page's status line).
 - A page's app that stops reading (Esc, its page closed and the app quit) stops the reply: a write
   to the closed stream fails, and the reply's cancel token is set.
+- A page that goes stops its replies here too (`page_closed`, from the page server, by the page id
+  its app sends): certain, whatever the page's app is doing then. The reply's last chunk says it was
+  stopped, and its app keeps it so.
 - A chat request naming another local GGUF file loads it for everyone (a page's picker).
 - A random key, given to the pages' apps in their environment, is asked of every request: another
   local user cannot use the model through this port.
@@ -32,6 +35,8 @@ from mixtral_tui.cancel import CancelToken
 from mixtral_tui.config import Sampling
 from mixtral_tui.engine.base import LOG_INFO, Chunk, Engine, LoadSpec, LogSink, ModelInfo, ReplyStats, Turn
 from mixtral_tui.errors import UserError
+from mixtral_tui.server_config import WEB_PAGE_HEADER
+from mixtral_tui.vocabulary import FinishReason
 
 OWNER = "mixtral-tui"
 """The `owned_by` of its model: the remote engine knows it by that (engine/server_dialects.py)."""
@@ -51,6 +56,8 @@ class EngineHost:
         self.loads = 0  # how many times a model was loaded (tests count them)
         self._turn = asyncio.Lock()  # one reply (or load) at a time
         self._waiting = 0
+        self._replies: dict[str, set[CancelToken]] = {}  # a page's id: its replies under way
+        self._closed: set[str] = set()  # pages gone (a request still on its way from one is refused)
 
     # -- the model -----------------------------------------------------------
     @property
@@ -67,6 +74,12 @@ class EngineHost:
             self._log(f"mixtral-tui web: model load {self.loads}: {info.name} in {time.monotonic() - started:.1f} s, "
                       "for every page\n", LOG_INFO)
         return info
+
+    def page_closed(self, page: str) -> None:
+        """A page went (its websocket ended): its replies stop at their next token."""
+        self._closed.add(page)
+        for cancel in self._replies.pop(page, set()):
+            cancel.cancel()
 
     # -- HTTP ------------------------------------------------------------------
     def routes(self) -> web.Application:
@@ -108,13 +121,19 @@ class EngineHost:
         except (ValueError, KeyError, TypeError) as exc:
             return web.json_response({"error": {"message": f"not a chat request: {exc}"}}, status=400)
         wanted = str(body.get("model") or "")
+        page = request.headers.get(WEB_PAGE_HEADER, "")
+        if page in self._closed:
+            return web.json_response({"error": {"message": "this page was closed"}}, status=410)
         response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
         await response.prepare(request)
         cancel = CancelToken()
+        self._replies.setdefault(page, set()).add(cancel)
         try:
             await self._reply_in_turn(response, cancel, wanted, turns, sampling)
         except ConnectionError:
             cancel.cancel()  # the page's app stopped reading: the reply stops at its next token
+        finally:
+            self._replies.get(page, set()).discard(cancel)
         return response
 
     async def _reply_in_turn(self, response: web.StreamResponse, cancel: CancelToken, wanted: str,
@@ -236,6 +255,7 @@ def last_chunk(stats: ReplyStats) -> dict[str, Any]:
     return {
         "object": "chat.completion.chunk",
         "choices": [{"index": 0, "delta": {}, "finish_reason": reason}],
+        "x_mixtral_tui": {"cancelled": stats.finish_reason == FinishReason.CANCELLED},
         "usage": {"prompt_tokens": stats.prompt_tokens, "completion_tokens": stats.completion_tokens},
         "timings": {"prompt_n": stats.prompt_evaluated, "cache_n": stats.prompt_reused,
                     "prompt_ms": stats.prompt_seconds * 1000, "predicted_per_second": stats.decode_tps},

@@ -112,6 +112,22 @@ def type_in_the_message_box(driver, text: str) -> None:
     driver.switch_to.active_element.send_keys(text)
 
 
+def page_apps(home: Path) -> list[int]:
+    """The pids of the pages' app processes of the web server whose home is `home` (from /proc)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            command = (entry / "cmdline").read_bytes().split(b"\0") if entry.name.isdigit() else []
+            if b"--api-key-env" not in command or b"mixtral_tui" not in command:  # (not the shell before it)
+                continue
+            if f"MIXTRAL_TUI_HOME={home}".encode() in (entry / "environ").read_bytes().split(b"\0") and \
+                    (entry / "stat").read_text().split()[2] != "Z":
+                found.append(int(entry.name))
+        except OSError:  # gone meanwhile
+            continue
+    return found
+
+
 def saved(home: Path) -> list[tuple[str, str, str]]:
     path = home / "data" / "history.sqlite3"
     candidates = [path] if path.exists() else list(home.rglob("*.sqlite3"))
@@ -247,18 +263,28 @@ def test_web_on_a_server_gives_every_page_that_server(tmp_path, browser):
         fake.stop()
 
 
-def test_a_page_closed_mid_reply_stops_its_reply(gemma_model, tmp_path, browser):
-    """textual-serve's app process kept writing after its page closed; here the page's app is told
-    to quit, stops its reply (kept, marked stopped), and the one engine is free again."""
+@pytest.mark.parametrize("how", ["navigated away", "tab closed"])
+def test_a_page_closed_mid_reply_stops_its_reply(gemma_model, tmp_path, browser, how):
+    """textual-serve's app process kept writing after its page closed; here the page's replies stop
+    on the engine when its websocket ends, and the page's app quits and keeps the reply, marked
+    stopped. Waited for: the page's app process ending (then its rows are final)."""
     import json
 
     with web(gemma_model, tmp_path, free_port()) as (url, home):
+        first_tab = browser.current_window_handle
+        if how == "tab closed":
+            browser.switch_to.new_window("tab")
         browser.get(url)
         type_in_the_message_box(browser, "Tell me a very long story about the sea.\n")
         wait(lambda: [m for m in saved(home) if m[0] == "assistant" and m[1]], what="the reply, streaming")
-        browser.get("about:blank")  # the page goes away mid-reply
-        wait(lambda: [m for m in saved(home) if m[0] == "assistant" and m[2] == "stopped"], seconds=30,
-             what="the reply stopped with its page")
+        [app] = wait(lambda: page_apps(home), what="the page's app process")
+        if how == "tab closed":  # the page goes away mid-reply
+            browser.close()
+            browser.switch_to.window(first_tab)
+        else:
+            browser.get("about:blank")
+        wait(lambda: app not in page_apps(home), seconds=30, what="the page's app to quit")
+        assert [m[2] for m in saved(home) if m[0] == "assistant"] == ["stopped"]
         [path] = list(home.rglob("history.sqlite3"))
         with sqlite3.connect(path) as db:
             stats = json.loads(db.execute("SELECT stats_json FROM messages WHERE role = 'assistant'").fetchone()[0])

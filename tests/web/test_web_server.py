@@ -4,10 +4,14 @@ page's app uses (through the remote engine, as a page's app does), and the token
 from __future__ import annotations
 
 import asyncio
+import os
+import sys
 import threading
+from pathlib import Path
 
 import httpx
 import pytest
+from aiohttp import web
 
 from mixtral_tui.cancel import CancelToken
 from mixtral_tui.config import Sampling
@@ -15,7 +19,7 @@ from mixtral_tui.engine.base import LoadSpec, ReplyStats, Turn
 from mixtral_tui.engine.remote import RemoteEngine
 from mixtral_tui.server_config import ServerSettings
 from mixtral_tui.web.engine_host import EngineHost
-from mixtral_tui.web.page_server import TOKEN_COOKIE, PageServer
+from mixtral_tui.web.page_server import QUIT_SECONDS, TOKEN_COOKIE, PageServer
 from tests.fixtures.fake_engine import ScriptedEngine
 from tests.fixtures.serving import serving
 
@@ -221,3 +225,71 @@ async def test_a_page_of_a_web_server_without_a_model_opens_the_picker_and_its_c
             await wait_for(pilot, lambda: app.generation is None and host.loads == 1, what="the reply")
             [stored] = [m for m in app.history.messages(app.active_view().conversation_id) if m.role == "assistant"]
             assert stored.content == "picked and loaded" and host.spec.model_path == str(picked)
+
+
+# -- a page that goes --------------------------------------------------------------
+
+
+def test_a_page_that_goes_stops_its_replies_on_the_engine_whatever_its_app_does(host, monkeypatch):
+    """The page server tells the engine a page went; the reply of that page's app stops there,
+    marked stopped for the app, even though the app never stopped reading; a request still on its
+    way from that page is refused."""
+    from mixtral_tui.server_config import WEB_ENGINE_ENV, WEB_PAGE_ENV
+    from mixtral_tui.vocabulary import FinishReason
+
+    host.engine.delay = 0.05
+    with serving(host.routes()) as url:
+        monkeypatch.setenv(WEB_ENGINE_ENV, url + "/v1")
+        monkeypatch.setenv(WEB_PAGE_ENV, "page-1")
+        engine = RemoteEngine()
+        engine.load(LoadSpec("", server=ServerSettings(url + "/v1", api_key_env="WEB_TEST_KEY")))
+        stats, texts = ReplyStats(), []
+        for n, chunk in enumerate(engine.stream_reply([Turn("user", "x")], Sampling(max_tokens=100), CancelToken(), stats)):
+            texts.append(chunk.text)
+            if n == 3:
+                host.page_closed("page-1")  # what the page server does when the page's websocket ends
+        assert stats.finish_reason == FinishReason.CANCELLED and len(texts) < 30
+        with pytest.raises(Exception, match="410|closed"):
+            list(engine.stream_reply([Turn("user", "y")], Sampling(), CancelToken(), ReplyStats()))
+        engine.close()
+
+
+async def test_a_closed_pages_app_is_read_until_it_quits_and_its_engine_replies_stop(tmp_path):
+    """A page's app that writes without pause blocked once its page went (nobody read its output),
+    so it never read "quit" and its reply ran on. Now it is read until it quits, the engine hears
+    which page went, and the app's process ends."""
+    import aiohttp
+
+    from tests.fixtures.llama_server import free_port
+
+    pid_file = tmp_path / "app.pid"
+    closed: list[str] = []
+    app_script = Path(__file__).resolve().parents[1] / "fixtures" / "chatty_page_app.py"
+    server = PageServer(f"{sys.executable} {app_script} {pid_file}", "page-token", "127.0.0.1", free_port(), None,
+                        page_closed=closed.append)
+    runner = web.AppRunner(await server._make_app(), access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", server.port).start()
+    try:
+        async with aiohttp.ClientSession() as session:
+            async with session.ws_connect(f"http://127.0.0.1:{server.port}/ws/page-token?width=200&height=60") as ws:
+                for _ in range(20):  # the page reads a few frames, then goes
+                    await ws.receive()
+        while not pid_file.exists() or " " not in pid_file.read_text():
+            await asyncio.sleep(0.05)
+        pid, page = pid_file.read_text().split()
+        await asyncio.wait_for(_gone(int(pid)), QUIT_SECONDS / 2)  # it quit by itself (before it would be ended)
+        assert closed == [page]
+    finally:
+        await runner.cleanup()
+
+
+async def _gone(pid: int) -> None:
+    while True:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return
+        if Path(f"/proc/{pid}/stat").read_text().split()[2] == "Z":
+            return  # ended, not yet reaped
+        await asyncio.sleep(0.1)

@@ -41,7 +41,7 @@ from mixtral_tui.engine.server_dialects import (
 from mixtral_tui.engine.templates import fold_system
 from mixtral_tui.engine.thinking import ThinkingSplitter
 from mixtral_tui.errors import InsecureKeyError, ServerError
-from mixtral_tui.server_config import ServerSettings
+from mixtral_tui.server_config import WEB_ENGINE_ENV, WEB_PAGE_ENV, WEB_PAGE_HEADER, ServerSettings
 from mixtral_tui.vocabulary import FinishReason, Role
 
 
@@ -72,6 +72,9 @@ class RemoteEngine:
                 "network unencrypted. Use https, or pass --allow-insecure if this network is yours."
             )
         headers = dict(server.headers)
+        page = os.environ.get(WEB_PAGE_ENV, "")
+        if page and server.url == os.environ.get(WEB_ENGINE_ENV, "").rstrip("/"):
+            headers[WEB_PAGE_HEADER] = page  # a page of `mixtral-tui web`: its replies stop when it goes
         if key:
             headers["Authorization"] = f"Bearer {key}"
         timeout = httpx.Timeout(server.read_timeout, connect=server.connect_timeout)
@@ -271,7 +274,7 @@ class RemoteEngine:
                     _take_figures(stats, delta.usage, delta.timings)
                 if delta.finish_reason:
                     finished = True
-                    stats.finish_reason = finish_reason(delta.finish_reason)
+                    stats.finish_reason = FinishReason.CANCELLED if delta.cancelled else finish_reason(delta.finish_reason)
                 if delta.tokens:
                     now = time.monotonic()
                     if first_at is None:
