@@ -221,6 +221,9 @@ def ask_command(args: argparse.Namespace) -> int:
     from mixtral_tui.chat.figures import reply_figures
 
     print(reply_figures(run.stats), file=sys.stderr)
+    if message.status == Status.DONE and not message.content.strip():
+        print("mixtral-tui: the model returned no text; ask again (the seed is new each time), or change the "
+              "sampling or the system prompt in config.toml", file=sys.stderr)
     if not args.no_save:
         print(f"saved as conversation {conversation.id}", file=sys.stderr)
     return 0 if message.status == Status.DONE else 1

@@ -95,6 +95,11 @@ class ReplyStats:
     over_network: bool = False  # written on a server: the speeds measured here include the network
     thinking_tokens: int = 0  # of completion_tokens, those that were thinking
     thinking_seconds: float = 0.0  # from the first thinking to the first word of the answer
+    prompt_counted: str = ""
+    """Where prompt_tokens came from: "" the engine's own count, with new and reused known (llama.cpp,
+    in-process or its server's timings); "server" the server's total alone (usage); "tokenizer" the
+    server's tokenizer, asked after a reply that came without counts; "estimate" reckoned here (≈).
+    A prompt_tokens of 0 is not known, and not shown."""
 
     @property
     def prompt_tps(self) -> float:

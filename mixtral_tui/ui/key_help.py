@@ -44,7 +44,9 @@ HELP_ROWS = [
         "out the same: the app says so"),
     widget("Shift+Tab (from the message box)", "Pick a message, from the newest; ↑ ↓ pick another",
            "pick a message in the conversation, starting at the newest: ↑ ↓ move from message to message (↑ on the "
-           "first shown brings in the page before), the footer shows what applies to it, Esc goes back to typing"),
+           "first shown brings in the page before), the footer shows what applies to it, Esc goes back to typing. "
+           "The letter keys below act only here: a click picks a message too, but what is typed after a click "
+           "goes to the message box"),
     widget("`c` (message picked)", "Copy the message as written (Markdown)", "copy the message as written (Markdown)"),
     widget("`b` (message picked)", "Copy its code blocks, one per press",
            "copy its code blocks, one per press: the first, the next, and round; the note says which "

@@ -33,6 +33,25 @@ def test_the_tiny_model_streams_through_the_server(tiny_server, tiny_model):
     assert engine.count_tokens([Turn("user", "hello world")]) > 2  # the server's tokenizer (/extras/tokenize)
 
 
+def test_a_server_that_sends_no_counts_gets_figures_counted_and_marked_never_zeros(tiny_server):
+    """llama-cpp-python's server sends no usage: "prompt 0 tok (0 new, 0 reused)", "ctx 0 / 0" were
+    shown, stopped or not. Now its tokenizer counts the prompt, marked ≈ (the template's tokens
+    around it are reckoned), and the context is the one in use."""
+    from mixtral_tui.chat.figures import reply_figures
+
+    engine = connect(tiny_server)
+    for stop_at in (None, 2):
+        cancel, stats = CancelToken(), ReplyStats()
+        for n, _chunk in enumerate(engine.stream_reply([Turn("user", "Hello there")], Sampling(max_tokens=12, seed=3),
+                                                       cancel, stats)):
+            if n == stop_at:
+                cancel.cancel()
+        line = reply_figures(stats)
+        assert stats.prompt_counted == "estimate" and stats.prompt_tokens > 2 and stats.context_size == 512
+        assert f"prompt ≈{stats.prompt_tokens} tok" in line and "new," not in line and " 0 " not in line
+        assert f"ctx ≈{stats.prompt_tokens + stats.completion_tokens} / 512" in line
+
+
 def test_stop_really_stops_generation_on_the_server(gemma_server):
     """After Esc, the server takes the next request at once: had it gone on writing the 400
     tokens (about 10 s here), the next reply would wait for them."""

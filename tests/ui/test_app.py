@@ -35,7 +35,8 @@ async def test_real_model_reply_streams_with_figures(tiny_model):
         assert view.message.status == "done"
         figures = view.figures_text()
         assert "reply 16 tok" in figures and "tok/s" in figures and "ctx " in figures and "/ 512" in figures
-        assert "last reply 16 tok" in app.status.figures_text and "ctx " in app.status.figures_text
+        status = app.status.figures_text
+        assert status.startswith("last reply ") and " 16 tok" in status and "ctx " in status
         stored = app.history.messages(view.message.conversation_id)
         assert [m.role for m in stored] == ["user", "assistant"] and stored[1].stats["completion_tokens"] == 16
 
@@ -704,3 +705,13 @@ async def test_changing_the_context_in_f3_reloads_the_same_model_not_the_configs
         await pilot.press("ctrl+s")
         await wait_for(pilot, lambda: app.model_info is not None and app.load_spec.context_size == 1024, what="reload")
         assert app.model_info.path == "from-the-command-line.gguf" and not isinstance(app.screen, ModelPicker)
+
+
+async def test_an_empty_reply_says_the_model_returned_no_text_and_what_to_try():
+    app = make_app(ScriptedEngine([""]))
+    async with app.run_test() as pilot:
+        await wait_for(pilot, lambda: app.model_info is not None, what="model load")
+        await send(pilot, "And a dog?")
+        await wait_for(pilot, lambda: app.generation is None and replies(app), what="reply")
+        figures = replies(app)[0].figures_text()
+        assert "the model returned no text" in figures and "Ctrl+R" in figures

@@ -280,3 +280,28 @@ async def test_a_click_on_a_message_picks_it():
         assert app.focused is app.active_view().transcript and picked(app) == "first question"
         await pilot.press("down")
         assert picked(app) == "first answer"
+
+
+async def test_typed_after_a_click_is_text_for_the_message_box_never_an_action():
+    """A click in the conversation, then "Hello from the browser…": a fork appeared at the `f` and
+    the letters before it were taken as keys. Now the pick ends at the first letter and every
+    letter goes to the message box; the letters act only in the keyboard's pick mode."""
+    app = make_app(ScriptedEngine(), history=conversation_of("first question", "first answer"))
+    async with app.run_test(size=(100, 40)) as pilot:
+        await opened(pilot, 2)
+        conversation = app.active_view().conversation_id
+        await pilot.click(app.active_view().query(MessageView)[1])
+        assert picked(app) == "first answer"
+        footer_keys = {b.key for _n, b, enabled, _t in app.screen.active_bindings.values() if enabled}
+        assert not {"c", "b", "e", "r", "f"} & footer_keys  # not offered after a click
+        await pilot.press(*"Hello from the browser, tell me a joke")
+        await pilot.pause()
+        view = app.active_view()
+        assert view.conversation_id == conversation and len(app.conversations.tabs.query("TabPane")) == 1
+        assert app.focused is view.composer and view.composer.text == "Hello from the browser, tell me a joke"
+        assert picked(app) is None and not [n for n in notifications(app) if "copied" in n]
+        await pilot.press("shift+tab")  # the keyboard's pick mode: the letters act again
+        await wait_for(pilot, lambda: app.focused is view.transcript, what="the transcript")
+        await pilot.press("c")
+        await wait_for(pilot, lambda: any("copied" in n for n in notifications(app)), what="the copy")
+        assert view.composer.text == "Hello from the browser, tell me a joke"

@@ -141,3 +141,21 @@ def test_a_reply_reading_its_prompt_stays_alive_for_other_readers(tmp_path, monk
     reader.join()
     assert seen and set(seen) == {Status.STREAMING}
     assert history.messages(conversation.id)[-1].status == Status.DONE
+
+
+def test_figures_not_known_are_not_shown_and_a_speed_over_a_token_is_not_either():
+    from mixtral_tui.chat.figures import reply_figures, status_figures
+    from mixtral_tui.engine.base import ReplyStats
+    from mixtral_tui.vocabulary import FinishReason
+
+    failed = reply_figures(ReplyStats(finish_reason=FinishReason.ERROR))
+    assert failed == "reply 0 tok"  # not "prompt 0 tok (0 new, 0 reused) · … ctx 0 / 0"
+    reused = ReplyStats(prompt_tokens=268, prompt_evaluated=1, prompt_reused=267, prompt_seconds=0.08,
+                        completion_tokens=5, decode_seconds=0.1, ttft_seconds=0.1, context_used=273, context_size=2048)
+    line = reply_figures(reused)
+    assert line.startswith("prompt 268 tok (1 new, 267 reused) · reply 5 tok 40.0 tok/s")  # no "12 tok/s" for one token
+    reused.prompt_evaluated, reused.prompt_reused = 200, 68
+    assert "(200 new, 68 reused) 2,500 tok/s" in reply_figures(reused)
+    told = ReplyStats(prompt_tokens=30, prompt_counted="server", completion_tokens=1, context_used=31, context_size=4096)
+    assert reply_figures(told) == "prompt 30 tok · reply 1 tok · ctx 31 / 4,096"  # the server's total: no split
+    assert status_figures(told) == "last reply 1 tok · ctx 31/4,096"

@@ -10,7 +10,7 @@ from mixtral_tui.text_safety import counted, shortened
 from mixtral_tui.ui.widgets.status_bar import fitted
 
 MODEL = "Mixtral 8x7B Instruct v0.1 Q4_K_M · ctx 32,768 · template mistral"
-FIGURES = "last reply 412 tok · 23.4 tok/s · TTFT 0.41 s · ctx 1,203/32,768"
+FIGURES = "last reply 23.4 tok/s · 412 tok · TTFT 0.41 s · ctx 1,203/32,768"
 
 
 def test_wide_the_status_line_is_whole():
@@ -24,10 +24,24 @@ def test_narrow_it_keeps_the_state_whole_and_drops_the_least_first(width):
     assert len(line) <= width and state in line
 
 
-def test_what_goes_first_is_the_last_figures_then_the_models_details():
-    assert fitted(MODEL, "Ready", FIGURES, 100) == f"{MODEL} │ Ready │ last reply 412 tok"
-    assert fitted(MODEL, "Ready", FIGURES, 70) == "Mixtral 8x7B Instruct v0.1 Q4_K_M · ctx 32,768 │ Ready"
-    assert fitted(MODEL, "Ready", FIGURES, 30) == "Mixtral 8x7B Instruct… │ Ready"
+def test_what_goes_first_is_the_last_figures_then_the_models_details_and_the_speed_last():
+    assert fitted(MODEL, "Ready", FIGURES, 100) == f"{MODEL} │ Ready │ last reply 23.4 tok/s"
+    assert fitted(MODEL, "Ready", FIGURES, 80) == "Mixtral 8x7B Instruct v0.1 Q4_K_M · ctx 32,768 │ Ready │ last reply 23.4 tok/s"
+    assert fitted(MODEL, "Ready", FIGURES, 70) == "Mixtral 8x7B Instruct v0.1 Q4_K_M │ Ready │ last reply 23.4 tok/s"
+    assert fitted(MODEL, "Ready", FIGURES, 50) == "Mixtral 8x7B Inst… │ Ready │ last reply 23.4 tok/s"
+    assert fitted(MODEL, "Ready", FIGURES, 30) == "Ready │ last reply 23.4 tok/s"  # the speed before the name
+    assert fitted(MODEL, "Ready", FIGURES, 20) == "Mixtral 8x7… │ Ready"
+
+
+def test_at_80_columns_idle_the_status_line_keeps_the_last_speed():
+    """"template gemma │ Ready │ last reply 101 tok" at 80 columns: the speed had gone first."""
+    from mixtral_tui.chat.figures import status_figures
+    from mixtral_tui.engine.base import ReplyStats
+
+    figures = status_figures(ReplyStats(prompt_tokens=268, prompt_evaluated=1, prompt_reused=267, completion_tokens=101,
+                                        decode_seconds=2.0, ttft_seconds=0.2, context_used=369, context_size=2048))
+    line = fitted("Gemma 3 270m Q4_K_M · ctx 2,048 · template gemma", "Ready", figures, 80)
+    assert "50.0 tok/s" in line and len(line) <= 80
 
 
 def test_a_title_is_the_whole_first_line_with_words():

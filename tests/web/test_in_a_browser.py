@@ -289,3 +289,24 @@ def test_a_page_closed_mid_reply_stops_its_reply(gemma_model, tmp_path, browser,
         with sqlite3.connect(path) as db:
             stats = json.loads(db.execute("SELECT stats_json FROM messages WHERE role = 'assistant'").fetchone()[0])
         assert stats["finish_reason"] == "cancelled" and stats["completion_tokens"] < 300
+
+
+def test_a_click_in_the_conversation_then_typing_sends_what_was_typed(web_server, browser):
+    """As the README says: click the page, type. A click in the middle of the conversation picked a
+    message, and the letters typed then were keys (`f` forked it); now they are the message."""
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.by import By
+
+    url, home = web_server
+    browser.get(url)
+    type_in_the_message_box(browser, "hello\n")
+    wait(lambda: [m for m in saved(home) if m[0] == "assistant" and m[2] == "done"], what="the first reply")
+    terminal = browser.find_element(By.CSS_SELECTOR, "#terminal")
+    ActionChains(browser).move_to_element_with_offset(terminal, 0, -terminal.rect["height"] // 2 + 60).click().perform()
+    time.sleep(0.3)
+    browser.switch_to.active_element.send_keys("Hello from the browser, tell me a joke\n")
+    wait(lambda: len([m for m in saved(home) if m[0] == "user"]) == 2, what="the second message")
+    assert [m[1] for m in saved(home) if m[0] == "user"] == ["hello", "Hello from the browser, tell me a joke"]
+    [path] = list(home.rglob("history.sqlite3"))
+    with sqlite3.connect(path) as db:
+        assert db.execute("SELECT count(*) FROM conversations").fetchone()[0] == 1  # no fork

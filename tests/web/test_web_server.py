@@ -249,7 +249,7 @@ def test_a_page_that_goes_stops_its_replies_on_the_engine_whatever_its_app_does(
             if n == 3:
                 host.page_closed("page-1")  # what the page server does when the page's websocket ends
         assert stats.finish_reason == FinishReason.CANCELLED and len(texts) < 30
-        with pytest.raises(Exception, match="410|closed"):
+        with pytest.raises(Exception, match=r"410|closed"):
             list(engine.stream_reply([Turn("user", "y")], Sampling(), CancelToken(), ReplyStats()))
         engine.close()
 
@@ -271,10 +271,10 @@ async def test_a_closed_pages_app_is_read_until_it_quits_and_its_engine_replies_
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", server.port).start()
     try:
-        async with aiohttp.ClientSession() as session:
-            async with session.ws_connect(f"http://127.0.0.1:{server.port}/ws/page-token?width=200&height=60") as ws:
-                for _ in range(20):  # the page reads a few frames, then goes
-                    await ws.receive()
+        address = f"http://127.0.0.1:{server.port}/ws/page-token?width=200&height=60"
+        async with aiohttp.ClientSession() as session, session.ws_connect(address) as ws:
+            for _ in range(20):  # the page reads a few frames, then goes
+                await ws.receive()
         while not pid_file.exists() or " " not in pid_file.read_text():
             await asyncio.sleep(0.05)
         pid, page = pid_file.read_text().split()

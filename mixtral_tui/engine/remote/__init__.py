@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -293,7 +294,25 @@ class RemoteEngine:
                 yield Chunk(held_answer, stats.completion_tokens, stats.decode_tps, held_thinking)
         finally:
             stream.close()
+            failing = isinstance(sys.exc_info()[1], Exception)  # (a stop closes with GeneratorExit)
+            self._fill_unknown_figures(turns, stats, ask=not failing)
+
+    def _fill_unknown_figures(self, turns: list[Turn], stats: ReplyStats, ask: bool) -> None:
+        """The context, and a prompt the server did not count (llama-cpp-python's server sends no
+        usage): its tokenizer is asked (`ask`: not after a failure), else an estimate, marked so."""
+        assert self.info is not None
         stats.context_size = self.info.context_size
+        if not stats.prompt_tokens:
+            counted = 0
+            if ask and self._can_tokenize and self._client is not None:
+                try:
+                    counted = self._tokenize(turns)
+                except (httpx.HTTPError, ValueError, KeyError, TypeError):
+                    self._can_tokenize = False
+            # Only an OpenAI-style /tokenize counts the template too; the others' is reckoned around it.
+            exact = bool(counted) and self._dialect.tokenize == "vllm"
+            stats.prompt_tokens = counted or estimated_tokens(turns)
+            stats.prompt_counted = "tokenizer" if exact else "estimate"
         stats.context_used = stats.prompt_tokens + stats.completion_tokens
 
     def _may_fold(self, turns: list[Turn]) -> bool:
@@ -343,15 +362,17 @@ class _Reply:
 
 def _take_figures(stats: ReplyStats, usage: dict[str, Any], timings: dict[str, Any]) -> None:
     """The server's own counts where it gives them (usage; llama.cpp's timings)."""
-    if isinstance(usage.get("prompt_tokens"), int):
+    if isinstance(usage.get("prompt_tokens"), int) and usage["prompt_tokens"] > 0:
         stats.prompt_tokens = usage["prompt_tokens"]
-        stats.prompt_evaluated = stats.prompt_evaluated or usage["prompt_tokens"]
+        if not timings.get("prompt_n"):  # the total alone: how much of it was reused is not told
+            stats.prompt_counted = "server"
     if isinstance(usage.get("completion_tokens"), int):
         stats.completion_tokens = max(stats.completion_tokens, usage["completion_tokens"])
     if isinstance(timings.get("prompt_n"), int):
         cached = int(timings.get("cache_n") or 0)
         stats.prompt_evaluated, stats.prompt_reused = timings["prompt_n"], cached
         stats.prompt_tokens = timings["prompt_n"] + cached
+        stats.prompt_counted = ""
     if isinstance(timings.get("prompt_ms"), int | float):
         stats.prompt_seconds = float(timings["prompt_ms"]) / 1000
     if isinstance(timings.get("predicted_per_second"), int | float):

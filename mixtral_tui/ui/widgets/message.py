@@ -17,6 +17,8 @@ from mixtral_tui.ui.markdown.markdown_text import MarkdownText
 from mixtral_tui.vocabulary import WARNING_STATUSES, Role, Status
 
 ROLE_LABELS: dict[str, str] = {Role.USER: "You", Role.ASSISTANT: "Assistant", Role.NOTICE: "Note", Role.SYSTEM: "System"}
+EMPTY_REPLY_NOTE = ("the model returned no text: Ctrl+R writes it again with a new seed, or F4 changes the sampling "
+                    "(a higher temperature) or the system prompt")
 STATUS_NOTES = {
     Status.STOPPED: "stopped by you",
     Status.INTERRUPTED: "interrupted (the app was closed while it was written)",
@@ -86,6 +88,8 @@ class MessageView(MarkdownText):
         notes = []
         if self.message.role == Role.ASSISTANT and self.message.stats:
             notes.append(reply_figures(ReplyStats.from_dict(self.message.stats)))
+        if self.message.role == Role.ASSISTANT and self.message.status == Status.DONE and not self.message.content.strip():
+            notes.insert(0, EMPTY_REPLY_NOTE)
         status = STATUS_NOTES.get(self.message.status)
         if status and not (self.message.status == Status.STOPPED and notes):
             notes.append(status)
@@ -139,7 +143,9 @@ class MessageView(MarkdownText):
             text = self.source
             first = next((line.strip() for line in text.splitlines() if line.strip()), "")
             status = "replaced · " if self.message.status == Status.REPLACED else ""
-            line = Text(f"{status}folded · {len(text.split()):,} words: {first}", no_wrap=True)
+            words = len(text.split())
+            what = f"{words:,} word{'s' if words != 1 else ''}: {first}" if words else "no text"
+            line = Text(f"{status}folded · {what}", no_wrap=True)
             line.truncate(width, overflow="ellipsis")
             strip = Strip([Segment(line.plain, self._style("message-view--figures"))], line.cell_len)
             self._fold_note = (width, self.app.theme, strip.extend_cell_length(width))

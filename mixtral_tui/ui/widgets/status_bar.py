@@ -1,8 +1,9 @@
 """The line at the bottom: model, state, live speed, and the last reply's figures.
 
-It keeps to one line at any width. What goes first when it does not fit: the last of the reply's
-figures, then the model's details (template, then context size), and last the model's name is
-shortened. The state ("Ready", "Writing: 226 tok · 44.3 tok/s") always stays whole.
+It keeps to one line at any width. What goes first when it does not fit: the last reply's figures
+after its speed, then the model's details (template, then context size), then the model's name is
+shortened, and last the last reply's speed. The state ("Ready", "Writing: 226 tok · 44.3 tok/s")
+always stays whole: at 80 columns, idle, the speed is still there.
 """
 
 from __future__ import annotations
@@ -24,14 +25,19 @@ def fitted(model: str, state: str, figures: str, width: int) -> str:
         shown = [DETAIL.join(model_parts), state, DETAIL.join(figure_parts)]
         return SEPARATOR.join(p for p in shown if p)
 
-    while len(line()) > width and figure_parts:
+    while len(line()) > width and len(figure_parts) > 1:
         figure_parts.pop()
     while len(line()) > width and len(model_parts) > 1:
         model_parts.pop()
+    name = model_parts[0] if model_parts else ""
     if len(line()) > width and model_parts:
-        room = width - len(state) - len(SEPARATOR) if state else width
-        name = model_parts[0]
+        kept = [state] + ([figure_parts[0]] if figure_parts else [])
+        room = width - len(SEPARATOR.join(p for p in kept if p)) - len(SEPARATOR)
         model_parts = [name[: room - 1] + "…"] if room >= 8 else []
+    if len(line()) > width and figure_parts:  # the speed goes last, and the name gets its room back
+        figure_parts.pop()
+        room = width - len(state) - len(SEPARATOR) if state else width
+        model_parts = [name if len(name) <= room else name[: room - 1] + "…"] if name and room >= 8 else []
     text = line()
     return text if len(text) <= width else text[: max(width - 1, 0)] + "…"
 

@@ -4,6 +4,10 @@ With the transcript focused (Shift+Tab from the message box, or a click), ↑ an
 from message to message, and the keys in the footer act on the one picked: copy it, copy
 its code blocks one after another, fold or unfold it, edit it, have it written again,
 fork a new conversation from it.
+
+The single-letter keys act only in the keyboard's pick mode (the transcript reached with
+Shift+Tab). After a click, what is typed is text: a printable key ends the pick and goes to
+the message box (a click then "Hello from the browser" forked a conversation at its `f`).
 Copying and folding are done here; what changes the conversation goes to the app as a
 `MessageChosen` message.
 """
@@ -23,6 +27,9 @@ from textual.reactive import Reactive
 from mixtral_tui.ui.markdown.code_blocks import code_blocks
 from mixtral_tui.ui.widgets.message import MessageView
 from mixtral_tui.vocabulary import CONTEXT_ROLES, Role, Status
+
+LETTER_ACTIONS = frozenset({"copy_message", "copy_code", "choose", "thinking"})
+"""The transcript's actions on single letters: the keyboard's pick mode alone has them."""
 
 
 class Transcript(VerticalScroll):
@@ -58,6 +65,13 @@ class Transcript(VerticalScroll):
     class Leave(TextualMessage):
         """Esc: back to the message box (or stop the reply being written here)."""
 
+    class TypedAway(TextualMessage):
+        """A printable key after a click: the pick ends, and the key is text for the message box."""
+
+        def __init__(self, character: str) -> None:
+            super().__init__()
+            self.character = character
+
     class MessageChosen(TextualMessage):
         """The user asked to `edit` the picked message, to have the conversation written again
         from it (`write_again`), or to `fork` a new conversation that ends with it."""
@@ -71,6 +85,7 @@ class Transcript(VerticalScroll):
         super().__init__(**kwargs)
         self.picked: MessageView | None = None
         self._code_turn: tuple[int, int] = (0, 0)  # (id of the message, index of the block copied next)
+        self.letters_act = False  # the keyboard's pick mode: single letters are actions, not text
 
     # -- scrolling: the reader's place and the pages ----------------------------
     def watch_scroll_y(self, old: float, new: float) -> None:
@@ -132,7 +147,22 @@ class Transcript(VerticalScroll):
             self.picked.set_picked(False)
         self.picked = None
         shown = on_screen or self.messages()
+        self.letters_act = True  # reached by the keyboard; a click (its MouseDown comes next) says otherwise
         self.pick(shown[-1] if shown else None)
+
+    def on_mouse_down(self) -> None:
+        """A click: the message under it may be picked, but what is typed next is text."""
+        if self.letters_act:
+            self.letters_act = False
+            self.refresh_bindings()
+
+    def on_key(self, event: events.Key) -> None:
+        """After a click, a printable key goes to the message box (before any binding sees it)."""
+        if not self.letters_act and event.is_printable and event.character:
+            event.stop()
+            event.prevent_default()
+            self.forget_pick()
+            self.post_message(self.TypedAway(event.character))
 
     def on_blur(self) -> None:
         """The mark goes while typing (the transcript remembers the message for the next visit)."""
@@ -188,6 +218,8 @@ class Transcript(VerticalScroll):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """The footer dims the keys that do not apply to the picked message (None: shown, not run)."""
         view = self.picked
+        if action in LETTER_ACTIONS and not self.letters_act:
+            return False  # after a click, letters are text (Shift+Tab for the keys)
         if action == "thinking" and view is None:
             return False
         if action in ("copy_message", "copy_code", "choose", "fold") and view is None:
