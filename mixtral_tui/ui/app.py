@@ -226,14 +226,13 @@ class MixtralApp(App):
             self.recent_models.remember(self.load_spec.model_path)
         self.replies.model_loaded(info)
         quant = f" {info.quant}" if info.quant else ""
-        if info.server:
-            self.status.model_text = f"{info.name} on {info.server} · ctx {info.context_size:,} · {info.template}"
-        else:
-            self.status.model_text = f"{info.name}{quant} · ctx {info.context_size:,} · template {info.template}"
+        template = info.template if info.template.startswith("the server's") else f"template {info.template}"
+        where = f" on {info.server}" if info.server else ""
+        self.status.model_text = f"{info.name}{quant}{where} · ctx {info.context_size:,} · {template}"
         self.status.state_text = "Ready"
         self.replies.show_figures()
         if info.server:
-            self.notify(f"Connected: {info.name} {info.plan_summary}.", timeout=8)
+            self.notify(f"Connected: {info.name}{quant} {info.plan_summary}.", timeout=8)
         elif info.plan_summary:
             self.notify(f"Loaded with this plan: {info.plan_summary}.", timeout=8)
 

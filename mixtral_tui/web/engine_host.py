@@ -101,8 +101,11 @@ class EngineHost:
 
     async def handle_models(self, request: web.Request) -> web.Response:
         info = self.info
+        # What the page shows of the model, as a terminal on this machine shows it (not "the server's").
+        ours = {} if info is None else {"name": info.name, "template": info.template, "plan": info.plan_summary,
+                                        "quant": info.quant}
         data = [] if info is None else [{"id": info.path, "object": "model", "owned_by": OWNER,
-                                         "max_model_len": info.context_size}]
+                                         "max_model_len": info.context_size, "x_mixtral_tui": ours}]
         return web.json_response({"object": "list", "data": data})
 
     async def handle_tokenize(self, request: web.Request) -> web.Response:

@@ -187,14 +187,17 @@ async def test_help_in_a_browser_says_what_differs_from_a_terminal(monkeypatch):
         assert "In a browser" in hints and "F9 downloads the export" in hints and "Ctrl+Q ends this page" in hints
 
 
-def test_the_context_size_the_engine_tells_is_said_to_be_the_servers_even_when_it_is_the_configs(host):
+def test_a_page_names_the_model_as_a_terminal_does_not_as_a_server(host):
+    """A page said "gemma-3-270m-q4_k_m.gguf on this machine · the server's (mixtral-tui)": its
+    app now shows the web engine's own name, quant, template and plan, and the context it tells."""
+    host.engine.info.plan_summary = "CPU only, 2 threads"
     with serving(host.routes()) as url:
         engine = RemoteEngine()
-        spec = LoadSpec("", context_size=host.engine.context_size,  # the same number as the server's
-                        server=ServerSettings(url + "/v1", api_key_env="WEB_TEST_KEY"))
+        spec = LoadSpec("", context_size=512, server=ServerSettings(url + "/v1", "this machine", api_key_env="WEB_TEST_KEY"))
         info = engine.load(spec)
         engine.close()
-    assert info.context_size == host.engine.context_size and "the server's" in info.plan_summary
+    assert (info.name, info.quant, info.template) == ("Scripted", "Q4_K_M", "chatml")
+    assert info.context_size == host.engine.context_size and info.plan_summary == "on this machine: CPU only, 2 threads"
 
 
 async def test_a_page_of_a_web_server_without_a_model_opens_the_picker_and_its_choice_loads_there(tmp_path,

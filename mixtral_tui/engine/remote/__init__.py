@@ -150,6 +150,12 @@ class RemoteEngine:
             template=f"the server's ({self._dialect.name})", server=server.label,
             plan_summary=f"on {server.label} ({self._dialect.name}), context {context:,} {told}",
         )
+        ours = own_model_info(models_json, self._model) if self._dialect.name == "mixtral-tui" else {}
+        if ours:  # `mixtral-tui web`'s engine: the model as this machine's terminal shows it
+            self.info.name = str(ours.get("name") or shown)
+            self.info.quant = str(ours["quant"]) if ours.get("quant") else None
+            self.info.template = str(ours.get("template") or self.info.template)
+            self.info.plan_summary = f"on {server.label}: {ours.get('plan') or f'context {context:,}'}"
         return self.info
 
     def count_tokens(self, turns: list[Turn]) -> int:
@@ -358,6 +364,14 @@ class _Reply:
         if close is not None:
             close()
         self.stream.close()
+
+
+def own_model_info(models: Any, model: str) -> dict[str, Any]:
+    """`mixtral-tui web`'s engine tells its model's name, template and load plan (x_mixtral_tui)."""
+    for entry in models.get("data", []) if isinstance(models, dict) else []:
+        if isinstance(entry, dict) and entry.get("id") == model and isinstance(entry.get("x_mixtral_tui"), dict):
+            return dict(entry["x_mixtral_tui"])
+    return {}
 
 
 def _take_figures(stats: ReplyStats, usage: dict[str, Any], timings: dict[str, Any]) -> None:
