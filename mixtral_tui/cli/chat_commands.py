@@ -82,12 +82,16 @@ def no_model_error() -> UserError:
     return UserError(f"no model given: pass --model PATH.gguf (or owner/repo:QUANT) or set model.path in the config.{hint}")
 
 
-def list_conversations() -> int:
+def list_conversations(header: bool = True) -> int:
+    """Newest first, tab-separated; a fork says which conversation it is a fork of."""
     history = open_history()
+    if header:
+        print("id\tupdated\tmessages\ttitle\tfrom")
     for c in history.conversations():
         updated = time.strftime("%Y-%m-%d %H:%M", time.localtime(c.updated_at))
         title = displayable_line(c.title)
-        print(f"{c.id}\t{updated}\t{c.message_count}\t{title}")
+        origin = f"fork of {c.forked_from}" if c.forked_from is not None else "-"
+        print(f"{c.id}\t{updated}\t{c.message_count}\t{title}\t{origin}")
     return 0
 
 
@@ -165,7 +169,10 @@ def import_command(file: str) -> int:
         except (OSError, UnicodeDecodeError) as exc:
             raise UserError(f"cannot read {file}: {getattr(exc, 'strerror', None) or exc}") from None
     conversation = import_conversation(open_history(), text, file)
-    print(f"imported as conversation {conversation.id} ({counted(conversation.message_count, 'message')})")
+    # Kept exactly, its dates too: `list` (newest first) and the app's list place it by its last change.
+    updated = time.strftime("%Y-%m-%d %H:%M", time.localtime(conversation.updated_at))
+    print(f"imported as conversation {conversation.id} ({counted(conversation.message_count, 'message')}, "
+          f"last changed {updated}: listed by that date)")
     return 0
 
 

@@ -8,6 +8,7 @@ answers at once.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -73,7 +74,9 @@ def build_parser() -> argparse.ArgumentParser:
     _server_options(parser)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    commands.add_parser("list", help="list saved conversations (id, updated, messages, title; tab-separated)")
+    listing = commands.add_parser("list", help="list saved conversations (id, updated, messages, title, from; "
+                                  "tab-separated, under a header line)")
+    listing.add_argument("--no-header", action="store_true", help="leave out the header line (for scripts)")
 
     search = commands.add_parser("search", help="find saved messages holding every word "
                                  "(conversation id, message id, time, role, title, snippet)")
@@ -103,6 +106,7 @@ def build_parser() -> argparse.ArgumentParser:
     models = commands.add_parser("models", help="local models; with a repo, its quantizations and what fits here")
     models.add_argument("repo", nargs="?", help="owner/repo on the Hub")
     models.add_argument("--ctx", dest="models_ctx", type=_positive_ctx, metavar="N", help="context size to plan for")
+    models.add_argument("--no-header", action="store_true", help="leave out the header line (for scripts)")
     _server_options(models, "sub_")
 
     download = commands.add_parser("download", help="download owner/repo[:QUANT] (resumable, verified)")
@@ -130,7 +134,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "list":
             from mixtral_tui.cli.chat_commands import list_conversations
 
-            return list_conversations()
+            return list_conversations(header=not args.no_header)
         if args.command == "search":
             from mixtral_tui.cli.chat_commands import search_command
 
@@ -165,7 +169,8 @@ def main(argv: list[str] | None = None) -> int:
                 return model_commands.download_command(args.spec, config.model.models_dir)
             if spec.server is not None:
                 return model_commands.server_models_command(spec)
-            return model_commands.models_command(args.repo, spec.context_size, config.model.models_dir, config.model.path)
+            return model_commands.models_command(args.repo, spec.context_size, config.model.models_dir, config.model.path,
+                                                 header=not args.no_header)
         if args.command == "web":
             from mixtral_tui.cli.web_command import web_command
 
@@ -183,3 +188,16 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("mixtral-tui: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        return quietly_after_a_closed_pipe()
+
+
+def quietly_after_a_closed_pipe() -> int:
+    """`mixtral-tui list | head -2`: the reader went, so the rest is not written, and no traceback
+    (Python would print one when it flushes stdout at exit): as Unix tools end, SIGPIPE's status."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+    return 141

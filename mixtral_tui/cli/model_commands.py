@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sys
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from mixtral_tui.errors import UserError
@@ -20,7 +21,7 @@ if TYPE_CHECKING:
 
 
 
-def models_command(repo: str | None, context: int, models_dir: str, configured: str = "") -> int:
+def models_command(repo: str | None, context: int, models_dir: str, configured: str = "", header: bool = True) -> int:
     """Local files (the config's model and the ones the app loaded lately first, as the picker
     lists them); with a repo, its quantizations and what fits here (the catalog's sizes when the
     Hub cannot be asked, as the picker shows them, and said so)."""
@@ -31,6 +32,8 @@ def models_command(repo: str | None, context: int, models_dir: str, configured: 
         if not listed:
             print("no local GGUF files; `mixtral-tui download mradermacher/Mixtral-8x7B-Instruct-v0.1-GGUF` fetches one",
                   file=sys.stderr)
+        if listed and header:
+            print("path\tsize\tarchitecture\tquant\tkind\tloadable\tlisted because")
         for path, why in listed:
             print(describe_local(path) + f"\t{why or '-'}")
         return 0
@@ -54,12 +57,15 @@ def models_command(repo: str | None, context: int, models_dir: str, configured: 
     print(f"# {repo} at context {context:,} on this machine: {hardware_line(hardware)}")
     from mixtral_tui.models.planner import plan
 
+    if header:
+        print("quant\tsize\tbits per weight\tthis machine\tdecode speed (rough)\tdownloaded")
     for q in quants:
         verdict = plan(shape, q.size, context, hardware)
         bpw = f"{q.size * 8 / shape.params:.2f}" if shape.params else "?"
         have = "downloaded" if cached_path(repo, q.first.path, models_dir) else "-"
         parts = f" ({len(q.files)} parts)" if len(q.files) > 1 else ""
-        print(f"{q.quant}\t{size_text(q.size)}{parts}\t{bpw} bpw\t{verdict.summary}\t~{verdict.est_decode_tps:.0f} tok/s\t{have}")
+        speed = f"~{verdict.est_decode_tps:.0f} tok/s" if verdict.est_decode_tps >= 0.5 else "-"  # none when it cannot run
+        print(f"{q.quant}\t{size_text(q.size)}{parts}\t{bpw} bpw\t{verdict.summary}\t{speed}\t{have}")
     return 0
 
 
@@ -140,7 +146,7 @@ def doctor_command() -> int:
     hint = missing_gpu_hint(hw)
     if hint:
         print(f"  hint: {hint}")
-    print(f"config           {paths.config_file}")
+    print(f"config           {paths.config_file} ({config_state(paths.config_file)})")
     print(f"history          {paths.database}")
     print(f"llama.cpp log    {paths.llama_log}")
     print(f"Hub endpoint     {hub.endpoint()}")
@@ -150,3 +156,17 @@ def doctor_command() -> int:
     if os.environ.get("MIXTRAL_TUI_HOME"):
         print(f"MIXTRAL_TUI_HOME {os.environ['MIXTRAL_TUI_HOME']}")
     return 0
+
+
+def config_state(path: Path) -> str:
+    """What `doctor` says of config.toml: absent (the defaults), read, or what is wrong in it."""
+    from mixtral_tui.config import load_config
+    from mixtral_tui.errors import ConfigError
+
+    if not path.exists():
+        return "not there: the defaults apply; F3 in the app writes it"
+    try:
+        load_config(path)
+    except ConfigError as exc:
+        return f"BROKEN: {exc} The app and `ask` stop at it until it is fixed"
+    return "read, valid"

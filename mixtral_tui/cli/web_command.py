@@ -27,9 +27,30 @@ def page_url(host: str, port: int, public_url: str | None, token: str) -> str:
     return f"http://{shown}:{port}/?token={token}"
 
 
+def check_port(host: str, port: int) -> None:
+    """Before the model loads (a minute for Mixtral): a port another program listens on is said,
+    with how to choose another. (The link printed led to the other server, then `web` died.)"""
+    from mixtral_tui.errors import UserError
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as aiohttp binds: a port in TIME_WAIT is free
+        try:
+            probe.bind((host or "0.0.0.0", port))
+        except PermissionError:
+            raise UserError(f"port {port} needs privileges on this machine; choose one above 1023 with --port N "
+                            "(the default is 8000).") from None
+        except OSError as exc:
+            taken = exc.errno in (98, 48, 10048)  # EADDRINUSE on Linux, macOS, Windows
+            why = "is taken: another program listens there" if taken else f"cannot be used ({exc.strerror})"
+            raise UserError(f"port {port} on {host} {why}. Choose another with --port N "
+                            f"(e.g. --port {port + 1}), or stop that program.") from None
+
+
 def web_command(args: argparse.Namespace) -> int:
     from mixtral_tui.cli.main import server_choice
 
+    check_port(args.host, args.port)
     remote = server_choice(args)
     return on_a_server(args, remote) if remote is not None else with_one_model(args)
 

@@ -87,7 +87,8 @@ def plan(shape: Shape, size: int, context: int, hardware: Hardware, kv_type: str
             return Plan("cpu", 0, 0, 0, cpu_need, _speed(shape, size, 0.0, hardware),
                         f"CPU only ({reason}): needs {gib(cpu_need)} of RAM")
         return Plan("too-large", 0, 0, 0, cpu_need, 0.0,
-                    f"too large: needs {gib(cpu_need)} of RAM, {gib(ram_budget)} is free ({reason})")
+                    f"too large: needs {gib(cpu_need)} of RAM, {gib(hardware.ram_available)} is free and "
+                    f"{gib(ram_budget)} of it usable ({1 - RAM_HEADROOM:.0%} kept for the rest of the machine; {reason})")
 
     if gpu_budget <= 0:
         return cpu_or_too_large("no GPU this build can use" if not hardware.gpu_offload or not hardware.gpus

@@ -32,8 +32,10 @@ def test_list_and_export(home):
     history.add_message(conversation.id, "assistant", "answer with ```fence```")
     listed = run("list")
     assert listed.returncode == 0
-    fields = listed.stdout.strip().split("\t")
-    assert fields[0] == str(conversation.id) and fields[2] == "2" and fields[3] == "Tabs and stuff"
+    header, row = listed.stdout.strip().split("\n")
+    assert header == "id\tupdated\tmessages\ttitle\tfrom"
+    fields = row.split("\t")
+    assert fields[0] == str(conversation.id) and fields[2] == "2" and fields[3] == "Tabs and stuff" and fields[4] == "-"
 
     exported = run("export", str(conversation.id))
     assert exported.returncode == 0 and "answer with ```fence```" in exported.stdout
@@ -60,7 +62,7 @@ def test_export_json_then_import_gives_the_same_conversation(home):
     path = home / "c.json"
     path.write_text(exported.stdout)
     done = run("import", str(path))
-    assert done.returncode == 0 and "imported as conversation 2 (2 messages)" in done.stdout
+    assert done.returncode == 0 and "imported as conversation 2 (2 messages, last changed " in done.stdout
     again = json.loads(run("export", "2", "--format", "json").stdout)
     first = json.loads(exported.stdout)
     for data in (first, again):
@@ -128,7 +130,7 @@ def test_ask_streams_saves_and_reports_figures(tiny_model, home):
 def test_ask_reads_stdin_and_no_save_keeps_nothing(tiny_model, home):
     done = run("ask", "--model", str(tiny_model), "--max-tokens", "3", "--no-save", "-", stdin="from stdin")
     assert done.returncode == 0, done.stderr
-    assert run("list").stdout == ""
+    assert run("list", "--no-header").stdout == ""
 
 
 @pytest.mark.parametrize("fixture, phrase", [
@@ -169,6 +171,32 @@ def test_corrupt_config_stops_before_the_tui(home):
     assert done.returncode == 0  # list does not need the config
     done = run()
     assert done.returncode == 1 and "Did you mean 'context_size'" in done.stderr and "config.toml" in done.stderr
+    doctor = run("doctor")  # it reports the config's state, as it does the GPU's
+    [line] = [line for line in doctor.stdout.splitlines() if line.startswith("config ")]
+    assert "BROKEN" in line and "Did you mean 'context_size'" in line
+
+
+def test_list_tells_a_fork_from_its_original(home):
+    history = History(home / "data" / "history.sqlite3")
+    original = history.create_conversation("Plans")
+    history.add_message(original.id, "user", "question")
+    fork = history.fork(original.id, "Plans", history.messages(original.id))
+    rows = [row.split("\t") for row in run("list", "--no-header").stdout.strip().split("\n")]  # (no header: scripts)
+    assert [(r[0], r[3], r[4]) for r in rows] == [(str(fork.id), "Plans", f"fork of {original.id}"),
+                                                  (str(original.id), "Plans", "-")]
+
+
+def test_a_reader_that_goes_early_ends_the_output_quietly(home):
+    """`mixtral-tui list | head -2` ended in a BrokenPipeError traceback."""
+    history = History(home / "data" / "history.sqlite3")
+    for n in range(3000):
+        history.create_conversation(f"conversation number {n} with a title long enough to fill the pipe")
+    process = subprocess.Popen([sys.executable, "-m", "mixtral_tui", "list"], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, env={**os.environ, "PYTHONPATH": os.getcwd()})
+    assert process.stdout.readline().startswith(b"id\t")
+    process.stdout.close()  # as `head -1` does
+    _out, err = process.communicate(timeout=60)
+    assert process.returncode == 141 and b"Traceback" not in err and b"BrokenPipe" not in err, err.decode()
 
 
 def test_home_variable_moves_every_file(tiny_model, home):

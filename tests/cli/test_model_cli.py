@@ -18,7 +18,8 @@ def test_models_lists_a_repo_with_sizes_fit_and_download_state(hub):
     assert done.returncode == 0, done.stderr
     lines = done.stdout.strip().splitlines()
     assert lines[0].startswith(f"# {HUB_REPO} at context 512")
-    rows = {line.split("\t")[0]: line for line in lines[1:]}
+    assert lines[1].split("\t")[:2] == ["quant", "size"]  # a header line (--no-header leaves it out)
+    rows = {line.split("\t")[0]: line for line in lines[2:]}
     assert set(rows) == {"Q4_K_M", "Q8_0"} and "(2 parts)" in rows["Q8_0"]
     assert "CPU only" in rows["Q4_K_M"] or "fits on the GPU" in rows["Q4_K_M"]
     assert rows["Q4_K_M"].endswith("-")
@@ -112,5 +113,5 @@ def test_local_models_list_the_configured_and_recently_loaded_files_outside_the_
     RecentModels(home / "data" / "recent_models.json").remember(str(elsewhere))
     (home / "config").mkdir(parents=True, exist_ok=True)
     (home / "config" / "config.toml").write_text(f'[model]\npath = "{tiny_model}"\n')
-    rows = [line.split("\t") for line in run("models").stdout.strip().splitlines()]
+    rows = [line.split("\t") for line in run("models", "--no-header").stdout.strip().splitlines()]
     assert [(r[0], r[-1]) for r in rows[:2]] == [(str(tiny_model), "in config"), (str(elsewhere), "recent")]

@@ -76,3 +76,13 @@ def test_kv_cache_matches_the_published_formula():
 def test_speed_estimate_is_in_the_measured_range_on_an_h100():
     result = plan(MIXTRAL_8X7B, MIXTRAL["Q4_K_M"], 4096, machine(80, 128, "NVIDIA H100 80GB HBM3"))
     assert 150 < result.est_decode_tps < 260  # llama-bench measured 200 tok/s
+
+
+def test_too_large_says_the_free_ram_as_the_header_does_and_the_margin_kept():
+    """"RAM 20.8/23.5 GiB free" above, "needs 19.3 GiB of RAM, 18.7 GiB is free" in the row: one
+    figure for what is free, and the margin said."""
+    hw = machine(None, 16)
+    result = plan(MIXTRAL_8X7B, MIXTRAL["Q4_K_M"], 4096, hw)
+    assert result.verdict == "too-large" and result.est_decode_tps == 0
+    free = f"{hw.ram_available / GIB:.1f} GiB is free"
+    assert free in result.summary and "10% kept for the rest of the machine" in result.summary

@@ -296,3 +296,19 @@ async def _gone(pid: int) -> None:
         if Path(f"/proc/{pid}/stat").read_text().split()[2] == "Z":
             return  # ended, not yet reaped
         await asyncio.sleep(0.1)
+
+
+def test_web_on_a_port_that_is_taken_says_so_before_loading_anything(tiny_model, tmp_path):
+    """It loaded the model, printed a link that led to the other server, then died with OSError."""
+    import socket
+    import subprocess
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = subprocess.run([sys.executable, "-m", "mixtral_tui", "web", "--model", str(tiny_model), "--port", str(port)],
+                              capture_output=True, text=True, timeout=60,
+                              env={**os.environ, "MIXTRAL_TUI_HOME": str(tmp_path / "home")})
+    assert done.returncode == 1 and f"port {port} on 127.0.0.1 is taken" in done.stderr and "--port" in done.stderr
+    assert "loading" not in done.stderr and "token=" not in done.stdout and "Traceback" not in done.stderr
