@@ -38,7 +38,7 @@ def prompt_of(engine: Engine, tokens: int) -> list[Turn]:
     low, high = 1, len(words)
     while low < high:  # the longest prefix that fits
         mid = (low + high + 1) // 2
-        if engine.count_tokens([Turn("user", " ".join(words[:mid]))]) <= tokens:
+        if engine.count_tokens([Turn("user", " ".join(words[:mid]))], exact=True) <= tokens:
             low = mid
         else:
             high = mid - 1
@@ -76,8 +76,24 @@ def bench_command(spec: LoadSpec) -> int:
     print(f"model            {result['model']} {result['quant'] or ''} (context {result['context']:,})")
     if result["plan"]:
         print(f"offload plan     {result['plan']}")
-    print(f"prompt           {s.prompt_evaluated:,} tokens in {s.prompt_seconds:.2f} s = {s.prompt_tps:,.1f} tok/s")
-    print(f"decode           {s.completion_tokens:,} tokens, {s.decode_tps:,.1f} tok/s")
+    print(f"prompt           {prompt_line(s)}")
+    speed = f", {s.decode_tps:,.1f} tok/s" if s.decode_tps > 0 else ""
+    print(f"decode           {s.completion_tokens:,} tokens{speed}")
     print(f"first token      {s.ttft_seconds:.3f} s")
     print(f"peak memory      {gib(result['peak_rss'], 2)} (resident, the larger of the app and the model's process)")
     return 0
+
+
+def prompt_line(stats: ReplyStats) -> str:
+    """The prompt's figures as timed by the engine; from a server that does not time its prompt
+    (llama-cpp-python's), reckoned from the first token's time, and said so (never "0 tokens in 0 s")."""
+    if stats.prompt_counted == "" and stats.prompt_seconds > 0:
+        return f"{stats.prompt_evaluated:,} tokens in {stats.prompt_seconds:.2f} s = {stats.prompt_tps:,.1f} tok/s"
+    about = "≈" if stats.prompt_counted == "estimate" else ""
+    if not stats.prompt_tokens:
+        return "not told by the server"
+    if stats.ttft_seconds <= 0:
+        return f"{about}{stats.prompt_tokens:,} tokens (the server does not time them)"
+    return (f"{about}{stats.prompt_tokens:,} tokens, first token after {stats.ttft_seconds:.2f} s = "
+            f"≈{stats.prompt_tokens / stats.ttft_seconds:,.0f} tok/s (the server does not time its prompt: "
+            "this includes the network and the first token)")

@@ -158,8 +158,10 @@ class Engine(Protocol):
     def load(self, spec: LoadSpec) -> ModelInfo:
         """Load a model (blocking; run it in a worker). Raises ModelLoadError."""
 
-    def count_tokens(self, turns: list[Turn]) -> int:
-        """Tokens the chat-formatted prompt for `turns` takes."""
+    def count_tokens(self, turns: list[Turn], exact: bool = False) -> int:
+        """Tokens the chat-formatted prompt for `turns` takes. An engine may answer with an upper
+        bound where that is sure to do (a server: no round trip when the turns surely fit);
+        `exact` asks for the count itself (bench's prompt of a given length)."""
 
     def stream_reply(
         self, turns: list[Turn], sampling: Sampling, cancel: Cancellation, stats: ReplyStats

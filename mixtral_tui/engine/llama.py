@@ -317,7 +317,7 @@ class LlamaEngine:
             return 0
         return reused
 
-    def count_tokens(self, turns: list[Turn]) -> int:
+    def count_tokens(self, turns: list[Turn], exact: bool = False) -> int:
         return len(self._prompt_tokens(turns))
 
     # -- generation --------------------------------------------------------

@@ -65,7 +65,7 @@ class ProcessEngine:
             self.info = self._call("load", spec, doing=f"loading {os.path.basename(spec.model_path)}")
             return self.info
 
-    def count_tokens(self, turns: list[Turn]) -> int:
+    def count_tokens(self, turns: list[Turn], exact: bool = False) -> int:
         with self._lock:
             return self._call("count_tokens", turns, doing="counting tokens")
 

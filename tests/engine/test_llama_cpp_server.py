@@ -93,3 +93,19 @@ def test_a_refused_connection_in_ask_is_one_line(home):
     from mixtral_tui.store.history import History
 
     assert History(home / "data" / "history.sqlite3").conversations() == []
+
+
+def test_bench_on_a_server_without_counts_compares_with_bench_here(tiny_server, tiny_model):
+    """`bench` on llama-cpp-python's server printed "prompt 0 tokens in 0.00 s = 0.0 tok/s", and its
+    prompt was 295 tokens against 508 here (an upper bound counted it). Now both are the length
+    asked for, and the server's line says how its prompt speed was reckoned."""
+    from mixtral_tui.cli.bench import prompt_line, run_bench
+
+    here = run_bench(LoadSpec(str(tiny_model), context_size=512, engine="in-app"), prompt_tokens=200, decode_tokens=4)
+    there = run_bench(LoadSpec("", context_size=512, server=ServerSettings(tiny_server)), prompt_tokens=200, decode_tokens=4)
+    local, remote = here["stats"], there["stats"]
+    assert 180 <= local.prompt_tokens <= 200 and abs(remote.prompt_tokens - local.prompt_tokens) <= 20
+    line = prompt_line(remote)
+    assert line.startswith(f"≈{remote.prompt_tokens:,} tokens, first token after") and "does not time" in line
+    assert " 0 tokens" not in line and "0.00 s" not in line
+    assert prompt_line(local).startswith(f"{local.prompt_evaluated:,} tokens in ")

@@ -158,10 +158,10 @@ class RemoteEngine:
             self.info.plan_summary = f"on {server.label}: {ours.get('plan') or f'context {context:,}'}"
         return self.info
 
-    def count_tokens(self, turns: list[Turn]) -> int:
+    def count_tokens(self, turns: list[Turn], exact: bool = False) -> int:
         """With the server's own tokenizer where it has one (llama.cpp, vLLM, llama-cpp-python),
         else an estimate that errs high; a tokenizer that fails once is not asked again."""
-        if self.info is not None and sure_to_fit(turns, self.info.context_size):
+        if not exact and self.info is not None and sure_to_fit(turns, self.info.context_size):
             return estimated_tokens(turns)  # a round trip before each first token, saved (benchmark 8)
         if self._can_tokenize and self._client is not None:
             try:
