@@ -172,8 +172,10 @@ def load_config(path: Path) -> Config:
 def save_config(config: Config, path: Path) -> None:
     """Write the settings into the user's file, changing only what changed: each key whose value
     differs from what the file meant is set (added where it was absent), every other line, comment
-    and blank line stays as the user wrote it. A file that is not TOML (or not there) is written
-    fresh. Atomic: written to a temporary file and moved into place."""
+    and blank line stays as the user wrote it. A key the file does not have means its default, so
+    a default is never written out (a later release's default still reaches the user; the first
+    save wrote every key, `path = ""` among them). A file that is not TOML (or not there) is written
+    fresh, with what differs from the defaults. Atomic: written to a temporary file and moved into place."""
     import tomlkit  # only when saving: it is not needed to start the app
     import tomlkit.exceptions
 
@@ -183,7 +185,7 @@ def save_config(config: Config, path: Path) -> None:
         document = tomlkit.parse(before)
         meant = asdict(parse_config(document.unwrap(), str(path)))
     except (OSError, UnicodeDecodeError, tomlkit.exceptions.TOMLKitError, ConfigError):
-        document, meant = tomlkit.document(), {}
+        document, meant = tomlkit.document(), asdict(Config())
     for section in _SECTIONS:  # [servers.*] are the user's to write: the app never rewrites them
         values = asdict(getattr(config, section))
         for key, value in values.items():

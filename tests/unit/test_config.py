@@ -106,3 +106,17 @@ def test_unknown_template_name(tmp_path):
 def test_sampling_overrides_merge():
     merged = Sampling().merged({"temperature": 0.0, "bogus": 1, "top_k": None})
     assert merged.temperature == 0.0 and merged.top_k == Sampling().top_k
+
+
+def test_the_first_save_writes_only_what_differs_from_the_defaults(tmp_path):
+    """The first F3 save wrote every key, `path = ""` and all the defaults: a later release's
+    default would never reach the user. A file that was not TOML is written the same way."""
+    from dataclasses import replace
+
+    path = tmp_path / "config.toml"
+    config = Config()
+    save_config(replace(config, sampling=replace(config.sampling, temperature=0.3)), path)
+    assert path.read_text() == "[sampling]\ntemperature = 0.3\n"
+    path.write_text("[broken\n")
+    save_config(replace(config, chat=replace(config.chat, system_prompt="Be brief.")), path)
+    assert path.read_text() == '[chat]\nsystem_prompt = "Be brief."\n'
