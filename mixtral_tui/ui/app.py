@@ -35,6 +35,7 @@ from mixtral_tui.ui.keys import APP_KEYS, key_for, model_advice, pick_model_hint
 from mixtral_tui.ui.messages import ModelLoaded, ModelLoadFailed, ReplyChunk, ReplyFinished, ReplyStarted
 from mixtral_tui.ui.model_switch import ModelSwitch
 from mixtral_tui.ui.reply_controller import Generation, ReplyController
+from mixtral_tui.ui.screens.chat import ChatScreen
 from mixtral_tui.ui.terminal_input import paste_safe
 from mixtral_tui.ui.titles import in_text
 from mixtral_tui.ui.widgets.chat_tabs import ChatTabs
@@ -45,14 +46,6 @@ from mixtral_tui.ui.widgets.status_bar import StatusBar
 from mixtral_tui.web import WEB_SERVER_NAME
 
 Result = TypeVar("Result")
-
-
-class ChatScreen(Screen):
-    """The main screen. Nothing is focused for it when it starts (Textual would focus the
-    conversation list, the first thing that takes focus, and the footer would make its keys for
-    that focus too): opening the first conversation focuses its message box."""
-
-    AUTO_FOCUS = ""
 
 
 class MixtralApp(App):

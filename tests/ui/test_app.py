@@ -715,3 +715,22 @@ async def test_an_empty_reply_says_the_model_returned_no_text_and_what_to_try():
         await wait_for(pilot, lambda: app.generation is None and replies(app), what="reply")
         figures = replies(app)[0].figures_text()
         assert "the model returned no text" in figures and "Ctrl+R" in figures
+
+
+async def test_a_dialog_that_opens_is_not_covered_by_the_notes_before_it():
+    """F9 then F3 put "Exported to …" over the settings' path field; F4 after a load, "Loaded with
+    this plan…" over the system prompt."""
+    from mixtral_tui.ui.screens.settings import SettingsScreen
+
+    app = make_app(ScriptedEngine())
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: app.model_info is not None, what="model load")
+        app.notify("Exported to /tmp/a-long-path/conversation.md", timeout=30)
+        await pilot.pause()
+        assert app._notifications
+        await pilot.press("f3")
+        await wait_for(pilot, lambda: isinstance(app.screen, SettingsScreen), what="the settings")
+        assert not app._notifications and not app.screen.query("Toast")
+        app.notify("Saved.")  # one raised in the dialog shows
+        await pilot.pause()
+        assert len(app._notifications) == 1
