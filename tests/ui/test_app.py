@@ -734,3 +734,22 @@ async def test_a_dialog_that_opens_is_not_covered_by_the_notes_before_it():
         app.notify("Saved.")  # one raised in the dialog shows
         await pilot.pause()
         assert len(app._notifications) == 1
+
+
+@pytest.mark.parametrize("size", [(80, 24), (60, 20), (110, 80)])
+async def test_the_help_scrolls_to_its_last_key_in_any_terminal(size):
+    """At 80x24 End stopped three rows short: Ctrl+P, F1 and Ctrl+Q could not be reached (the list
+    was laid out taller than the box it is in)."""
+    from textual.containers import VerticalScroll
+
+    app = make_app(ScriptedEngine())
+    async with app.run_test(size=size) as pilot:
+        await wait_for(pilot, lambda: app.model_info is not None, what="model load")
+        await pilot.press("f1")
+        await wait_for(pilot, lambda: app.screen.query(VerticalScroll), what="the help")
+        await pilot.press("end")
+        await pilot.pause()
+        scroll = app.screen.query_one(VerticalScroll)
+        box = scroll.parent.region
+        assert scroll.region.bottom <= box.bottom - 1 <= size[1] - 1  # inside the box's border, on the screen
+        assert scroll.scroll_y + scroll.content_region.height >= scroll.virtual_size.height

@@ -305,3 +305,20 @@ async def test_typed_after_a_click_is_text_for_the_message_box_never_an_action()
         await pilot.press("c")
         await wait_for(pilot, lambda: any("copied" in n for n in notifications(app)), what="the copy")
         assert view.composer.text == "Hello from the browser, tell me a joke"
+
+
+async def test_a_replaced_reply_offers_no_fork_and_says_why_when_f_is_pressed():
+    """`f` on a "replaced" reply silently did nothing while the footer offered "f Fork"."""
+    app = make_app(ScriptedEngine(["New", "."]), history=conversation_of("one?", "Old answer."))
+    async with app.run_test(size=(140, 40)) as pilot:
+        await opened(pilot, 2)
+        await pilot.press("shift+tab", "r")
+        await wait_for(pilot, lambda: app.generation is None and len(shown(app)) == 3, what="the new reply")
+        await pilot.press("shift+tab", "up")
+        await wait_for(pilot, lambda: picked(app) == "Old answer.", what="the replaced reply picked")
+        offered = {b.key for _n, b, enabled, _t in app.screen.active_bindings.values() if enabled}
+        assert not {"e", "r", "f"} & offered and "c" in offered
+        conversations = len(app.history.conversations())
+        await pilot.press("f")
+        await wait_for(pilot, lambda: any("was replaced" in n for n in notifications(app)), what="why not")
+        assert len(app.history.conversations()) == conversations

@@ -40,7 +40,7 @@ class HelpScreen(ModalScreen[None]):
         width: 90; max-width: 100%; height: auto; max-height: 100%;
         border: round $primary; background: $surface; padding: 0 1;
     }
-    HelpScreen VerticalScroll { height: auto; max-height: 1fr; }
+    HelpScreen VerticalScroll { height: 1fr; }  /* what is left of the box: `auto` laid it out past the screen */
     HelpScreen .hint { color: $text-muted; }
     """
 

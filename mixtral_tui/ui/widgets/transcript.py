@@ -157,12 +157,19 @@ class Transcript(VerticalScroll):
             self.refresh_bindings()
 
     def on_key(self, event: events.Key) -> None:
-        """After a click, a printable key goes to the message box (before any binding sees it)."""
+        """After a click, a printable key goes to the message box (before any binding sees it).
+        On a replaced message, `e` `r` `f` are not offered; pressed, they say why."""
         if not self.letters_act and event.is_printable and event.character:
             event.stop()
             event.prevent_default()
             self.forget_pick()
             self.post_message(self.TypedAway(event.character))
+        elif event.key in ("e", "r", "f") and self.picked is not None and self.picked.message.status == Status.REPLACED:
+            event.stop()
+            event.prevent_default()
+            self.notify("This message was replaced (written again, or edited): the model no longer sees it, so "
+                        "nothing can be edited, written again or forked from it. Pick the one that took its place.",
+                        severity="warning")
 
     def on_blur(self) -> None:
         """The mark goes while typing (the transcript remembers the message for the next visit)."""
@@ -232,7 +239,9 @@ class Transcript(VerticalScroll):
             return None
         if action == "choose":
             role, replaced = view.message.role, view.message.status == Status.REPLACED
-            if replaced or view.growing or role not in CONTEXT_ROLES:
+            if replaced:
+                return False  # not offered; pressed, on_key says why
+            if view.growing or role not in CONTEXT_ROLES:
                 return None
             if parameters[0] == "edit" and role != Role.USER:
                 return None
