@@ -1,5 +1,6 @@
 """The footer of keys is made again only when the keys it shows change (start-up, focus moves)."""
 
+import pytest
 from textual.app import App
 from textual.binding import Binding
 from textual.widgets import Button, Footer
@@ -65,3 +66,22 @@ async def test_the_app_starts_with_its_message_box_focused_and_builds_its_footer
         assert "Search" in shown_keys(app) and "New chat" in shown_keys(app)
         # Textual's Footer made its keys five times here, the first three for the conversation list.
         assert len(builds) <= 2 and not any(type(widget).__name__ == "ConversationList" for widget in builds)
+
+
+@pytest.mark.parametrize("width", [60, 80, 100, 140])
+async def test_keys_that_do_not_fit_are_dropped_whole_never_cut_mid_word(width):
+    """In pick mode at 140 columns "… ^f Search  f2 Re▏^p palette"; at 60, "⏎▏^p paletteo"."""
+    from tests.fixtures.pilot import send
+
+    app = make_app(ScriptedEngine())
+    async with app.run_test(size=(width, 24)) as pilot:
+        await wait_for(pilot, lambda: app.model_info is not None, what="model load")
+        await send(pilot, "hi")
+        await wait_for(pilot, lambda: app.generation is None, what="the reply")
+        await pilot.press("shift+tab")
+        await pilot.pause(0.3)
+        keys = [key for key in app.screen.query(FooterKey) if key.display]
+        [palette] = [key for key in keys if "-command-palette" in key.classes]
+        others = [key for key in keys if key is not palette]
+        assert others and all(key.region.right <= palette.region.x for key in others)
+        assert "Copy" in [key.description for key in others]  # the first of the pick's keys stays

@@ -38,8 +38,31 @@ class KeyFooter(Footer):
         )
         return shown + (self.show_command_palette, self.app.ENABLE_COMMAND_PALETTE)
 
+    DEFAULT_CSS = """
+    KeyFooter FooterKey.-no-room { display: none; }
+    """
+
     def on_resize(self) -> None:
         self.compact = self.size.width < 70  # Textual's tighter spacing: F1 Help still fits at 60
+        self._refit()
+
+    def _refit(self) -> None:
+        """Every key shown again, then (once laid out) those that do not fit dropped whole."""
+        for key in self.query(".-no-room"):
+            key.remove_class("-no-room")
+        self.call_after_refresh(self._drop_what_does_not_fit)
+
+    def _drop_what_does_not_fit(self) -> None:
+        """Keys run under the palette's key at the right and were cut mid-word ("f2 Re▏^p palette",
+        "⏎▏^p paletteo"): from the first that would not fit whole, the keys are left out."""
+        keys = [key for key in self.query(FooterKey) if key.display and "-command-palette" not in key.classes]
+        palette = [key for key in self.query(FooterKey) if "-command-palette" in key.classes]
+        room = self.content_region.width - sum(key.outer_size.width for key in palette)
+        used, full = 0, False
+        for key in keys:
+            used += key.outer_size.width
+            full = full or used > room
+            key.set_class(full, "-no-room")
 
     def compose(self) -> ComposeResult:
         for widget in super().compose():
@@ -58,3 +81,4 @@ class KeyFooter(Footer):
             return
         self._drawn = keys
         await super().recompose()
+        self._refit()
