@@ -86,7 +86,8 @@ HELP_ROWS = [
     app("focus_sidebar", "go to the conversation list (Enter opens, Del deletes)"),
     widget("Del (in the list)", "Delete the highlighted conversation (asks first)",
            "delete the highlighted conversation (asks first)"),
-    app("toggle_sidebar", "hide or show the conversation list (below 70 columns it hides itself until asked for)"),
+    app("toggle_sidebar", "hide or show the conversation list (below 70 columns it hides itself until asked for); "
+        "the choice holds until the terminal is resized past 70 or 110 columns, when the width decides again"),
     app("rename_conversation", "rename the conversation"),
     app("delete_conversation", "delete the conversation (asks first)"),
     app("export_conversation", "export the conversation to a Markdown file"),

@@ -753,3 +753,25 @@ async def test_the_help_scrolls_to_its_last_key_in_any_terminal(size):
         box = scroll.parent.region
         assert scroll.region.bottom <= box.bottom - 1 <= size[1] - 1  # inside the box's border, on the screen
         assert scroll.scroll_y + scroll.content_region.height >= scroll.virtual_size.height
+
+
+async def test_after_a_resize_across_a_width_band_the_width_decides_the_list_again():
+    """Ctrl+B twice at 140 columns, then 60: the list stayed open over half the screen."""
+    from mixtral_tui.ui.widgets.sidebar import Sidebar
+
+    app = make_app(ScriptedEngine())
+    async with app.run_test(size=(140, 30)) as pilot:
+        await wait_for(pilot, lambda: app.model_info is not None, what="model load")
+        sidebar = app.query_one(Sidebar)
+        await pilot.press("ctrl+b", "ctrl+b")
+        await pilot.pause()
+        assert sidebar.display
+        await pilot.resize_terminal(60, 24)
+        await pilot.pause(0.2)
+        assert not sidebar.display  # below 70 columns the list hides itself again
+        await pilot.press("ctrl+b")
+        await pilot.pause()
+        assert sidebar.display  # asked for: shown, and it holds at this width
+        await pilot.resize_terminal(65, 24)
+        await pilot.pause(0.2)
+        assert sidebar.display
