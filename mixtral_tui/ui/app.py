@@ -51,7 +51,7 @@ Result = TypeVar("Result")
 class MixtralApp(App):
     TITLE = "mixtral-tui"
     CSS_PATH = Path(__file__).parent / "app.tcss"  # absolute, so subclasses elsewhere find it
-    COMMANDS = App.COMMANDS | {AppCommands}
+    COMMANDS = {AppCommands}  # Textual's own commands too, listed after the app's (ui/commands.py)
     # Classes on every screen by terminal width: the list narrows, then hides; the footer and
     # the status line keep their most important parts (80x24 is what most SSH sessions open).
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (70, "-medium"), (110, "-wide")]

@@ -518,6 +518,27 @@ async def test_command_palette_runs_app_actions():
         await wait_for(pilot, lambda: len(app.history.conversations()) == 2, what="new conversation")
 
 
+async def test_the_palette_lists_the_apps_commands_first_then_textuals_grouped():
+    """Textual's own "Keys/Maximize/Screenshot" came mixed among the app's commands."""
+    from mixtral_tui.ui.keys import APP_KEYS
+
+    app = make_app(ScriptedEngine())
+    async with app.run_test(size=(100, 60)) as pilot:
+        await pilot.press("ctrl+p")
+
+        def listed() -> list[str]:
+            lists = app.screen.query("CommandList")
+            found = lists.first() if lists else None
+            return [str(found.get_option_at_index(i).prompt).split("\n")[0] for i in range(found.option_count)] if found else []
+
+        await wait_for(pilot, lambda: len(listed()) > len(APP_KEYS), what="the palette's list")
+        names = listed()
+        ours = [i for i, n in enumerate(names) if n.endswith(")") and "(" in n]
+        theirs = [i for i, n in enumerate(names) if n in ("Keys", "Maximize", "Screenshot", "Theme")]
+        assert theirs and max(ours) < min(theirs), names
+        assert sum(1 for n in names if n.startswith("Quit")) == 1  # not twice
+
+
 async def test_while_running_the_gc_skips_startup_objects_and_the_gil_switches_fast():
     import gc
     import sys

@@ -247,3 +247,22 @@ async def test_at_80_columns_the_verdict_is_short_and_the_table_does_not_scroll_
         await pilot.resize_terminal(130, 30)
         await pilot.pause()
         assert not picker.has_class("-compact") and any(r[4].startswith("fits on the GPU") for r in table_rows(picker))
+
+
+@pytest.mark.parametrize("size", [(80, 24), (130, 40)])
+async def test_a_local_files_name_is_shown_whole_where_there_is_room(tmp_path, size):
+    """The File column cut "gemma-3-270m-q4_k_m.gguf" to "gemma-3-270m-q4_k_m.gg" with room to spare."""
+    from textual.widgets import DataTable
+
+    from tests.fixtures.gguf_models import write_model
+
+    write_model(tmp_path / "gemma-3-270m-q4_k_m.gguf")
+    picker = ModelPicker(2048, models_dir=str(tmp_path), hardware=MACHINE)
+    app = PickerApp(picker)
+    async with app.run_test(size=size) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, ModelPicker), what="picker")
+        picker.show_local()
+        await pilot.pause(0.3)
+        table = picker.query_one(DataTable)
+        drawn = [table.render_line(y).text for y in range(table.size.height)]
+        assert any("gemma-3-270m-q4_k_m.gguf" in line for line in drawn), "\n".join(drawn[:3])

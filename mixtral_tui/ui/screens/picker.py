@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -54,7 +55,7 @@ class ModelPicker(Screen["str | ServerChoice | None"]):
     BINDINGS = [Binding("escape", "close", "Close"), Binding(REFRESH_KEY, "refresh", "Refresh listing")]
     DEFAULT_CSS = """
     ModelPicker #heading { padding: 0 1; background: $panel; }
-    ModelPicker #sources { width: 34; height: 1fr; }
+    ModelPicker #sources { width: 34; height: 1fr; text-wrap: nowrap; text-overflow: ellipsis; }  /* a long server line: one line, cut */
     ModelPicker #right { width: 1fr; }
     ModelPicker #quants { height: 1fr; }
     ModelPicker #why { height: auto; min-height: 3; padding: 0 1; color: $text-muted; }
@@ -238,7 +239,7 @@ class ModelPicker(Screen["str | ServerChoice | None"]):
         table = self.query_one(DataTable)
         table.clear()  # asked twice (at opening, and when highlighted): one list
         for model in models:
-            table.add_row(Content(model), Content("configured" if model == server.model else ""))
+            table.add_row(Text(model), Content("configured" if model == server.model else ""))  # (Text: measured)
         if server.model in models:
             table.move_cursor(row=models.index(server.model))
         self._why(f"{server.label} answers with {len(models)} model(s): Enter uses the highlighted one."
@@ -327,8 +328,9 @@ class ModelPicker(Screen["str | ServerChoice | None"]):
         for path, why in listed:
             _, size, arch, quant, kind, loadable = local_row(path)
             loads = ("yes" if loadable == "yes" else "no") if self.compact else loadable
-            # Content, never str: the table reads a str as markup, and these come from the file.
-            table.add_row(*map(Content, (quant, size, arch, kind, loads, why, displayable_line(path.name))))
+            # Text, never str: the table reads a str as markup, and these come from the file. Rich Text, not
+            # Content: the table sizes each column to its cells (a Content it measured as one cell wide).
+            table.add_row(*map(Text, (quant, size, arch, kind, loads, why, displayable_line(path.name))))
         self._why("Enter uses the highlighted file." if self.local_paths else
                   "No .gguf files loaded before, in the config, in the Hugging Face cache or in the models folder yet; "
                   "type a path above.")

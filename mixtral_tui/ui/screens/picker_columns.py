@@ -19,8 +19,14 @@ COMPACT = {QUANT_COLUMNS: QUANT_COLUMNS_COMPACT, LOCAL_COLUMNS: LOCAL_COLUMNS_CO
            SERVER_COLUMNS: SERVER_COLUMNS_COMPACT}
 
 
+AS_WIDE_AS_THEIR_TEXT = (LOCAL_COLUMNS, SERVER_COLUMNS)
+"""Tables whose columns are as wide as their longest cell: fixed widths cut
+"gemma-3-270m-q4_k_m.gguf" to "gemma-3-270m-q4_k_m.gg" with room to spare in the others (a
+longer name scrolls the table sideways)."""
+
+
 def lay_out(table: DataTable, wide: Columns, compact: bool) -> None:
     """The table emptied, with these columns (their short form when `compact`)."""
     table.clear(columns=True)
     for label, width in COMPACT[wide] if compact else wide:
-        table.add_column(label, width=width)
+        table.add_column(label, width=None if wide in AS_WIDE_AS_THEIR_TEXT else width)
