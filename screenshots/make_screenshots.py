@@ -1,27 +1,37 @@
-"""Make the README's screenshots from the real app, the real llama.cpp engine and Gemma 3 270M.
+"""Make the README's screenshots from the real app.
 
     python screenshots/make_screenshots.py
 
-Writes screenshots/chat.svg (mid-conversation, a reply streaming with live
-tok/s), screenshots/pick.svg (a message picked with Shift+Tab, its code block copied), screenshots/help.svg, screenshots/search.svg (Ctrl+F), screenshots/picker.svg (the model picker on
-this machine, with the catalog's sizes: it runs with HF_HUB_OFFLINE=1) and
-screenshots/small.svg (a reply streaming at 80x24). Uses a
-throw-away MIXTRAL_TUI_HOME.
+Writes, with a conversation as Mixtral 8x7B answers it played by the scripted engine
+(played_conversation.py; the README's captions say so): screenshots/chat.svg (mid-conversation,
+a reply streaming with live tok/s), pick.svg (a message picked with Shift+Tab, its code block
+copied), help.svg, search.svg (Ctrl+F), picker.svg (the model picker on this machine, with the
+catalog's sizes: it runs with HF_HUB_OFFLINE=1) and web.png (the app in Chromium through
+`mixtral-tui web`, when Debian's chromium and chromium-driver are here). With the real llama.cpp
+engine and Gemma 3 270M, where real speed figures matter: small.svg (a reply streaming at 80x24).
+Uses a throw-away MIXTRAL_TUI_HOME.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-FIRST = "Explain this code:\n\n```python\ndef add(a, b):\n    return a + b\n```"
-SECOND = "The capital of France is"
+
+async def until(condition: Callable[[], object], what: str, timeout: float = 120.0) -> None:
+    for _ in range(int(timeout / 0.05)):
+        if condition():
+            return
+        await asyncio.sleep(0.05)
+    raise TimeoutError(f"the app did not get there in time: {what}")
 
 
 async def main() -> None:
@@ -30,35 +40,30 @@ async def main() -> None:
     from mixtral_tui.config import Config, Sampling
     from mixtral_tui.engine.base import LoadSpec
     from mixtral_tui.ui.app import MixtralApp
+    from screenshots.played_conversation import QUESTIONS, PlayedEngine
 
     home = Path(tempfile.mkdtemp(prefix="mixtral-tui-shots-"))
     os.environ["MIXTRAL_TUI_HOME"] = str(home)
     model = gemma.assemble(home / gemma.MODEL_NAME)
     config = Config(sampling=Sampling(temperature=0.0, max_tokens=120, repeat_penalty=1.0, seed=7))
-    app = MixtralApp(config, LoadSpec(str(model), context_size=2048))
+    app = MixtralApp(config, LoadSpec("mixtral-8x7b-instruct-v0.1.Q4_K_M.gguf", context_size=8192), engine=PlayedEngine())
 
-    async def until(condition, timeout=120.0):
-        for _ in range(int(timeout / 0.05)):
-            if condition():
-                return
-            await asyncio.sleep(0.05)
-        raise TimeoutError("the app did not get there in time")
-
-    async with app.run_test(size=(120, 36)) as pilot:
-        await until(lambda: app.model_info is not None)
-        for text, wait_done in ((FIRST, True), (SECOND, False)):
+    async with app.run_test(size=(120, 44)) as pilot:
+        await until(lambda: app.model_info is not None, "the played model")
+        for text, wait_done in ((QUESTIONS[0], True), (QUESTIONS[1], False)):
             composer = app.active_view().composer
             composer.text = text
             composer.focus()
             await pilot.press("enter")
             if wait_done:
-                await until(lambda: app.generation is None and app.status.figures_text)
-        await until(lambda: app.generation is not None and len(app.generation.text) > 40)
+                await until(lambda: app.generation is None and app.status.figures_text, "the first reply")
+        await until(lambda: app.generation is not None and len(app.generation.text) > 180
+                    and "tok/s" in app.status.state_text, "the second reply, streaming")
         app.save_screenshot(str(HERE / "chat.svg"))
         app.action_stop()
-        await until(lambda: app.generation is None)
+        await until(lambda: app.generation is None, "the stop")
         await pilot.press("shift+tab", "up", "up", "up", "b")  # the first question picked, its code copied
-        await until(lambda: app.clipboard.startswith("def add"))
+        await until(lambda: app.clipboard.startswith("def add"), "the code copied")
         await pilot.pause(0.5)
         app.save_screenshot(str(HERE / "pick.svg"))
         await pilot.press("escape", "f1")
@@ -66,29 +71,91 @@ async def main() -> None:
         app.save_screenshot(str(HERE / "help.svg"))
         await pilot.press("escape")
         await pilot.press("ctrl+f", *"add")
-        await until(lambda: "found" in str(app.screen.query_one("#summary").render()))
+        await until(lambda: "found" in str(app.screen.query_one("#summary").render()), "the search")
         await pilot.pause()
         app.save_screenshot(str(HERE / "search.svg"))
         await pilot.press("escape")
         os.environ["HF_HUB_OFFLINE"] = "1"
         await pilot.press("ctrl+g")
-        await until(lambda: "offline" in str(app.screen.query("#why").first().render()) if app.screen.query("#why") else False)
+        await until(lambda: "offline" in str(app.screen.query("#why").first().render()) if app.screen.query("#why") else False,
+                    "the picker, offline")
         await pilot.pause()
         app.save_screenshot(str(HERE / "picker.svg"))
 
-    # The same history in the terminal most SSH sessions open: 80x24.
+    # The real model in the terminal most SSH sessions open: 80x24, in a conversation of its own.
     del os.environ["HF_HUB_OFFLINE"]
-    small = MixtralApp(config, LoadSpec(str(model), context_size=2048))
+    longer = Config(sampling=Sampling(temperature=0.0, max_tokens=400, repeat_penalty=1.0, seed=7))  # past 1 s: its speed shows
+    small = MixtralApp(longer, LoadSpec(str(model), context_size=2048))
     async with small.run_test(size=(80, 24)) as pilot:
-        await until(lambda: small.model_info is not None)
+        await until(lambda: small.model_info is not None, "Gemma loaded")
+        first = small.active_view()
+        await pilot.press("ctrl+n")
+        await until(lambda: small.active_view() is not first, "a new conversation")
         composer = small.active_view().composer
         composer.text = "Write a haiku about tmux"
+        composer.focus()
         await pilot.press("enter")
-        await until(lambda: small.generation is not None and len(small.generation.text) > 60)
+        await until(lambda: small.generation is not None and len(small.generation.text) > 40
+                    and "tok/s" in small.status.state_text, "Gemma's reply, streaming")
         small.save_screenshot(str(HERE / "small.svg"))
         small.action_stop()
-        await until(lambda: small.generation is None)
+        await until(lambda: small.generation is None, "the stop")
     print(f"wrote chat.svg, pick.svg, help.svg, search.svg, picker.svg and small.svg in {HERE}")
+    if shutil.which("chromium") and shutil.which("chromedriver"):
+        web_png(model, home)
+        print(f"wrote web.png in {HERE}")
+
+
+def web_png(model: Path, home: Path) -> None:
+    """The app in Chromium through `mixtral-tui web`, its engine the played conversation (Gemma 3
+    270M is a base model: it answers no question, and the tiny test model writes noise)."""
+    import sqlite3
+    import subprocess
+    import time
+
+    from selenium import webdriver
+    from selenium.webdriver.chrome.options import Options
+    from selenium.webdriver.chrome.service import Service
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.by import By
+
+    from screenshots.played_conversation import QUESTIONS
+    from tests.fixtures.llama_server import free_port
+
+    port, out = free_port(), home / "web.out"
+    env = {**os.environ, "MIXTRAL_TUI_HOME": str(home / "web")}
+    with out.open("w") as printed:
+        server = subprocess.Popen([sys.executable, str(HERE / "played_web.py"), str(model), "--ctx", "8192",
+                                   "--port", str(port)], stdout=printed, stderr=subprocess.STDOUT, env=env)
+    options = Options()
+    options.binary_location = shutil.which("chromium") or ""
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run", "--window-size=1200,760",
+                 f"--user-data-dir={home / 'chromium'}"):
+        options.add_argument(flag)
+    browser = webdriver.Chrome(service=Service(shutil.which("chromedriver")), options=options)
+    try:
+        while "?token=" not in out.read_text():
+            assert server.poll() is None, out.read_text()
+            time.sleep(0.1)
+        browser.get(next(word for word in out.read_text().split() if "?token=" in word))
+        time.sleep(3)  # the page connects and the app draws its first screen
+        terminal = browser.find_element(By.CSS_SELECTOR, "#terminal")
+        ActionChains(browser).move_to_element_with_offset(terminal, 0, terminal.rect["height"] // 2 - 75).click().perform()
+        browser.switch_to.active_element.send_keys(QUESTIONS[0].replace("\n", "\ue009j\ue000"), "\n")  # Ctrl+J: a new line
+        database = home / "web" / "data" / "history.sqlite3"
+        for _ in range(600):
+            if database.exists():
+                with sqlite3.connect(database) as db:
+                    if db.execute("SELECT 1 FROM messages WHERE role = 'assistant' AND status = 'done'").fetchone():
+                        break
+            time.sleep(0.1)
+        time.sleep(6)  # the "Connected" note goes
+        browser.save_screenshot(str(HERE / "web.png"))
+    finally:
+        browser.quit()
+        server.terminate()
+        server.wait(10)
 
 
 if __name__ == "__main__":

@@ -28,6 +28,7 @@ from mixtral_tui.ui.keys import key_for, model_advice, pick_model_hint
 from mixtral_tui.ui.messages import ChunkMailbox, ReplyChunk, ReplyFinished, ReplyStarted, UpdatePacer
 from mixtral_tui.ui.process_holds import ProcessHolds
 from mixtral_tui.vocabulary import Role
+from mixtral_tui.web import WEB_SERVER_NAME
 
 if TYPE_CHECKING:
     from mixtral_tui.ui.app import MixtralApp
@@ -246,7 +247,8 @@ class ReplyController:
             # update, and the status line at the bottom would pull in everything in between.
             generation.status_shown = now
             info = self.app.model_info
-            here = " measured here" if info is not None and info.server else ""  # the network is in it
+            # the network is in it (not in `mixtral-tui web`'s, on this machine: its own speed, as in a terminal)
+            here = " measured here" if info is not None and info.server and info.server != WEB_SERVER_NAME else ""
             self.app.status.state_text = (
                 f"Writing: {latest.completion_tokens:,} tok · {latest.decode_tps:,.1f} tok/s{here} ({key_for('stop')} stops)"
             )

@@ -4,8 +4,7 @@ conversation without a second model load, two pages at once, and the page refuse
 token. `.ci/run` installs Chromium; elsewhere these skip and say why.
 
 The page draws the terminal on a canvas, so what the app shows is read where it lands: the shared
-history (what the page's app saved) and the web server's log (model loads); the screenshot is kept
-(screenshots/web.png when MIXTRAL_TUI_SCREENSHOTS is set)."""
+history (what the page's app saved) and the web server's log (model loads). screenshots/web.png is made by screenshots/make_screenshots.py."""
 
 from __future__ import annotations
 
@@ -28,7 +27,6 @@ from tests.fixtures.reverse_proxy import reverse_proxy
 CHROMIUM, DRIVER = shutil.which("chromium"), shutil.which("chromedriver")
 pytestmark = pytest.mark.skipif(not (CHROMIUM and DRIVER),
                                 reason="needs Debian's chromium and chromium-driver (.ci/run installs them)")
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "screenshots"
 
 
 @contextmanager
@@ -158,9 +156,6 @@ def test_the_app_in_a_browser_chats_reloads_without_a_second_load_and_serves_two
     wait(lambda: [m for m in saved(home) if m[0] == "assistant" and m[2] == "done" and m[1]], what="the reply")
     assert ("user", "hello from the browser", "done") in saved(home)
     assert decode_speed(home) > 0  # the reply's figures (tok/s), as its line in the page shows them
-    time.sleep(0.5)
-    if os.environ.get("MIXTRAL_TUI_SCREENSHOTS"):
-        browser.save_screenshot(str(SCREENSHOTS / "web.png"))
 
     from selenium.webdriver.common.keys import Keys
 

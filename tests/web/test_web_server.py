@@ -52,6 +52,9 @@ def test_a_pages_app_gets_the_one_model_through_the_remote_engine(host):
         text, stats, waits = reply(url)
     assert text == "".join(f"w{i} " for i in range(30)) and not waits
     assert stats.completion_tokens == 30 and stats.server_decode_tps > 0  # the engine's own figures
+    # This machine's engine, as a terminal shows it: its own speed, no "measured here … on the server"
+    assert not stats.over_network and abs(stats.decode_tps - stats.server_decode_tps) < 0.01
+    assert stats.prompt_tokens > 0 and stats.prompt_counted == "" and stats.context_size > 0
     assert host.loads == 1 and host.engine.prompts[-1] == [Turn("user", "hi")]
 
 

@@ -191,7 +191,8 @@ class RemoteEngine:
         """The request goes out at this call; the iterator reads its answer (close it if unread)."""
         if self._client is None or self._server is None or self.info is None:
             raise ServerError("no server is connected; pick one with --server.")
-        stats.over_network = True
+        # `mixtral-tui web`'s engine is this machine's: its own speed is the reply's, as in a terminal
+        stats.over_network = self._dialect.name != "mixtral-tui"
         started = time.monotonic()
         if self._folds_system and any(t.role == Role.SYSTEM for t in turns):
             turns = fold_system(next(t.content for t in turns if t.role == Role.SYSTEM),
@@ -308,6 +309,8 @@ class RemoteEngine:
         usage): its tokenizer is asked (`ask`: not after a failure), else an estimate, marked so."""
         assert self.info is not None
         stats.context_size = self.info.context_size
+        if not stats.over_network and stats.server_decode_tps > 0 and stats.completion_tokens >= 2:
+            stats.decode_seconds = (stats.completion_tokens - 1) / stats.server_decode_tps
         if not stats.prompt_tokens:
             counted = 0
             if ask and self._can_tokenize and self._client is not None:
