@@ -4,7 +4,8 @@ conversation without a second model load, two pages at once, and the page refuse
 token. `.ci/run` installs Chromium; elsewhere these skip and say why.
 
 The page draws the terminal on a canvas, so what the app shows is read where it lands: the shared
-history (what the page's app saved) and the web server's log (model loads). screenshots/web.png is made by screenshots/make_screenshots.py."""
+history (what the page's app saved) and the web server's log (model loads). screenshots/web.png
+is made by screenshots/make_screenshots.py."""
 
 from __future__ import annotations
 
