@@ -266,3 +266,19 @@ async def test_a_local_files_name_is_shown_whole_where_there_is_room(tmp_path, s
         table = picker.query_one(DataTable)
         drawn = [table.render_line(y).text for y in range(table.size.height)]
         assert any("gemma-3-270m-q4_k_m.gguf" in line for line in drawn), "\n".join(drawn[:3])
+
+
+async def test_what_the_picker_refuses_it_says_in_its_own_line_not_a_note_over_its_list(tmp_path):
+    """At 80x24 a note covered the picker's list: the picker's own refusals go to its line."""
+    from textual.widgets import Input, Static
+
+    picker = ModelPicker(2048, models_dir=str(tmp_path), hardware=MACHINE)
+    app = PickerApp(picker)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, ModelPicker), what="picker")
+        box = picker.query_one(Input)
+        box.value = str(tmp_path / "missing.gguf")
+        box.focus()
+        await pilot.press("enter")
+        await pilot.pause()
+        assert "No file at" in str(picker.query_one("#why", Static).render()) and not app._notifications

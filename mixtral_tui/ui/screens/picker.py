@@ -252,7 +252,7 @@ class ModelPicker(Screen["str | ServerChoice | None"]):
             if path.is_file():
                 self.dismiss(str(path))
             else:
-                self.notify(f"No file at {path}.", severity="error")
+                self._why(f"No file at {path}.", True)  # in the picker's own line: a note would cover its list
         elif "/" in text:
             self.show_repo(text)
             self.query_one(DataTable).focus()
@@ -386,10 +386,10 @@ class ModelPicker(Screen["str | ServerChoice | None"]):
             return
         row = self.rows[event.cursor_row]
         if row.old_layout:
-            self.notify("This file uses the old Mixtral layout: pick a newer conversion.", severity="error")
+            self._why("This file uses the old Mixtral layout: pick a newer conversion.", True)
             return
         if row.choice.first.sha256 is None and not row.downloaded:
-            self.notify(f"The Hub has not listed this repo's files yet (offline?); {pretty(self.REFRESH_KEY)} asks again.", severity="warning")
+            self._why(f"The Hub has not listed this repo's files yet (offline?); {pretty(self.REFRESH_KEY)} asks again.", True)
             return
         if row.downloaded:
             from mixtral_tui.models.download import cached_path
