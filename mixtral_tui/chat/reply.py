@@ -114,6 +114,7 @@ class ReplyRun:
             raise
         finally:
             _close(chunks)
+            self.stats.context_size = self.stats.context_size or context_size  # a failure before the engine said
             self.message.content = text = self.text
             self.message.thinking = self.thinking
             self.message.status = status
