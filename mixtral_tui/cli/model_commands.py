@@ -164,7 +164,7 @@ def config_state(path: Path) -> str:
     from mixtral_tui.errors import ConfigError
 
     if not path.exists():
-        return "not there: the defaults apply; F3 in the app writes it"
+        return "not there: the defaults apply; the app's Settings screen writes it"
     try:
         load_config(path)
     except ConfigError as exc:

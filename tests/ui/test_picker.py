@@ -103,7 +103,8 @@ async def test_old_layout_is_flagged_before_download(hub):
         assert "old layout" in table_rows(picker)[0][4]
         picker.query_one("DataTable").focus()
         await pilot.press("enter")
-        assert any("old Mixtral layout" in n for n in notifications(app))
+        await pilot.pause()
+        assert "old Mixtral layout" in str(picker.query_one("#why").render())
         assert not isinstance(app.screen, DownloadScreen)
 
 

@@ -13,12 +13,18 @@ from mixtral_tui.chat.figures import reply_figures
 from mixtral_tui.engine.base import ReplyStats
 from mixtral_tui.store.history import Message
 from mixtral_tui.text_safety import displayable
+from mixtral_tui.ui.keys import key_for
 from mixtral_tui.ui.markdown.markdown_text import MarkdownText
 from mixtral_tui.vocabulary import WARNING_STATUSES, Role, Status
 
 ROLE_LABELS: dict[str, str] = {Role.USER: "You", Role.ASSISTANT: "Assistant", Role.NOTICE: "Note", Role.SYSTEM: "System"}
-EMPTY_REPLY_NOTE = ("the model returned no text: Ctrl+R writes it again with a new seed, or F4 changes the sampling "
-                    "(a higher temperature) or the system prompt")
+
+
+def empty_reply_note() -> str:
+    """What a reply with no text says: the model chose to stop at once, and what to try instead."""
+    return (f"the model returned no text: {key_for('regenerate')} writes it again with a new seed, or "
+            f"{key_for('conversation_settings')} changes the sampling (a higher temperature) or the system prompt")
+
 STATUS_NOTES = {
     Status.STOPPED: "stopped by you",
     Status.INTERRUPTED: "interrupted (the app was closed while it was written)",
@@ -89,7 +95,7 @@ class MessageView(MarkdownText):
         if self.message.role == Role.ASSISTANT and self.message.stats:
             notes.append(reply_figures(ReplyStats.from_dict(self.message.stats)))
         if self.message.role == Role.ASSISTANT and self.message.status == Status.DONE and not self.message.content.strip():
-            notes.insert(0, EMPTY_REPLY_NOTE)
+            notes.insert(0, empty_reply_note())
         status = STATUS_NOTES.get(self.message.status)
         if status and not (self.message.status == Status.STOPPED and notes):
             notes.append(status)
