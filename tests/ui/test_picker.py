@@ -12,7 +12,7 @@ from mixtral_tui.ui.screens.download import DownloadScreen
 from mixtral_tui.ui.screens.picker import ModelPicker
 from tests.fixtures.fake_engine import ScriptedEngine
 from tests.fixtures.fake_hub import HUB_REPO
-from tests.fixtures.pilot import make_app, notifications, steady, wait_for
+from tests.fixtures.pilot import make_app, steady, wait_for
 
 MACHINE = Hardware(64 * GIB, 60 * GIB, 16, True, (Gpu("CUDA0", "NVIDIA GeForce RTX 4090", 23 * GIB, 24 * GIB),))
 

@@ -5,6 +5,7 @@
     web                     the app in a browser: the page server, the one engine every page uses
     chat                    one reply, the conversation's rules, export
     engine                  the seam to the model (the planner and hardware of models/ below it)
+    tools                   the user's MCP servers (mcp.json), their tools' names, the allow rules
     models, store           the catalog, hub, downloads, planner; the history database
     infrastructure          config, paths, errors, vocabulary, text safety, cancel
 
@@ -28,7 +29,7 @@ import pytest
 PACKAGE = Path(__file__).resolve().parents[2] / "mixtral_tui"
 
 INFRASTRUCTURE = {"config", "server_config", "paths", "errors", "vocabulary", "text_safety", "cancel", "__init__"}
-RANK = {"infrastructure": 0, "store": 1, "models": 1, "engine": 2, "chat": 3, "web": 3, "ui": 4, "cli": 5}
+RANK = {"infrastructure": 0, "store": 1, "models": 1, "engine": 2, "tools": 2, "chat": 3, "web": 3, "ui": 4, "cli": 5}
 ENTRY_POINTS = {"__main__"}  # `python -m mixtral_tui`: it only calls the command line
 LIBRARY_OWNERS = {
     "llama_cpp": {"engine.llama"},
@@ -39,6 +40,7 @@ LIBRARY_OWNERS = {
     "aiohttp": {"web.engine_host", "web.page_server"},
     "aiohttp_jinja2": {"web.page_server"},
     "textual_serve": {"web.page_server"},
+    "mcp": {"tools.hub"},
 }
 
 
