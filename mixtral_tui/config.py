@@ -7,6 +7,7 @@ for near-miss keys, so a typo is fixed in seconds and never reaches the TUI.
 from __future__ import annotations
 
 import difflib
+import re
 import tomllib
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
@@ -67,15 +68,31 @@ class ChatSettings:
     system_prompt: str = "You are a helpful assistant."
 
 
+TOOL_PATTERN = re.compile(r"^[A-Za-z0-9_*?\[\]-]{1,80}$")
+"""A `[tools] allow` entry (and `ask --allow-tool`): a tool's name, or a glob over names."""
+
+
+@dataclass(frozen=True)
+class ToolSettings:
+    """[tools]: which calls run without asking, and the limits on a reply's calls (tools/)."""
+
+    allow: tuple[str, ...] = ()  # glob patterns over tools' names (`time_*`); `a` in the app adds one
+    max_rounds: int = 8  # model -> tools -> model rounds in one reply
+    max_result_chars: int = 20000  # a longer result is cut, and the model told so
+    timeout: float = 60.0  # seconds a call may take before it is cancelled
+
+
 @dataclass(frozen=True)
 class Config:
     model: ModelSettings = field(default_factory=ModelSettings)
     chat: ChatSettings = field(default_factory=ChatSettings)
     sampling: Sampling = field(default_factory=Sampling)
+    tools: ToolSettings = field(default_factory=ToolSettings)
     servers: dict[str, ServerSettings] = field(default_factory=dict)  # [servers.NAME] (server_config.py)
 
 
-_SECTIONS: dict[str, type] = {"model": ModelSettings, "chat": ChatSettings, "sampling": Sampling}
+_SECTIONS: dict[str, type] = {"model": ModelSettings, "chat": ChatSettings, "sampling": Sampling,
+                              "tools": ToolSettings}
 
 # Range checks: (low, high) inclusive; None = open.
 _RANGES: dict[str, tuple[float | None, float | None]] = {
@@ -90,6 +107,9 @@ _RANGES: dict[str, tuple[float | None, float | None]] = {
     "sampling.repeat_penalty": (0.0, 5.0),
     "sampling.max_tokens": (1, None),
     "sampling.seed": (-1, None),
+    "tools.max_rounds": (1, 100),
+    "tools.max_result_chars": (100, None),
+    "tools.timeout": (0.1, None),
 }
 
 
@@ -104,10 +124,12 @@ def _did_you_mean(key: str, choices: list[str]) -> str:
 
 def validate_value(section: str, key: str, value: Any, where: str) -> Any:
     """Check one setting's type and range; return it (ints widen to floats)."""
+    name = f"{section}.{key}"
+    if name == "tools.allow":
+        return _patterns(value, where)
     cls = _SECTIONS[section]
     declared = {f.name: f.type for f in fields(cls)}[key]  # "int" (a string, with postponed annotations)
     kind: type = {"int": int, "float": float, "str": str}[str(declared)] if isinstance(declared, str) else declared
-    name = f"{section}.{key}"
     if kind is float and isinstance(value, int) and not isinstance(value, bool):
         value = float(value)
     if not isinstance(value, kind) or isinstance(value, bool):
@@ -127,6 +149,16 @@ def validate_value(section: str, key: str, value: Any, where: str) -> Any:
             f"{where}: '{name}' must be one of {', '.join(choices)}; got {value!r}." + _did_you_mean(str(value), list(choices))
         )
     return value
+
+
+def _patterns(value: Any, where: str) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(f"{where}: 'tools.allow' must be a list of tool names or patterns, e.g. [\"time_*\"].")
+    for pattern in value:
+        if not TOOL_PATTERN.match(pattern):
+            raise ConfigError(f"{where}: 'tools.allow' has {pattern!r}, which is not a tool name or pattern (letters, "
+                              "digits, _ - and the globs * ? [ ]), e.g. \"time_*\" or \"git_git_log\".")
+    return tuple(value)
 
 
 def parse_config(data: dict[str, Any], where: str) -> Config:
@@ -195,7 +227,7 @@ def save_config(config: Config, path: Path) -> None:
                 document.add(section, tomlkit.table())
             table = document[section]
             assert isinstance(table, dict), "parse_config has checked each section is a table"
-            table[key] = value
+            table[key] = list(value) if isinstance(value, tuple) else value
     text = tomlkit.dumps(document)
     if text == before:
         return

@@ -18,6 +18,7 @@ class Role(StrEnum):
     USER = "user"
     ASSISTANT = "assistant"
     NOTICE = "notice"
+    TOOL = "tool"  # one tool call's result, as the model was sent it
 
 
 CONTEXT_ROLES = (Role.USER, Role.ASSISTANT)
@@ -46,4 +47,5 @@ class FinishReason(StrEnum):
     LENGTH = "length"  # max_tokens reached
     CONTEXT = "context"  # the context was full
     CANCELLED = "cancelled"  # the user stopped it
+    TOOL_CALLS = "tool_calls"  # it ends in calls of tools: their results go back to the model
     ERROR = "error"

@@ -8,7 +8,7 @@ deterministic UI tests.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Protocol
 
@@ -19,11 +19,32 @@ from mixtral_tui.vocabulary import FinishReason
 
 
 @dataclass(frozen=True)
-class Turn:
-    """One message as the model sees it."""
+class ToolCall:
+    """A call the model asked for: `arguments` is the JSON text it wrote (checked before it runs)."""
 
-    role: str  # system | user | assistant
+    id: str
+    name: str
+    arguments: str
+
+
+@dataclass(frozen=True)
+class ToolSpec:
+    """A tool as the model is offered it (an OpenAI `tools` entry's function)."""
+
+    name: str
+    description: str
+    parameters: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One message as the model sees it: an assistant turn may carry the calls it made; a `tool`
+    turn is one call's result, with that call's id."""
+
+    role: str  # system | user | assistant | tool
     content: str
+    tool_calls: tuple[ToolCall, ...] = ()
+    tool_call_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -74,6 +95,7 @@ class ModelInfo:
     plan_summary: str = ""
     threads: int = 0  # llama.cpp's CPU threads (0: not known); the UI paints less when they take every core
     server: str = ""  # the server's name or host, for a model on a server
+    no_tools: str = ""  # why this model is offered no tools ("": it may call them)
 
 
 @dataclass
@@ -133,6 +155,7 @@ class Chunk:
     decode_tps: float
     thinking: str = ""  # a reasoning model's thinking, apart from the answer (engine/thinking.py)
     waiting: str = ""  # why no text comes yet, in the server's words (a shared server's queue)
+    tool_calls: tuple[ToolCall, ...] = ()  # the calls the reply ends with, whole (its last chunk)
 
 
 def default_threads() -> int:
@@ -164,9 +187,11 @@ class Engine(Protocol):
         `exact` asks for the count itself (bench's prompt of a given length)."""
 
     def stream_reply(
-        self, turns: list[Turn], sampling: Sampling, cancel: Cancellation, stats: ReplyStats
+        self, turns: list[Turn], sampling: Sampling, cancel: Cancellation, stats: ReplyStats,
+        tools: Sequence[ToolSpec] = (),
     ) -> Iterator[Chunk]:
-        """Yield the reply as it is produced; fill `stats` as it goes."""
+        """Yield the reply as it is produced; fill `stats` as it goes. With `tools`, the reply may
+        end in calls (its last chunk's `tool_calls`, finish reason TOOL_CALLS)."""
 
     def unload(self) -> None:
         """Free the model (another may be loaded after)."""

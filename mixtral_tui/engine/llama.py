@@ -14,13 +14,24 @@ import ctypes
 import os
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import llama_cpp
 
 from mixtral_tui.config import Sampling
-from mixtral_tui.engine.base import LOG_INFO, Cancellation, Chunk, LoadSpec, LogSink, ModelInfo, ReplyStats, Turn, default_threads
+from mixtral_tui.engine.base import (
+    LOG_INFO,
+    Cancellation,
+    Chunk,
+    LoadSpec,
+    LogSink,
+    ModelInfo,
+    ReplyStats,
+    ToolSpec,
+    Turn,
+    default_threads,
+)
 from mixtral_tui.engine.kv_states import StateCache, common_prefix
 from mixtral_tui.engine.log_router import PrintedLines
 from mixtral_tui.engine.templates import ChatTemplate, StopScanner, choose_template
@@ -28,6 +39,9 @@ from mixtral_tui.engine.thinking import OPEN, ThinkingSplitter
 from mixtral_tui.errors import NO_MODEL, ModelLoadError, PromptTooLongError
 from mixtral_tui.models.gguf_info import explain_load_failure, read_info
 from mixtral_tui.vocabulary import FinishReason
+
+LOCAL_NO_TOOLS = ("a model on this machine is offered no tools yet (Mixtral 8x7B Instruct was not trained to call "
+                  "them); a model on a server can call them: llama-server, vLLM, Ollama, LM Studio or Mistral's API")
 
 _sinks: list[LogSink] = []
 _sinks_lock = threading.Lock()
@@ -230,6 +244,7 @@ class LlamaEngine:
             context_size=llm.n_ctx(),
             train_context=header.train_context,
             template=self._template.name,
+            no_tools=LOCAL_NO_TOOLS,
             gpu_layers=spec.gpu_layers if llama_cpp.llama_supports_gpu_offload() else 0,
             cpu_moe_layers=spec.cpu_moe_layers if header.is_moe else 0,
             plan_summary=summary,
@@ -322,7 +337,8 @@ class LlamaEngine:
 
     # -- generation --------------------------------------------------------
     def stream_reply(
-        self, turns: list[Turn], sampling: Sampling, cancel: Cancellation, stats: ReplyStats
+        self, turns: list[Turn], sampling: Sampling, cancel: Cancellation, stats: ReplyStats,
+        tools: Sequence[ToolSpec] = (),
     ) -> Iterator[Chunk]:
         llm = self._llm
         if llm is None:

@@ -28,14 +28,14 @@ import subprocess
 import sys
 import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
 from mixtral_tui import errors
 from mixtral_tui.config import Sampling
-from mixtral_tui.engine.base import Cancellation, Chunk, LoadSpec, LogSink, ModelInfo, ReplyStats, Turn
+from mixtral_tui.engine.base import Cancellation, Chunk, LoadSpec, LogSink, ModelInfo, ReplyStats, ToolSpec, Turn
 
 POLL_SECONDS = 0.05
 """How often the parent, waiting for the child, looks at the reply's cancel token."""
@@ -70,7 +70,8 @@ class ProcessEngine:
             return self._call("count_tokens", turns, doing="counting tokens")
 
     def stream_reply(
-        self, turns: list[Turn], sampling: Sampling, cancel: Cancellation, stats: ReplyStats
+        self, turns: list[Turn], sampling: Sampling, cancel: Cancellation, stats: ReplyStats,
+        tools: Sequence[ToolSpec] = (),
     ) -> Iterator[Chunk]:
         with self._lock:
             stop_flag = self._stop_flag

@@ -15,11 +15,13 @@ and the engine asks once more with the common fields alone if a server still ref
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from mixtral_tui.config import Sampling
-from mixtral_tui.engine.base import Turn
+from mixtral_tui.engine.base import ToolSpec, Turn
+from mixtral_tui.engine.openai_tools import message_of, tools_field
 from mixtral_tui.vocabulary import FinishReason
 
 COMMON = ("temperature", "top_p", "max_tokens")
@@ -51,15 +53,18 @@ DIALECTS = {
 }
 
 
-def request_body(dialect: Dialect, model: str, turns: list[Turn], sampling: Sampling, common_only: bool = False) -> dict:
+def request_body(dialect: Dialect, model: str, turns: list[Turn], sampling: Sampling, common_only: bool = False,
+                 tools: Sequence[ToolSpec] = ()) -> dict:
     """The chat-completions request for these turns, in this server's words."""
     names = COMMON if common_only else COMMON + dialect.extra
     renamed = dict(dialect.renamed)
     body: dict[str, Any] = {
         "model": model,
-        "messages": [{"role": t.role, "content": t.content} for t in turns],
+        "messages": [message_of(t) for t in turns],
         "stream": True,
     }
+    if tools:
+        body["tools"] = tools_field(tools)
     for name in names:
         body[renamed.get(name, name)] = getattr(sampling, name)
     if sampling.seed >= 0:
@@ -81,6 +86,7 @@ class Delta:
     timings: dict[str, Any] = field(default_factory=dict)
     waiting: str = ""  # a shared server's word while no text comes (`mixtral-tui web`: another page's turn)
     cancelled: bool = False  # `mixtral-tui web`'s engine stopped it (its page was closed)
+    tool_calls: Any = None  # pieces of calls (engine/openai_tools.py joins them)
 
 
 def _parts(content: Any) -> tuple[str, str]:
@@ -122,7 +128,8 @@ def parse_chunk(data: Any) -> Delta:
         reasoning = piece.get("reasoning_content") or piece.get("reasoning") or ""
         delta.text = text
         delta.thinking = thinking + (reasoning if isinstance(reasoning, str) else "")
-        delta.tokens = 1 if piece.get("content") is not None or delta.thinking else 0
+        delta.tool_calls = piece.get("tool_calls")
+        delta.tokens = 1 if piece.get("content") is not None or delta.thinking or delta.tool_calls else 0
         delta.finish_reason = choice.get("finish_reason")
     ours = data.get("x_mixtral_tui")  # `mixtral-tui web`'s engine: tokens per chunk, and its queue
     if isinstance(ours, dict):
@@ -135,7 +142,7 @@ def parse_chunk(data: Any) -> Delta:
 
 
 def finish_reason(reason: str | None) -> FinishReason:
-    return FinishReason.LENGTH if reason == "length" else FinishReason.STOP
+    return {"length": FinishReason.LENGTH, "tool_calls": FinishReason.TOOL_CALLS}.get(reason or "", FinishReason.STOP)
 
 
 def context_size_from(models: Any, props: Any, model: str) -> int:

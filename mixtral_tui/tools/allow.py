@@ -5,15 +5,14 @@ the app, and refused in a run without a terminal: nothing acts without the user'
 from __future__ import annotations
 
 import fnmatch
-import re
 from dataclasses import dataclass
 
-PATTERN = re.compile(r"^[A-Za-z0-9_*?\[\]-]{1,80}$")
+from mixtral_tui.config import TOOL_PATTERN
 
 
 def check_pattern(pattern: str, where: str) -> str:
     """A pattern as written, or ValueError saying why not (`where` names the setting)."""
-    if not PATTERN.match(pattern):
+    if not TOOL_PATTERN.match(pattern):
         raise ValueError(f"{where}: {pattern!r} is not a tool pattern (letters, digits, _ - and the globs * ? [ ]), "
                          "e.g. \"time_*\" or \"git_git_log\".")
     return pattern

@@ -301,3 +301,51 @@ def test_mistrals_thinking_parts_and_inline_tags_from_a_server_are_thinking(fake
     assert "".join(c.thinking for c in chunks) == "hm" * 5 and "".join(c.text for c in chunks) == "Hello from the server."
     chunks = list(engine.stream_reply(TURNS, Sampling(), CancelToken(), ReplyStats()))
     assert "".join(c.thinking for c in chunks) == "hmm" and "".join(c.text for c in chunks) == "Hi."
+
+
+def test_tools_are_offered_and_streamed_calls_are_joined_per_index(fake):
+    from mixtral_tui.engine.base import ToolCall, ToolSpec
+    from mixtral_tui.engine.tool_ids import is_mistral_id
+
+    spec = ToolSpec("time_get_current_time", "Get the time in a zone.",
+                    {"type": "object", "properties": {"timezone": {"type": "string"}}})
+    fake.scripts = [Script(pieces=["Let me look."], tool_calls=[
+        {"id": "call_abc", "name": "time_get_current_time", "arguments": '{"timezone": "Asia/Tokyo"}'},
+        {"name": "fx_add", "arguments": '{"a": 1, "b": 2}'}])]
+    engine = connect(fake)
+    stats = ReplyStats()
+    chunks = list(engine.stream_reply(TURNS, Sampling(), CancelToken(), stats, tools=[spec]))
+    [sent] = fake.chat_requests()
+    assert sent.body["tools"] == [{"type": "function", "function": {
+        "name": "time_get_current_time", "description": "Get the time in a zone.", "parameters": spec.parameters}}]
+    assert "".join(c.text for c in chunks) == "Let me look."
+    first, second = chunks[-1].tool_calls
+    assert first == ToolCall("call_abc", "time_get_current_time", '{"timezone": "Asia/Tokyo"}')
+    assert (second.name, second.arguments) == ("fx_add", '{"a": 1, "b": 2}') and is_mistral_id(second.id)
+    assert stats.finish_reason == FinishReason.TOOL_CALLS
+
+
+def test_calls_and_results_go_back_in_the_openai_form(fake):
+    from mixtral_tui.engine.base import ToolCall
+
+    call = ToolCall("a1B2c3D4e", "fx_add", '{"a": 1, "b": 2}')
+    turns = [*TURNS, Turn("assistant", "", tool_calls=(call,)), Turn("tool", "3", tool_call_id="a1B2c3D4e")]
+    fake.scripts = [Script(pieces=["It is 3."], tool_style="whole")]
+    list(connect(fake).stream_reply(turns, Sampling(), CancelToken(), ReplyStats()))
+    messages = fake.chat_requests()[0].body["messages"]
+    assert messages[-2:] == [
+        {"role": "assistant", "content": "", "tool_calls": [
+            {"id": "a1B2c3D4e", "type": "function", "function": {"name": "fx_add", "arguments": '{"a": 1, "b": 2}'}}]},
+        {"role": "tool", "tool_call_id": "a1B2c3D4e", "content": "3"}]
+    assert "tools" not in fake.chat_requests()[0].body  # none offered: none sent
+
+
+def test_a_call_sent_whole_as_mistrals_api_sends_it(fake):
+    fake.scripts = [Script(pieces=[], tool_calls=[{"id": "Zx9Yw8Vu7", "name": "fx_echo", "arguments": '{"text": "hi"}'}],
+                           tool_style="whole")]
+    from mixtral_tui.engine.base import ToolSpec
+
+    chunks = list(connect(fake).stream_reply(TURNS, Sampling(), CancelToken(), ReplyStats(),
+                                             tools=[ToolSpec("fx_echo", "Echo.")]))
+    [call] = chunks[-1].tool_calls
+    assert (call.id, call.name, call.arguments) == ("Zx9Yw8Vu7", "fx_echo", '{"text": "hi"}')

@@ -1,3 +1,4 @@
+import re
 from pathlib import Path
 
 import pytest
@@ -120,3 +121,26 @@ def test_the_first_save_writes_only_what_differs_from_the_defaults(tmp_path):
     path.write_text("[broken\n")
     save_config(replace(config, chat=replace(config.chat, system_prompt="Be brief.")), path)
     assert path.read_text() == '[chat]\nsystem_prompt = "Be brief."\n'
+
+
+def test_tools_allow_is_read_checked_and_an_added_pattern_saved_beside_the_users_comments(tmp_path):
+    from dataclasses import replace
+
+    path = write(tmp_path, '# mine\n[tools]\nallow = ["time_*"]  # the clock is harmless\nmax_rounds = 3\n')
+    config = load_config(path)
+    assert config.tools.allow == ("time_*",) and config.tools.max_rounds == 3 and config.tools.timeout == 60.0
+    save_config(replace(config, tools=replace(config.tools, allow=(*config.tools.allow, "git_git_log"))), path)
+    text = path.read_text()
+    assert "# mine" in text and 'allow = ["time_*", "git_git_log"]' in text and "max_rounds = 3" in text
+    assert load_config(path).tools.allow == ("time_*", "git_git_log")
+
+
+@pytest.mark.parametrize(("text", "says"), [
+    ('[tools]\nallow = "time_*"', "must be a list of tool names or patterns"),
+    ('[tools]\nallow = ["rm -rf"]', "'rm -rf', which is not a tool name or pattern"),
+    ('[tools]\nmax_rounds = 0', "'tools.max_rounds' must be between 1 and 100"),
+    ('[tools]\ntimout = 5', "Did you mean 'timeout'?"),
+])
+def test_a_bad_tools_setting_says_what_is_wrong(tmp_path, text, says):
+    with pytest.raises(ConfigError, match=re.escape(says)):
+        load_config(write(tmp_path, text))

@@ -17,15 +17,17 @@ import json
 import os
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import httpx
 
 from mixtral_tui.cancel import Cancellation
 from mixtral_tui.config import Sampling
-from mixtral_tui.engine.base import LOG_INFO, LOG_WARN, Chunk, LoadSpec, LogSink, ModelInfo, ReplyStats, Turn
+from mixtral_tui.engine.base import LOG_INFO, LOG_WARN, Chunk, LoadSpec, LogSink, ModelInfo, ReplyStats, ToolSpec, Turn
+from mixtral_tui.engine.openai_tools import ToolCallJoiner
 from mixtral_tui.engine.remote.faults import RETRIES_429, context_exceeded, fault, pick_model, retry_after, status_fault
+from mixtral_tui.engine.remote.figures import own_model_info, take_figures
 from mixtral_tui.engine.remote.stream import Stream, wait
 from mixtral_tui.engine.server_dialects import (
     DIALECTS,
@@ -186,7 +188,8 @@ class RemoteEngine:
         return len(answer.raise_for_status().json()["tokens"]) + overhead
 
     def stream_reply(
-        self, turns: list[Turn], sampling: Sampling, cancel: Cancellation, stats: ReplyStats
+        self, turns: list[Turn], sampling: Sampling, cancel: Cancellation, stats: ReplyStats,
+        tools: Sequence[ToolSpec] = (),
     ) -> Iterator[Chunk]:
         """The request goes out at this call; the iterator reads its answer (close it if unread)."""
         if self._client is None or self._server is None or self.info is None:
@@ -197,10 +200,10 @@ class RemoteEngine:
         if self._folds_system and any(t.role == Role.SYSTEM for t in turns):
             turns = fold_system(next(t.content for t in turns if t.role == Role.SYSTEM),
                                 [t for t in turns if t.role != Role.SYSTEM])
-        body = request_body(self._dialect, self._model, turns, sampling)
+        body = request_body(self._dialect, self._model, turns, sampling, tools=tools)
         # Sent now, not at the first `next`: the caller records the reply and shows it while the
         # server reads the prompt (benchmark 8: the time to first token the app adds).
-        reply = _Reply(Stream(self._client, body))
+        reply = _Reply(Stream(self._client, body), tools)
         reply.chunks = self._chunks(reply, body, turns, sampling, cancel, stats, started)
         return reply
 
@@ -212,6 +215,7 @@ class RemoteEngine:
         first_at: float | None = None
         counted = 0
         splitter = ThinkingSplitter()  # a server without a reasoning parser sends the tags inline
+        calls = ToolCallJoiner()
         retries = 0
         tried_common = retried_transport = False
         finished = False
@@ -239,14 +243,15 @@ class RemoteEngine:
                         continue
                     if response.status_code in (400, 422, 500) and first_at is None and self._may_fold(turns) \
                             and "alternate" in response.text.lower():
-                        turns, body = self._folded(turns, sampling)
+                        turns, body = self._folded(turns, sampling, reply.tools)
                         stream = reply.stream = Stream(self._client, body)
                         continue
                     if response.status_code in (400, 422) and not tried_common and first_at is None:
                         tried_common = True
                         self._log(f"{server.label} refused the request (HTTP {response.status_code}): asking again "
                                   "with the common sampling fields only", LOG_WARN)
-                        body = request_body(self._dialect, self._model, turns, sampling, common_only=True)
+                        body = request_body(self._dialect, self._model, turns, sampling, common_only=True,
+                                            tools=reply.tools)
                         stream = reply.stream = Stream(self._client, body)
                         continue
                     raise status_fault(response, server, self._model)
@@ -264,7 +269,7 @@ class RemoteEngine:
                     if not finished and first_at is None and self._may_fold(turns):
                         # Mixtral's template on a server refuses a system turn ("roles must alternate"),
                         # and llama-cpp-python's server then ends the stream empty: fold it, ask again.
-                        turns, body = self._folded(turns, sampling)
+                        turns, body = self._folded(turns, sampling, reply.tools)
                         stream = reply.stream = Stream(self._client, body)
                         continue
                     if not finished:  # no finish_reason, no [DONE]: the connection just ended
@@ -279,7 +284,7 @@ class RemoteEngine:
                     raise ServerError(f"{server.label} sent a chunk that is not a chat completion ({exc}): "
                                       f"{value[:120]!r}.") from None
                 if delta.usage or delta.timings:
-                    _take_figures(stats, delta.usage, delta.timings)
+                    take_figures(stats, delta.usage, delta.timings)
                 if delta.finish_reason:
                     finished = True
                     stats.finish_reason = FinishReason.CANCELLED if delta.cancelled else finish_reason(delta.finish_reason)
@@ -291,6 +296,8 @@ class RemoteEngine:
                     counted += delta.tokens
                     stats.completion_tokens = max(stats.completion_tokens, counted)
                     stats.decode_seconds = now - first_at
+                if delta.tool_calls:
+                    calls.feed(delta.tool_calls)
                 if delta.waiting and first_at is None:
                     yield Chunk("", stats.completion_tokens, 0.0, waiting=delta.waiting)
                 answer, inline = splitter.feed(delta.text) if delta.text else ("", "")
@@ -299,6 +306,9 @@ class RemoteEngine:
             held_answer, held_thinking = splitter.flush()
             if held_answer or held_thinking:
                 yield Chunk(held_answer, stats.completion_tokens, stats.decode_tps, held_thinking)
+            if calls.any and stats.finish_reason != FinishReason.CANCELLED:
+                stats.finish_reason = FinishReason.TOOL_CALLS  # (Ollama says "stop" after calls)
+                yield Chunk("", stats.completion_tokens, stats.decode_tps, tool_calls=calls.calls())
         finally:
             stream.close()
             failing = isinstance(sys.exc_info()[1], Exception)  # (a stop closes with GeneratorExit)
@@ -327,7 +337,7 @@ class RemoteEngine:
     def _may_fold(self, turns: list[Turn]) -> bool:
         return not self._folds_system and any(t.role == Role.SYSTEM for t in turns)
 
-    def _folded(self, turns: list[Turn], sampling: Sampling) -> tuple[list[Turn], dict]:
+    def _folded(self, turns: list[Turn], sampling: Sampling, tools: Sequence[ToolSpec]) -> tuple[list[Turn], dict]:
         """The system prompt put at the head of the first user turn (Mistral's documented way), from
         now on for this model: its template on the server has no system role."""
         self._folds_system = True
@@ -335,7 +345,7 @@ class RemoteEngine:
                   "of the first message from now on", LOG_WARN)
         system = next(t.content for t in turns if t.role == Role.SYSTEM)
         folded = fold_system(system, [t for t in turns if t.role != Role.SYSTEM])
-        return folded, request_body(self._dialect, self._model, folded, sampling)
+        return folded, request_body(self._dialect, self._model, folded, sampling, tools=tools)
 
     def unload(self) -> None:
         self._folds_system = False
@@ -352,8 +362,9 @@ class _Reply:
     """A reply whose request is already sent: iterating reads it, `close` ends its stream even
     when nothing was read yet (a generator that never started runs no `finally`)."""
 
-    def __init__(self, stream: Stream) -> None:
+    def __init__(self, stream: Stream, tools: Sequence[ToolSpec]) -> None:
         self.stream = stream
+        self.tools = tools
         self.chunks: Iterator[Chunk] = iter(())
 
     def __iter__(self) -> Iterator[Chunk]:
@@ -367,32 +378,3 @@ class _Reply:
         if close is not None:
             close()
         self.stream.close()
-
-
-def own_model_info(models: Any, model: str) -> dict[str, Any]:
-    """`mixtral-tui web`'s engine tells its model's name, template and load plan (x_mixtral_tui)."""
-    for entry in models.get("data", []) if isinstance(models, dict) else []:
-        if isinstance(entry, dict) and entry.get("id") == model and isinstance(entry.get("x_mixtral_tui"), dict):
-            return dict(entry["x_mixtral_tui"])
-    return {}
-
-
-def _take_figures(stats: ReplyStats, usage: dict[str, Any], timings: dict[str, Any]) -> None:
-    """The server's own counts where it gives them (usage; llama.cpp's timings)."""
-    if isinstance(usage.get("prompt_tokens"), int) and usage["prompt_tokens"] > 0:
-        stats.prompt_tokens = usage["prompt_tokens"]
-        if not timings.get("prompt_n"):  # the total alone: how much of it was reused is not told
-            stats.prompt_counted = "server"
-    if isinstance(usage.get("completion_tokens"), int):
-        stats.completion_tokens = max(stats.completion_tokens, usage["completion_tokens"])
-    if isinstance(timings.get("prompt_n"), int):
-        cached = int(timings.get("cache_n") or 0)
-        stats.prompt_evaluated, stats.prompt_reused = timings["prompt_n"], cached
-        stats.prompt_tokens = timings["prompt_n"] + cached
-        stats.prompt_counted = ""
-    if isinstance(timings.get("prompt_ms"), int | float):
-        stats.prompt_seconds = float(timings["prompt_ms"]) / 1000
-    if isinstance(timings.get("predicted_per_second"), int | float):
-        stats.server_decode_tps = float(timings["predicted_per_second"])
-
-

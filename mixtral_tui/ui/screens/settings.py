@@ -164,7 +164,8 @@ class SettingsScreen(FormScreen):
                     self.show_error(name, str(exc))
                     return
         system_prompt = self.query_one("#chat-system_prompt", TextArea).text
-        self.dismiss(Config(ModelSettings(**model), ChatSettings(system_prompt), Sampling(**sampling), self.config.servers))
+        self.dismiss(Config(ModelSettings(**model), ChatSettings(system_prompt), Sampling(**sampling), self.config.tools,
+                            self.config.servers))
 
 
 class ConversationSettingsScreen(FormScreen):
