@@ -21,7 +21,7 @@ class Role(StrEnum):
     TOOL = "tool"  # one tool call's result, as the model was sent it
 
 
-CONTEXT_ROLES = (Role.USER, Role.ASSISTANT)
+CONTEXT_ROLES = (Role.USER, Role.ASSISTANT, Role.TOOL)
 """The roles of the turns the model goes on from (with the system prompt, which is a setting)."""
 
 

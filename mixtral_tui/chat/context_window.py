@@ -68,5 +68,7 @@ def without_oldest_exchange(turns: list[Turn]) -> list[Turn] | None:
     body = turns[len(system):]
     if len(body) <= 1:
         return None
-    following = next((i for i, t in enumerate(body[1:], start=1) if t.role == Role.USER), len(body) - 1)
+    following = next((i for i, t in enumerate(body[1:], start=1) if t.role == Role.USER), None)
+    if following is None:  # one exchange left (a reply's rounds of calls among it): it stays whole
+        return None
     return system + body[following:]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict
 
@@ -19,7 +19,7 @@ from mixtral_tui.cancel import CancelToken
 from mixtral_tui.chat.context_window import fit_turns, without_oldest_exchange
 from mixtral_tui.chat.rules import turns_for
 from mixtral_tui.config import Sampling
-from mixtral_tui.engine.base import Chunk, Engine, ModelInfo, ReplyPlan, ReplyStats, Turn
+from mixtral_tui.engine.base import Chunk, Engine, ModelInfo, ReplyPlan, ReplyStats, ToolCall, ToolSpec, Turn
 from mixtral_tui.errors import ContextExceeded
 from mixtral_tui.store.history import History, Message
 from mixtral_tui.store.liveness import HEARTBEAT_SECONDS
@@ -43,6 +43,7 @@ class ReplyRun:
         sampling: Sampling,
         system_prompt: str,
         cancel: CancelToken | None = None,
+        tools: Sequence[ToolSpec] = (),
     ) -> None:
         self.engine = engine
         self.history = history
@@ -50,6 +51,8 @@ class ReplyRun:
         self.sampling = sampling
         self.system_prompt = system_prompt
         self.cancel = cancel or CancelToken()
+        self.tools = tools  # offered to the model (chat/tool_rounds.py runs the calls it makes)
+        self.calls: list[ToolCall] = []  # the calls the reply ended with
         self.stats = ReplyStats()
         self.message: Message | None = None
         self.notice: Message | None = None
@@ -65,11 +68,11 @@ class ReplyRun:
         engine has the request (a server's is on its way)."""
         info = self.engine.info
         messages = self.history.messages(self.conversation_id)
-        turns = turns_for(messages, self.system_prompt)
+        turns = turns_for(messages, self.system_prompt, with_tools=not (info and info.no_tools))
         context_size = info.context_size if info else 0
         plan = self._plan(turns, messages, context_size)
         # Asked for first: a server reads the prompt while the reply is recorded and shown.
-        chunks = self.engine.stream_reply(plan.turns, self.sampling, self.cancel, self.stats)
+        chunks = self._stream(plan.turns)
         if on_asked:
             on_asked()
         try:
@@ -87,6 +90,8 @@ class ReplyRun:
                     try:
                         for chunk in chunks:
                             self._pieces.append(chunk.text)
+                            if chunk.tool_calls:
+                                self.calls.extend(chunk.tool_calls)
                             if chunk.thinking or (chunk.text and self._thinking_from is not None):
                                 self._took_thought(chunk)
                             if on_chunk:
@@ -105,7 +110,7 @@ class ReplyRun:
                             raise
                         context_size = min(exc.limit or context_size, context_size)
                         plan = self._plan(shorter, messages, context_size, already=len(turns) - len(shorter))
-                        chunks = self.engine.stream_reply(plan.turns, self.sampling, self.cancel, self.stats)
+                        chunks = self._stream(plan.turns)
             if self.stats.finish_reason == FinishReason.CANCELLED:
                 status = Status.STOPPED
         except Exception:
@@ -119,8 +124,15 @@ class ReplyRun:
             self.message.thinking = self.thinking
             self.message.status = status
             self.message.stats = self.stats.to_dict()
-            self.history.update_message(self.message.id, text, status, self.message.stats, self.thinking or None)
+            self.message.tool_calls = [asdict(call) for call in self.calls]
+            self.history.update_message(self.message.id, text, status, self.message.stats, self.thinking or None,
+                                        self.message.tool_calls or None)
         return self.message
+
+    def _stream(self, turns: list[Turn]) -> Iterator[Chunk]:
+        if self.tools:
+            return self.engine.stream_reply(turns, self.sampling, self.cancel, self.stats, tools=self.tools)
+        return self.engine.stream_reply(turns, self.sampling, self.cancel, self.stats)
 
     def _record(self, info: ModelInfo | None) -> Message:
         """The reply's row, empty and streaming, with who writes it."""

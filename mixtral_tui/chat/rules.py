@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from mixtral_tui.config import Config, Sampling
-from mixtral_tui.engine.base import Turn
+from mixtral_tui.engine.base import ToolCall, Turn
 from mixtral_tui.store.history import PLACEHOLDER_TITLE, Conversation, Message
 from mixtral_tui.vocabulary import CONTEXT_ROLES, Role, Status
 
@@ -27,10 +27,36 @@ def turns_in_context(messages: list[Message]) -> list[Message]:
     return [m for m in messages if in_context(m)]
 
 
-def turns_for(messages: list[Message], system_prompt: str) -> list[Turn]:
-    """What the model sees: the system prompt, then the turns in context that have text."""
+def turns_for(messages: list[Message], system_prompt: str, with_tools: bool = True) -> list[Turn]:
+    """What the model sees: the system prompt, then the turns in context that have text, a reply's
+    calls and their results among them (a call left without a result is not sent: servers refuse
+    one). `with_tools` False, for a model that takes no tools (a conversation that used them on a
+    server, continued here): calls and results are told as text, in turns that still alternate."""
     turns = [Turn(Role.SYSTEM, system_prompt)] if system_prompt.strip() else []
-    turns += [Turn(m.role, m.content) for m in messages if in_context(m) and m.content]
+    said = turns_in_context(messages)
+    answered = {m.tool_call_id for m in said if m.role == Role.TOOL}
+    calls_of = {}
+    for m in said:
+        calls = tuple(ToolCall(c["id"], c["name"], c["arguments"]) for c in m.tool_calls if c.get("id") in answered)
+        calls_of.update({c.id: c for c in calls})
+        if m.role == Role.TOOL:
+            if m.tool_call_id not in calls_of:
+                continue  # its call is not in sight
+            if with_tools:
+                turns.append(Turn(Role.TOOL, m.content, tool_call_id=m.tool_call_id))
+            else:
+                told = f"[the result of {calls_of[m.tool_call_id].name}]\n{m.content}"
+                if turns and turns[-1].role == Role.USER and turns[-1].content.startswith("[the result of "):
+                    turns[-1] = Turn(Role.USER, f"{turns[-1].content}\n\n{told}")
+                else:
+                    turns.append(Turn(Role.USER, told))
+        elif calls and with_tools:
+            turns.append(Turn(m.role, m.content, tool_calls=calls))
+        elif calls:
+            asked = "\n".join(f"[called {c.name} with {c.arguments}]" for c in calls)
+            turns.append(Turn(m.role, f"{m.content}\n{asked}".strip()))
+        elif m.content:
+            turns.append(Turn(m.role, m.content))
     return turns
 
 
@@ -97,12 +123,15 @@ def write_again(messages: list[Message], from_id: int | None) -> WriteAgain:
     if from_id is None:
         if not any(m.role == Role.USER for m in said):
             raise NothingToAnswer
-        index = len(said) - 1 if said[-1].role == Role.ASSISTANT else len(said)
+        place = len(said) - 1
     else:
-        said, place = place_of(messages, from_id)
-        if place is None:
+        said, found = place_of(messages, from_id)
+        if found is None:
             raise NotInContext
-        index = place + (said[place].role == Role.USER)
+        place = found
+    # A reply is everything after the user's message it answers: its rounds of calls and results too.
+    users = [i for i in range(place + 1) if said[i].role == Role.USER]
+    index = users[-1] + 1 if users else place
     return WriteAgain(said[index].id if index < len(said) else None)
 
 

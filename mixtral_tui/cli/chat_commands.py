@@ -178,9 +178,10 @@ def import_command(file: str) -> int:
 
 def ask_command(args: argparse.Namespace) -> int:
     from mixtral_tui.cancel import CancelToken
-    from mixtral_tui.chat.reply import ReplyRun
     from mixtral_tui.chat.rules import sampling_for, system_prompt_for, title_from
+    from mixtral_tui.chat.tool_rounds import ToolReply
     from mixtral_tui.cli.main import model_choice, server_choice
+    from mixtral_tui.cli.tool_commands import ask_tools, note_no_tools
     from mixtral_tui.engine import create_engine
     from mixtral_tui.engine.log_router import LogRouter
 
@@ -202,16 +203,18 @@ def ask_command(args: argparse.Namespace) -> int:
                            remote=spec.server is not None)
     try:
         engine.load(spec)  # before anything is saved: a failed load leaves no empty conversation
+        tools = ask_tools(args, config, paths)
     except BaseException:
         engine.close()
         raise
+    note_no_tools(engine.info, tools)
     conversation = continued or history.create_conversation(title_from(prompt))
     system_prompt = system_prompt_for(conversation, config)
     sampling = sampling_for(conversation, config)
     if args.max_tokens is not None:  # the command line over the conversation's own (F4) and the file
         sampling = replace(sampling, max_tokens=args.max_tokens)
     history.add_message(conversation.id, Role.USER, prompt)
-    run = ReplyRun(engine, history, conversation.id, sampling, system_prompt, CancelToken())
+    run = ToolReply(engine, history, conversation.id, sampling, system_prompt, tools, CancelToken())
 
     def show(chunk: Chunk) -> None:
         sys.stdout.write(for_stdout(chunk.text))
@@ -224,10 +227,12 @@ def ask_command(args: argparse.Namespace) -> int:
         raise
     finally:
         engine.unload()
+        if tools is not None:
+            tools.hub.close()
     sys.stdout.write("\n")
     from mixtral_tui.chat.figures import reply_figures
 
-    print(reply_figures(run.stats), file=sys.stderr)
+    print(reply_figures(run.rounds[-1].stats), file=sys.stderr)
     if message.status == Status.DONE and not message.content.strip():
         print("mixtral-tui: the model returned no text; ask again (the seed is new each time), or change the "
               "sampling or the system prompt in config.toml", file=sys.stderr)

@@ -102,6 +102,11 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("--continue", dest="continue_id", type=int, metavar="ID", help="add to conversation ID")
     ask.add_argument("--no-save", action="store_true", help="do not save the exchange")
     ask.add_argument("--download", action="store_true", help="download an owner/repo:QUANT model that is missing")
+    ask.add_argument("--allow-tool", action="append", metavar="PATTERN",
+                     help="let the model call the tools this name or glob matches (repeatable; any other call is refused)")
+    ask.add_argument("--no-tools", action="store_true", help="offer the model no tools")
+
+    commands.add_parser("tools", help="the MCP servers of mcp.json: whether each started, and its tools")
 
     models = commands.add_parser("models", help="local models; with a repo, its quantizations and what fits here")
     models.add_argument("repo", nargs="?", help="owner/repo on the Hub")
@@ -147,6 +152,10 @@ def main(argv: list[str] | None = None) -> int:
             from mixtral_tui.cli.chat_commands import export_command
 
             return export_command(args.id, Path(args.output) if args.output else None, args.format)
+        if args.command == "tools":
+            from mixtral_tui.cli.tool_commands import tools_command
+
+            return tools_command(args)
         if args.command == "import":
             from mixtral_tui.cli.chat_commands import import_command
 

@@ -58,6 +58,8 @@ class Message:
     model_file: str | None = None
     server: str | None = None  # the server that wrote it (a model elsewhere); None: a local model
     thinking: str = ""  # a reasoning model's thinking before its answer (never sent back to it)
+    tool_calls: list[dict[str, Any]] = field(default_factory=list)  # a reply's calls: id, name, arguments
+    tool_call_id: str = ""  # a `tool` message: the call it answers
 
 
 def _row_id(cursor: sqlite3.Cursor) -> int:
@@ -74,10 +76,14 @@ def _dumps(value: dict[str, Any] | None) -> str | None:
     return json.dumps(value, sort_keys=True) if value else None
 
 
+def _calls(calls: list[dict[str, Any]] | None) -> str | None:
+    return json.dumps(calls, ensure_ascii=False) if calls else None
+
+
 _INSERT_MESSAGE = (
     "INSERT INTO messages (conversation_id, role, content, created_at, status, model, quant,"
-    " sampling_json, stats_json, model_file, checkpoint_at, writer_pid, server, thinking)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " sampling_json, stats_json, model_file, checkpoint_at, writer_pid, server, thinking, tool_calls_json, tool_call_id)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 """A message's row: a new one (add_message) or a copy (fork)."""
 
@@ -88,7 +94,8 @@ def _copy_messages(db: sqlite3.Connection, conversation_id: int, messages: list[
     db.executemany(
         _INSERT_MESSAGE,
         [(conversation_id, m.role, m.content, m.created_at, m.status, m.model, m.quant, _dumps(m.sampling),
-          _dumps(m.stats), m.model_file, None, None, m.server, m.thinking) for m in messages],
+          _dumps(m.stats), m.model_file, None, None, m.server, m.thinking, _calls(m.tool_calls), m.tool_call_id)
+         for m in messages],
     )
     return conversation_id
 
@@ -276,6 +283,8 @@ class History:
                 model_file=r["model_file"],
                 server=r["server"],
                 thinking=r["thinking"],
+                tool_calls=json.loads(r["tool_calls_json"]) if r["tool_calls_json"] else [],
+                tool_call_id=r["tool_call_id"],
             )
             for r in rows
         ]
@@ -293,6 +302,7 @@ class History:
         stats: dict[str, Any] | None = None,
         model_file: str | None = None,
         server: str | None = None,
+        tool_call_id: str = "",
     ) -> Message:
         now = time.time()
         writing = status == Status.STREAMING  # its checkpoints say it is alive (store/liveness.py)
@@ -302,7 +312,8 @@ class History:
                 cursor = db.execute(
                     _INSERT_MESSAGE,
                     (conversation_id, role, content, now, status, model, quant, _dumps(sampling), _dumps(stats),
-                     model_file, now if writing else None, os.getpid() if writing else None, server, ""),
+                     model_file, now if writing else None, os.getpid() if writing else None, server, "", None,
+                     tool_call_id),
                 )
                 db.execute("UPDATE conversations SET updated_at = ? WHERE id = ?", (now, conversation_id))
                 return _row_id(cursor)
@@ -310,18 +321,18 @@ class History:
         message_id = self._guard(insert)
         return Message(
             message_id, conversation_id, role, content, now, status, model, quant, sampling or {}, stats or {}, model_file,
-            server,
+            server, tool_call_id=tool_call_id,
         )
 
     def update_message(
         self, message_id: int, content: str, status: str, stats: dict[str, Any] | None = None,
-        thinking: str | None = None,
+        thinking: str | None = None, tool_calls: list[dict[str, Any]] | None = None,
     ) -> None:
-        """Checkpoint or finish a reply: one small write (the thinking too, when there is some)."""
+        """Checkpoint or finish a reply: one small write (the thinking and its calls too, when it has some)."""
         self._write(
             "UPDATE messages SET content = ?, status = ?, stats_json = COALESCE(?, stats_json), checkpoint_at = ?,"
-            " thinking = COALESCE(?, thinking) WHERE id = ?",
-            (content, status, _dumps(stats), time.time(), thinking, message_id),
+            " thinking = COALESCE(?, thinking), tool_calls_json = COALESCE(?, tool_calls_json) WHERE id = ?",
+            (content, status, _dumps(stats), time.time(), thinking, _calls(tool_calls), message_id),
         )
 
     def touch(self, message_id: int) -> None:

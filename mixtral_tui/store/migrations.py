@@ -188,6 +188,19 @@ THINKING_SEARCH_VERSION = len(MIGRATIONS)
 """The schema from which the search index holds the thinking as well."""
 
 
+@migration
+def m013_tool_calls(db: sqlite3.Connection) -> None:
+    """Tools: a reply's calls (id, name, arguments as the model wrote them), and on a `tool`
+    message the id of the call it answers, so later turns send both again in the OpenAI form."""
+    _run(
+        db,
+        """
+        ALTER TABLE messages ADD COLUMN tool_calls_json TEXT;
+        ALTER TABLE messages ADD COLUMN tool_call_id TEXT NOT NULL DEFAULT '';
+        """,
+    )
+
+
 def has_search_index(db: sqlite3.Connection) -> bool:
     return db.execute("SELECT 1 FROM sqlite_master WHERE name = 'message_search'").fetchone() is not None
 

@@ -41,6 +41,7 @@ LIBRARY_OWNERS = {
     "aiohttp_jinja2": {"web.page_server"},
     "textual_serve": {"web.page_server"},
     "mcp": {"tools.hub"},
+    "jsonschema": {"tools.arguments"},
 }
 
 
