@@ -9,6 +9,7 @@ machine-readable copy, `export --format json` (chat/export_json.py).
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from pathlib import Path
@@ -16,7 +17,10 @@ from pathlib import Path
 from mixtral_tui.store.history import Conversation, History, Message
 from mixtral_tui.vocabulary import Role, Status
 
-ROLE_HEADINGS: dict[str, str] = {Role.SYSTEM: "System", Role.USER: "User", Role.ASSISTANT: "Assistant", Role.NOTICE: "Note"}
+ROLE_HEADINGS: dict[str, str] = {Role.SYSTEM: "System", Role.USER: "User", Role.ASSISTANT: "Assistant", Role.NOTICE: "Note",
+                                 Role.TOOL: "Tool result"}
+LONG_RESULT_LINES = 20
+"""A tool's result longer than this is folded in the export (`<details>`), its call in sight."""
 
 
 def _when(stamp: float) -> str:
@@ -72,9 +76,36 @@ def _message_section(message: Message) -> str:
     if message.model:
         notes.append(f"{message.model} on {message.server}" if message.server else message.model)
     stats = message.stats
+    if message.role == Role.TOOL:
+        notes[:0] = [str(stats.get("tool", "?")), f"{float(stats.get('seconds', 0)):.1f} s", str(stats.get("outcome", ""))]
+        return f"## {heading} · {' · '.join(n for n in notes if n)}\n\n{result_block(message.content)}\n"
     if stats.get("completion_tokens"):
         notes.append(f"{stats['completion_tokens']} tokens at {stats.get('decode_tps', 0):.1f} tok/s")
-    return f"## {heading} · {' · '.join(notes)}\n\n{thinking_block(message)}{message_body(message.content)}\n"
+    body = message_body(message.content) if message.content else ""
+    return f"## {heading} · {' · '.join(notes)}\n\n{thinking_block(message)}{body}{calls_block(message)}\n"
+
+
+def calls_block(message: Message) -> str:
+    """The calls a reply made, each with its arguments as indented JSON."""
+    blocks = []
+    for call in message.tool_calls:
+        try:
+            shown = json.dumps(json.loads(call.get("arguments") or "{}"), indent=2, ensure_ascii=False)
+        except ValueError:
+            shown = str(call.get("arguments", ""))
+        fence = fence_for(shown)
+        blocks.append(f"**Called `{call.get('name', '?')}`** (call {call.get('id', '')})\n\n{fence}json\n{shown}\n{fence}")
+    return ("\n\n" if message.content and blocks else "") + "\n\n".join(blocks)
+
+
+def result_block(text: str) -> str:
+    """A tool's result as written (fenced: it is data, not Markdown), folded when long."""
+    fence = fence_for(text)
+    block = f"{fence}text\n{text}\n{fence}"
+    lines = text.count("\n") + 1
+    if lines <= LONG_RESULT_LINES:
+        return block
+    return f"<details><summary>{lines:,} lines</summary>\n\n{block}\n\n</details>"
 
 
 def thinking_block(message: Message) -> str:

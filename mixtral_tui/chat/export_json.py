@@ -21,6 +21,8 @@ VERSION = 1
 
 _CONVERSATION_FIELDS = [f.name for f in fields(Conversation) if f.name != "message_count"]
 _MESSAGE_FIELDS = [f.name for f in fields(Message) if f.name != "conversation_id"]
+_LATER_FIELDS = {"tool_calls", "tool_call_id"}
+"""Message fields that came after version 1's first files: a file without them reads as before."""
 
 
 def conversation_json(conversation: Conversation, messages: list[Message]) -> str:
@@ -47,7 +49,9 @@ def _parsed(text: str, where: str) -> tuple[Conversation, list[Message]]:
         head: dict[str, Any] = data["conversation"]
         conversation = Conversation(message_count=len(data["messages"]),
                                     **{name: head[name] for name in _CONVERSATION_FIELDS})
-        messages = [Message(conversation_id=conversation.id, **{name: m[name] for name in _MESSAGE_FIELDS})
+        # A field newer than the file (a reply's tool calls) keeps its default; the older ones must be there.
+        messages = [Message(conversation_id=conversation.id,
+                            **{name: m[name] for name in _MESSAGE_FIELDS if name in m or name not in _LATER_FIELDS})
                     for m in data["messages"]]
     except (KeyError, TypeError) as exc:
         raise UserError(f"{where}: a field is missing or of the wrong kind ({exc}).") from None
