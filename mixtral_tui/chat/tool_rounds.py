@@ -97,7 +97,8 @@ class ToolReply:
     rounds: list[ReplyRun] = field(default_factory=list)
 
     def run(self, on_chunk: Callable[[Chunk], None] | None = None, on_start: Callable[[Message], None] | None = None,
-            on_asked: Callable[[], None] | None = None) -> Message:
+            on_asked: Callable[[], None] | None = None, on_calls: Callable[[Message], None] | None = None) -> Message:
+        """As ReplyRun.run, for each round; `on_calls`: a round ended in calls (they are answered next)."""
         offered = self._offered()
         limit = self.tools.settings.max_rounds if self.tools else 0
         while True:
@@ -109,6 +110,8 @@ class ToolReply:
             if run.stats.finish_reason != FinishReason.TOOL_CALLS or not run.calls or self.cancel.cancelled:
                 return message
             assert self.tools is not None, "no calls come when no tools were offered"
+            if on_calls:
+                on_calls(message)
             if done > limit:  # it went on calling, offered none and told why: the reply ends here
                 return message
             if done == limit:

@@ -29,6 +29,7 @@ from mixtral_tui.errors import InsecureKeyError, ServerHasNoModel, UserError
 from mixtral_tui.models.recent import RecentModels
 from mixtral_tui.paths import AppPaths, app_paths, recent_models_file
 from mixtral_tui.store.history import History
+from mixtral_tui.ui.app_tools import AppTools, ToolEvent
 from mixtral_tui.ui.commands import AppCommands
 from mixtral_tui.ui.conversations import ConversationTabs
 from mixtral_tui.ui.keys import APP_KEYS, key_for, model_advice, pick_model_hint
@@ -85,6 +86,7 @@ class MixtralApp(App):
         self.offer_repo = offer_repo  # --model owner/repo:QUANT that is not downloaded yet
         self.recent_models = RecentModels(recent_models_file(self.paths))
         self.replies = ReplyController(self)
+        self.tools = AppTools(self)
         self.conversations = ConversationTabs(self)
         self.model_switch = ModelSwitch(self)
 
@@ -165,12 +167,14 @@ class MixtralApp(App):
             await self.conversations.new()
         await self.refresh_sidebar()
         self.start_model_load()
+        self.tools.start()
         # Everything made so far (modules, styles, the first screen) lives as long as the app.
         self.replies.holds.first_screen_built()
 
     def on_unmount(self) -> None:
         """Free the model and stop taking native log lines once the app is gone."""
         self.replies.holds.app_ended()
+        self.tools.close()
         if self._engine is not None and self.generation is None:
             self._engine.close()
 
@@ -270,6 +274,9 @@ class MixtralApp(App):
 
     async def on_reply_finished(self, event: ReplyFinished) -> None:
         await self.replies.finished(event)
+
+    async def on_tool_event(self, event: ToolEvent) -> None:
+        await self.replies.tool_event(event)
 
     def action_stop(self) -> None:
         self.replies.stop()

@@ -18,15 +18,17 @@ from typing import TYPE_CHECKING
 
 from mixtral_tui.cancel import CancelToken
 from mixtral_tui.chat.figures import status_figures
-from mixtral_tui.chat.reply import ReplyRun
 from mixtral_tui.chat.rules import sampling_for, system_prompt_for
+from mixtral_tui.chat.tool_rounds import Decision, ToolReply
 from mixtral_tui.config import Sampling
 from mixtral_tui.engine.base import Chunk, Engine, ModelInfo, ReplyStats
 from mixtral_tui.errors import PromptTooLongError, UserError
 from mixtral_tui.store.history import Conversation, Message
+from mixtral_tui.ui.app_tools import ToolEvent
 from mixtral_tui.ui.keys import key_for, model_advice, pick_model_hint
 from mixtral_tui.ui.messages import ChunkMailbox, ReplyChunk, ReplyFinished, ReplyStarted, UpdatePacer
 from mixtral_tui.ui.process_holds import ProcessHolds
+from mixtral_tui.ui.widgets.tool_request import ToolRequest, show_request
 from mixtral_tui.vocabulary import Role
 from mixtral_tui.web import WEB_SERVER_NAME
 
@@ -51,7 +53,7 @@ class Generation:
     message: Message | None = None
     status_shown: float = 0.0  # when the status line last showed the live figures
     thinking_tokens: int = 0  # of the reply's tokens so far, the thinking's
-    held: list[ReplyStarted | ReplyFinished] | None = None  # news kept until the user's message is on screen
+    held: list[ReplyStarted | ReplyFinished | ToolEvent] | None = None  # news kept until the user's message is on screen
     asked: asyncio.Event = field(default_factory=asyncio.Event)  # the engine has the request
 
 
@@ -137,7 +139,11 @@ class ReplyController:
                   loop: asyncio.AbstractEventLoop) -> None:
         """The worker: one reply from history to history; its news goes to the UI as messages."""
         app, conversation_id = self.app, generation.conversation_id
-        run = ReplyRun(engine, app.history, conversation_id, sampling, system_prompt, generation.cancel)
+        tools = app.tools.use(conversation_id, generation.cancel)
+        run = ToolReply(engine, app.history, conversation_id, sampling, system_prompt, tools, generation.cancel)
+
+        def current() -> Message | None:
+            return run.rounds[-1].message if run.rounds else None
 
         def deliver(chunk: Chunk) -> None:
             if generation.mailbox.put(chunk):
@@ -147,22 +153,26 @@ class ReplyController:
             loop.call_soon_threadsafe(generation.asked.set)
 
         def notice() -> Message | None:
-            return replace(run.notice) if run.notice is not None else None
+            last = run.rounds[-1].notice if run.rounds else None
+            return replace(last) if last is not None else None
+
+        def round_ended(message: Message) -> None:  # it ends in calls: their results, then the next round
+            app.post_message(ToolEvent("round", conversation_id, message=replace(message)))
 
         def started(message: Message) -> None:
             # A copy: the worker keeps filling in its own object while the UI builds the view.
             app.post_message(ReplyStarted(conversation_id, replace(message), notice()))
 
         try:
-            message = run.run(on_chunk=deliver, on_start=started, on_asked=asked)
+            message = run.run(on_chunk=deliver, on_start=started, on_asked=asked, on_calls=round_ended)
         except PromptTooLongError as exc:  # in the app: the message comes back with ↑, the context is in F3
             advice = (f"↑ in the empty message box brings it back to shorten; {key_for('settings')} sets the "
                       "context size (model.context_size)")
-            app.post_message(ReplyFinished(conversation_id, run.message, f"{exc} {advice}.", notice()))
+            app.post_message(ReplyFinished(conversation_id, current(), f"{exc} {advice}.", notice()))
         except UserError as exc:
-            app.post_message(ReplyFinished(conversation_id, run.message, str(exc), notice()))
+            app.post_message(ReplyFinished(conversation_id, current(), str(exc), notice()))
         except Exception as exc:
-            app.post_message(ReplyFinished(conversation_id, run.message, f"the reply failed: {exc}", notice()))
+            app.post_message(ReplyFinished(conversation_id, current(), f"the reply failed: {exc}", notice()))
         else:
             app.post_message(ReplyFinished(conversation_id, message, notice=notice()))
         finally:
@@ -192,6 +202,8 @@ class ReplyController:
             if isinstance(event, ReplyStarted):
                 await self._show_start(event)
                 await self.drain()  # the text that came meanwhile
+            elif isinstance(event, ToolEvent):
+                await self._show_tools(event)
             else:
                 await self._show_end(event)
         generation.held = None
@@ -253,6 +265,33 @@ class ReplyController:
                 f"Writing: {latest.completion_tokens:,} tok · {latest.decode_tps:,.1f} tok/s{here} ({key_for('stop')} stops)"
             )
 
+    async def tool_event(self, event: ToolEvent) -> None:
+        if self.generation is not None and self.generation.held is not None:
+            self.generation.held.append(event)
+        else:
+            await self._show_tools(event)
+
+    async def _show_tools(self, event: ToolEvent) -> None:
+        """A round that ended in calls, a call asked for, a result: shown in the conversation."""
+        app, generation = self.app, self.generation
+        view = app.chat_view(event.conversation_id)
+        if event.kind == "round" and generation is not None and event.message is not None:
+            await self.drain()
+            if view is not None:
+                view.end_reply(event.message)
+            generation.message, generation.text, generation.thinking_tokens = None, "", 0
+            app.status.state_text = f"Tools: {len(event.message.tool_calls)} call(s) ({key_for('stop')} stops)"
+        elif event.kind == "ask" and event.asked is not None and event.box is not None:
+            if view is None:
+                event.box.answer(Decision.REFUSE)  # its conversation is closed: no one to ask there
+                return
+            await show_request(view, event.asked, event.box)
+            app.status.state_text = f"Allow {event.asked.call.name}? y once · a always · A all · n refuses"
+        elif event.kind == "result" and event.message is not None:
+            if view is not None:
+                await view.add_message(event.message)
+            app.status.state_text = f"Tools: {event.message.stats.get('tool', '')} answered ({key_for('stop')} stops)"
+
     async def finished(self, event: ReplyFinished) -> None:
         if self.generation is not None and self.generation.held is not None:
             self.generation.held.append(event)
@@ -269,12 +308,17 @@ class ReplyController:
         view = app.chat_view(event.conversation_id)
         if view is not None and event.notice is not None:
             await view.show_notice(event.notice)
+        if view is not None:
+            for request in view.query(ToolRequest):  # stopped while a call was asked for
+                await request.remove()
         if event.message is not None:
             if view is not None:
-                if view.live is None:  # the reply failed before it started
-                    await view.add_message(event.message)
-                else:
+                if view.live is not None:
                     view.end_reply(event.message)
+                elif any(v.message.id == event.message.id for v in view.transcript.messages()):
+                    view.update_message(event.message)  # a round that ended in calls, then a stop
+                else:  # the reply failed before it started
+                    await view.add_message(event.message)
             stats = ReplyStats.from_dict(event.message.stats) if event.message.stats else None
             app.status.figures_text = status_figures(stats) if stats else ""
         error = event.error

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING, Any
 
 from textual import events
@@ -18,6 +19,7 @@ SCROLL_KEYS = {  # a message box has little to page through: these move the conv
 
 
 class Composer(TextArea):
+    last_key_at = 0.0
     DEFAULT_CSS = """
     Composer { height: auto; min-height: 3; max-height: 10; margin: 0 1; }
     Composer.-editing { border-title-color: $warning; }
@@ -68,6 +70,7 @@ class Composer(TextArea):
         self.remove_class("-editing")
 
     async def _on_key(self, event: events.Key) -> None:
+        self.last_key_at = time.monotonic()  # a tool call's request waits for a pause in typing
         if event.key == "enter":
             event.stop()
             event.prevent_default()

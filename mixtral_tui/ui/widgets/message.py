@@ -9,6 +9,7 @@ from textual.geometry import Region, Size
 from textual.reactive import Reactive
 from textual.strip import Strip
 
+from mixtral_tui.chat.export import fence_for
 from mixtral_tui.chat.figures import reply_figures
 from mixtral_tui.engine.base import ReplyStats
 from mixtral_tui.store.history import Message
@@ -17,13 +18,33 @@ from mixtral_tui.ui.keys import key_for
 from mixtral_tui.ui.markdown.markdown_text import MarkdownText
 from mixtral_tui.vocabulary import WARNING_STATUSES, Role, Status
 
-ROLE_LABELS: dict[str, str] = {Role.USER: "You", Role.ASSISTANT: "Assistant", Role.NOTICE: "Note", Role.SYSTEM: "System"}
+ROLE_LABELS: dict[str, str] = {Role.USER: "You", Role.ASSISTANT: "Assistant", Role.NOTICE: "Note", Role.SYSTEM: "System",
+                               Role.TOOL: "Tool"}
 
 
 def empty_reply_note() -> str:
     """What a reply with no text says: the model chose to stop at once, and what to try instead."""
     return (f"the model returned no text: {key_for('regenerate')} writes it again with a new seed, or "
             f"{key_for('conversation_settings')} changes the sampling (a higher temperature) or the system prompt")
+
+def shown_text(message: Message) -> str:
+    """What a message shows: its text; a tool's result fenced as written (it is data, not Markdown)."""
+    if message.role != Role.TOOL:
+        return displayable(message.content)
+    fence = fence_for(message.content)
+    return f"{fence}text\n{displayable(message.content)}\n{fence}"
+
+
+def result_summary(stats: dict) -> str:
+    """"time_get_current_time · 0.2 s · 154 chars" (and what became of it, when it did not run)."""
+    parts = [str(stats.get("tool", "?")), f"{float(stats.get('seconds', 0.0)):.1f} s", f"{int(stats.get('chars', 0)):,} chars"]
+    outcome = str(stats.get("outcome", "done"))
+    if outcome != "done":
+        parts.append(outcome)
+    if stats.get("cut_at"):
+        parts.append(f"cut at {int(stats['cut_at']):,}")
+    return " · ".join(parts)
+
 
 STATUS_NOTES = {
     Status.STOPPED: "stopped by you",
@@ -55,6 +76,7 @@ class MessageView(MarkdownText):
     MessageView.-user { border-left: thick $primary; background: $primary 8%; }
     MessageView.-assistant { border-left: thick $success; }
     MessageView.-notice { border-left: thick $warning; color: $text-warning; }
+    MessageView.-tool { border-left: thick $secondary; }
     MessageView.-picked { border-left: thick $accent; background: $accent 15%; }
     MessageView > .message-view--role { text-style: bold; color: $text-muted; }
     MessageView > .message-view--figures { color: $text-muted; }
@@ -62,13 +84,14 @@ class MessageView(MarkdownText):
     """
 
     def __init__(self, message: Message) -> None:
-        super().__init__(displayable(message.content), growing=message.status == Status.STREAMING, classes=f"-{message.role}")
+        super().__init__(shown_text(message), growing=message.status == Status.STREAMING, classes=f"-{message.role}")
         self.message = message
         self.figures = self.figures_text()
         self._drawn: dict[tuple[str, Style, int], list[Strip]] = {}  # wrapped label and figures lines
         self._styles: dict[tuple[str, str], Style] = {}  # by component and theme
         self.picked = False  # picked in the focused transcript (widgets/transcript.py)
-        self.folded = message.status == Status.REPLACED  # drawn as its label and one line (Enter unfolds)
+        # drawn as its label and one line (Enter unfolds): what was replaced, and a tool's result
+        self.folded = message.status == Status.REPLACED or message.role == Role.TOOL
         self._fold_note: tuple[int, str, Strip] | None = None  # (width, theme, line) drawn when folded
         self._thinking: list[str] = [message.thinking] if message.thinking else []  # appended while streaming
         self._thinking_tail = message.thinking[-200:]  # what the one streaming line shows
@@ -78,6 +101,8 @@ class MessageView(MarkdownText):
     @property
     def label(self) -> str:
         label = ROLE_LABELS.get(self.message.role, self.message.role)
+        if self.message.role == Role.TOOL:
+            label = f"{label} · {displayable(result_summary(self.message.stats))}"
         if self.message.role == Role.ASSISTANT and self.message.model:
             label = f"{label} · {self.message.model}"
             if self.message.server:
@@ -91,6 +116,11 @@ class MessageView(MarkdownText):
             self.refresh()
 
     def figures_text(self) -> str:
+        calls = "".join(f"calls {call.get('name', '?')} {displayable(str(call.get('arguments', '')))}\n"
+                        for call in self.message.tool_calls)
+        return calls + self._figures_line()
+
+    def _figures_line(self) -> str:
         notes = []
         if self.message.role == Role.ASSISTANT and self.message.stats:
             notes.append(reply_figures(ReplyStats.from_dict(self.message.stats)))
