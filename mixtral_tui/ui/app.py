@@ -391,6 +391,9 @@ class MixtralApp(App):
                                             conversation.sampling, self.config)
         self.push_screen(screen, done)
 
+    def action_show_tools(self) -> None:
+        self.tools.show()
+
     def action_show_log(self) -> None:
         from mixtral_tui.ui.screens.log import LogScreen
 

@@ -131,6 +131,14 @@ class AppTools:
             return
         app.notify(f"{pattern} is allowed from now on: [tools] allow in {app.paths.config_file}.", title="Tools")
 
+    def show(self) -> None:
+        """F10: the Tools screen."""
+        from mixtral_tui.ui.screens.tools import ToolsScreen
+
+        info = self.app.model_info
+        self.app.push_screen(ToolsScreen(self.hub, str(mcp_file(self.app.paths.config_dir)),
+                                         info.no_tools if info is not None else "", self.problem))
+
     def close(self) -> None:
         if self.hub is not None:
             self.hub.close()

@@ -95,6 +95,11 @@ HELP_ROWS = [
         "`set-clipboard on`)"),
     app("settings", "settings (saved to the config file, its comments and order kept)"),
     app("conversation_settings", "this conversation's system prompt and sampling"),
+    app("show_tools", "tools: the MCP servers of mcp.json, whether each started and why not, their tools; Space "
+        "switches a server off for the session"),
+    widget("y / a / A / n", "Answer a tool call the model asks to make",
+           "a tool call the model asks to make: y or Enter allows it once, a always (kept in config.toml), A every "
+           "call of this turn, n or Esc refuses it (the model is told)"),
     app("show_log", "llama.cpp's log (warnings marked ⚠, errors ✖; `d` shows the debug lines a load writes by the "
         "thousand, which the log file always keeps)"),
     widget("Ctrl+P", "Command palette: every action by name", "the command palette: every action by name"),

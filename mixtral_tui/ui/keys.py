@@ -38,6 +38,7 @@ APP_KEYS = [
     Key("f3", "settings", "Settings", wide_only=True),
     Key("f4", "conversation_settings", "Chat settings", show=False),
     Key("ctrl+o", "copy_reply", "Copy reply", show=False),
+    Key("f10", "show_tools", "Tools", show=False),
     Key("f12", "show_log", "Log", show=False),
     Key("f1", "help", "Help"),
     Key("escape", "stop", "Stop reply", show=False),

@@ -113,3 +113,35 @@ async def test_letters_typed_as_the_request_appears_go_to_the_message_box_not_to
         app.action_stop()  # Esc in the message box: the reply stops, the call is refused, not run
         await wait_for(pilot, lambda: app.generation is None)
         assert not app.screen.query(ToolRequest) and len(engine.prompts) == 1
+
+
+async def test_the_tools_screen_shows_the_servers_and_switches_one_off_for_the_session(home):
+    from textual.widgets import OptionList
+
+    from mixtral_tui.ui.screens.tools import ToolsScreen
+
+    with_mcp(home)
+    path = home / "config" / "mcp.json"
+    servers = json.loads(path.read_text())
+    servers["mcpServers"]["gone"] = {"command": "no-such-mcp-server-here"}
+    path.write_text(json.dumps(servers))
+    engine = ScriptedEngine(pieces=["Hi."])
+    app = make_app(engine)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_for(pilot, lambda: app.tools.hub is not None and app.tools.hub.wait_started(0))
+        await pilot.press("f10")
+        await wait_for(pilot, lambda: isinstance(app.screen, ToolsScreen) and app.screen.query_one(OptionList).option_count)
+        options = app.screen.query_one(OptionList)
+        shown = [str(options.get_option_at_index(i).prompt) for i in range(options.option_count)]
+        assert shown[0].startswith("● fx  ready") and "fx_add  Add two integers and return their sum." in shown[0]
+        assert shown[1].startswith("✖ gone  failed") and "command not found: 'no-such-mcp-server-here'" in shown[1]
+        options.highlighted = 0
+        await pilot.press("space")
+        await wait_for(pilot, lambda: app.tools.hub.statuses()[0].state == "off", what="switched off")
+        await pilot.press("escape")
+        view = app.active_view()
+        view.composer.insert("Hello")
+        view.composer.focus()
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.generation is None and engine.offered)
+        assert engine.offered[-1] == []  # its tools are no longer offered
