@@ -22,6 +22,7 @@ from mixtral_tui.store.history import Message as StoredMessage
 from mixtral_tui.tools.allow import AllowRules
 from mixtral_tui.tools.hub import ToolHub
 from mixtral_tui.tools.mcp_config import load_mcp_servers, mcp_file
+from mixtral_tui.ui.keys import key_for
 
 if TYPE_CHECKING:
     from mixtral_tui.ui.app import MixtralApp
@@ -93,6 +94,12 @@ class AppTools:
             f"mcp {server}: {line}\n", 2))
         hub.start()
         self.hub = hub
+        hub.wait_started()
+        failed = [s for s in hub.statuses() if s.state == "failed"]
+        if failed:
+            said = "; ".join(f"{s.name}: {s.why}" for s in failed)
+            app.call_from_thread(app.notify, f"MCP server(s) that did not start: {said}. {key_for('show_tools')} shows "
+                                 "the tools.", title="Tools", severity="warning", timeout=12)
 
     def use(self, conversation_id: int, cancel: CancelToken) -> ToolUse | None:
         """What a reply in this conversation may do with tools (None: no servers)."""

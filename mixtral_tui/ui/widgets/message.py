@@ -176,11 +176,13 @@ class MessageView(MarkdownText):
         """"replaced · folded · 183 words: The first line…", in one muted line (the footer, with
         the message picked, says Enter unfolds it)."""
         if self._fold_note is None or self._fold_note[:2] != (width, self.app.theme):
-            text = self.source
-            first = next((line.strip() for line in text.splitlines() if line.strip()), "")
+            tool = self.message.role == Role.TOOL  # its text as it came, not the fence it is shown in
+            text = displayable(self.message.content) if tool else self.source
+            first = " ".join(text.split())[:width] if tool else next(
+                (line.strip() for line in text.splitlines() if line.strip()), "")
             status = "replaced · " if self.message.status == Status.REPLACED else ""
             words = len(text.split())
-            what = f"{words:,} word{'s' if words != 1 else ''}: {first}" if words else "no text"
+            what = (first or "no text") if tool else f"{words:,} word{'s' if words != 1 else ''}: {first}" if words else "no text"
             line = Text(f"{status}folded · {what}", no_wrap=True)
             line.truncate(width, overflow="ellipsis")
             strip = Strip([Segment(line.plain, self._style("message-view--figures"))], line.cell_len)
