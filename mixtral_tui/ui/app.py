@@ -167,7 +167,7 @@ class MixtralApp(App):
             await self.conversations.new()
         await self.refresh_sidebar()
         self.start_model_load()
-        self.tools.start()
+        self.call_after_refresh(self.tools.start)  # after the first screen: the SDK's import alone takes 0.35 s
         # Everything made so far (modules, styles, the first screen) lives as long as the app.
         self.replies.holds.first_screen_built()
 

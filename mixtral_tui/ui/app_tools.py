@@ -27,6 +27,9 @@ from mixtral_tui.ui.keys import key_for
 if TYPE_CHECKING:
     from mixtral_tui.ui.app import MixtralApp
 
+START_DELAY = 0.3
+"""Seconds after the first screen before the servers start: the screen's own first updates first."""
+
 ANSWER_POLL = 0.05
 """How often a reply waiting for the user's answer looks at its stop request."""
 
@@ -76,8 +79,12 @@ class AppTools:
         self.problem = ""  # why there are no tools (a broken mcp.json), said once
 
     def start(self) -> None:
-        """In a worker: reading mcp.json and starting servers never holds up the first screen."""
-        self.app.run_worker(self._start, thread=True, group="tools", exit_on_error=False)
+        """In a worker, once the first screen is drawn: reading mcp.json and starting servers (the
+        SDK's import alone takes 0.35 s of a core) never holds it up. No mcp.json: nothing to do."""
+        if not mcp_file(self.app.paths.config_dir).exists():
+            return
+        self.app.set_timer(START_DELAY, lambda: self.app.run_worker(self._start, thread=True, group="tools",
+                                                                     exit_on_error=False))
 
     def _start(self) -> None:
         app = self.app
