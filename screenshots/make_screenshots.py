@@ -100,10 +100,45 @@ async def main() -> None:
         small.save_screenshot(str(HERE / "small.svg"))
         small.action_stop()
         await until(lambda: small.generation is None, "the stop")
-    print(f"wrote chat.svg, pick.svg, help.svg, search.svg, picker.svg and small.svg in {HERE}")
+    await tools_svg(home)
+    print(f"wrote chat.svg, pick.svg, help.svg, search.svg, picker.svg, small.svg and tools.svg in {HERE}")
     if shutil.which("chromium") and shutil.which("chromedriver"):
         web_png(model, home)
         print(f"wrote web.png in {HERE}")
+
+
+async def tools_svg(home: Path) -> None:
+    """tools.svg: a call the model asks to make, waiting for the user's key, with the published
+    mcp-server-time as the user runs it (a played model that calls tools: played_conversation.py)."""
+    import json
+
+    from mixtral_tui.config import Config, Sampling
+    from mixtral_tui.engine.base import LoadSpec
+    from mixtral_tui.ui.app import MixtralApp
+    from mixtral_tui.ui.widgets.tool_request import ToolRequest
+    from screenshots.played_conversation import TOOLS_QUESTION, PlayedToolsEngine
+
+    tools_home = home / "tools"
+    (tools_home / "config").mkdir(parents=True, exist_ok=True)
+    command = shutil.which("mcp-server-time") or str(Path(sys.executable).parent / "mcp-server-time")
+    (tools_home / "config" / "mcp.json").write_text(json.dumps({"mcpServers": {
+        "time": {"command": command, "args": ["--local-timezone", "Europe/London"]}}}))
+    os.environ["MIXTRAL_TUI_HOME"] = str(tools_home)
+    config = Config(sampling=Sampling(temperature=0.15, max_tokens=400, seed=7))
+    app = MixtralApp(config, LoadSpec("mistral-small-3.2", context_size=32768), engine=PlayedToolsEngine())
+    async with app.run_test(size=(120, 36)) as pilot:
+        await until(lambda: app.model_info is not None and app.tools.hub is not None and app.tools.hub.tools(),
+                    "the played model and the time server")
+        composer = app.active_view().composer
+        composer.text = TOOLS_QUESTION
+        composer.focus()
+        await pilot.press("enter")
+        await until(lambda: app.screen.query(ToolRequest) and app.screen.query_one(ToolRequest).has_focus,
+                    "the call asked for (it takes the focus once typing pauses)")
+        await pilot.pause(0.8)  # past the moment in which keys are not answers
+        app.save_screenshot(str(HERE / "tools.svg"))
+        await pilot.press("y")
+        await until(lambda: app.generation is None, "the reply after the call")
 
 
 def web_png(model: Path, home: Path) -> None:
@@ -158,5 +193,7 @@ def web_png(model: Path, home: Path) -> None:
         server.wait(10)
 
 
-if __name__ == "__main__":
+if __name__ == "__main__" and sys.argv[1:] == ["tools"]:
+    asyncio.run(tools_svg(Path(tempfile.mkdtemp(prefix="mixtral-tui-shots-"))))
+elif __name__ == "__main__":
     asyncio.run(main())

@@ -52,11 +52,15 @@ class KeyFooter(Footer):
             key.remove_class("-no-room")
         self.call_after_refresh(self._drop_what_does_not_fit)
 
-    def _drop_what_does_not_fit(self) -> None:
+    def _drop_what_does_not_fit(self, tries: int = 5) -> None:
         """Keys run under the palette's key at the right and were cut mid-word ("f2 Re▏^p palette",
         "⏎▏^p paletteo"): from the first that would not fit whole, the keys are left out."""
         keys = [key for key in self.query(FooterKey) if key.display and "-command-palette" not in key.classes]
         palette = [key for key in self.query(FooterKey) if "-command-palette" in key.classes]
+        laid_out = self.content_region.width > 0 and all(key.outer_size.width for key in keys + palette)
+        if tries and not laid_out:  # not laid out yet (just recomposed): once it is
+            self.call_after_refresh(self._drop_what_does_not_fit, tries - 1)
+            return
         room = self.content_region.width - sum(key.outer_size.width for key in palette)
         used, full = 0, False
         for key in keys:
