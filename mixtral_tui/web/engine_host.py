@@ -103,7 +103,7 @@ class EngineHost:
         info = self.info
         # What the page shows of the model, as a terminal on this machine shows it (not "the server's").
         ours = {} if info is None else {"name": info.name, "template": info.template, "plan": info.plan_summary,
-                                        "quant": info.quant}
+                                        "quant": info.quant, "no_tools": info.no_tools}
         data = [] if info is None else [{"id": info.path, "object": "model", "owned_by": OWNER,
                                          "max_model_len": info.context_size, "x_mixtral_tui": ours}]
         return web.json_response({"object": "list", "data": data})

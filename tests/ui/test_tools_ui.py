@@ -145,3 +145,40 @@ async def test_the_tools_screen_shows_the_servers_and_switches_one_off_for_the_s
         await pilot.press("enter")
         await wait_for(pilot, lambda: app.generation is None and engine.offered)
         assert engine.offered[-1] == []  # its tools are no longer offered
+
+
+async def test_two_calls_are_asked_one_after_the_other_or_all_at_once_with_shift_a(home):
+    with_mcp(home)
+    echo = ToolCall("Zx9Yw8Vu7", "fx_echo", '{"text": "second"}')
+    engine = ScriptedEngine(pieces=["Two."], calls=[[ADD, echo]])
+    app = make_app(engine)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await send(pilot, app, "Do both")
+        request = await asked(pilot, app)
+        assert "fx_add" in str(request.render())
+        await pilot.press("A")  # this one and every other of the turn
+        await wait_for(pilot, lambda: app.generation is None and len(engine.prompts) == 2)
+        assert [t.content for t in engine.prompts[1][-2:]] == ["42", "second"]
+        results = [v for v in views(app) if v.message.role == "tool"]
+        assert [r.message.stats["allowed_by"] for r in results] == ["this turn", "this turn"]
+
+
+async def test_writing_a_reply_again_asks_for_its_calls_again(home):
+    with_mcp(home)
+    engine = ScriptedEngine(pieces=["Adding."], calls=[[ADD]])
+    app = make_app(engine)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await send(pilot, app, "What is 2 + 40?")
+        await asked(pilot, app)
+        await pilot.press("y")
+        await wait_for(pilot, lambda: app.generation is None and len(engine.prompts) == 2)
+        engine.calls = [[ADD]]
+        await app.action_regenerate()
+        await asked(pilot, app)  # asked again: nothing runs on the first answer's say
+        assert len(engine.prompts) == 3
+        await pilot.press("n")
+        await wait_for(pilot, lambda: app.generation is None and len(engine.prompts) == 4)
+        assert engine.prompts[3][-1].content == "not run: the user did not allow this call"
+        # what the model sees now: the new rounds only, the replaced ones out of sight
+        assert [t.role for t in engine.prompts[3]][-3:] == ["user", "assistant", "tool"]
+        assert sum(1 for t in engine.prompts[3] if t.role == "tool") == 1

@@ -194,6 +194,7 @@ def test_a_page_names_the_model_as_a_terminal_does_not_as_a_server(host):
     """A page said "gemma-3-270m-q4_k_m.gguf on this machine · the server's (mixtral-tui)": its
     app now shows the web engine's own name, quant, template and plan, and the context it tells."""
     host.engine.info.plan_summary = "CPU only, 2 threads"
+    host.engine.info.no_tools = "a model on this machine is offered no tools yet"
     with serving(host.routes()) as url:
         engine = RemoteEngine()
         spec = LoadSpec("", context_size=512, server=ServerSettings(url + "/v1", "this machine", api_key_env="WEB_TEST_KEY"))
@@ -201,6 +202,7 @@ def test_a_page_names_the_model_as_a_terminal_does_not_as_a_server(host):
         engine.close()
     assert (info.name, info.quant, info.template) == ("Scripted", "Q4_K_M", "chatml")
     assert info.context_size == host.engine.context_size and info.plan_summary == "on this machine: CPU only, 2 threads"
+    assert info.no_tools == "a model on this machine is offered no tools yet"  # a page offers none, and says why
 
 
 async def test_a_page_of_a_web_server_without_a_model_opens_the_picker_and_its_choice_loads_there(tmp_path,

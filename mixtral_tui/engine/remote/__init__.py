@@ -158,6 +158,7 @@ class RemoteEngine:
             self.info.quant = str(ours["quant"]) if ours.get("quant") else None
             self.info.template = str(ours.get("template") or self.info.template)
             self.info.plan_summary = f"on {server.label}: {ours.get('plan') or f'context {context:,}'}"
+            self.info.no_tools = str(ours.get("no_tools") or "")  # its local model's, as a terminal says
         return self.info
 
     def count_tokens(self, turns: list[Turn], exact: bool = False) -> int:
