@@ -20,18 +20,7 @@ from typing import Any
 import llama_cpp
 
 from mixtral_tui.config import Sampling
-from mixtral_tui.engine.base import (
-    LOG_INFO,
-    Cancellation,
-    Chunk,
-    LoadSpec,
-    LogSink,
-    ModelInfo,
-    ReplyStats,
-    ToolSpec,
-    Turn,
-    default_threads,
-)
+from mixtral_tui.engine.base import LOG_INFO, Cancellation, Chunk, LoadSpec, LogSink, ModelInfo, ReplyStats, Turn, default_threads
 from mixtral_tui.engine.kv_states import StateCache, common_prefix
 from mixtral_tui.engine.log_router import PrintedLines
 from mixtral_tui.engine.templates import ChatTemplate, StopScanner, choose_template
@@ -338,7 +327,7 @@ class LlamaEngine:
     # -- generation --------------------------------------------------------
     def stream_reply(
         self, turns: list[Turn], sampling: Sampling, cancel: Cancellation, stats: ReplyStats,
-        tools: Sequence[ToolSpec] = (),
+        tools: Sequence[object] = (),  # none are taken here yet (LOCAL_NO_TOOLS): the app offers none
     ) -> Iterator[Chunk]:
         llm = self._llm
         if llm is None:

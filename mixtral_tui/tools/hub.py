@@ -181,8 +181,8 @@ class ToolHub:
                 raise
             except BaseException as exc:  # a server gone by itself, or any failure: said in one line
                 broken_by_itself = [leaf for leaf in leaves(exc) if isinstance(leaf, _Broken)]
-                why = str(broken_by_itself[0]) if broken_by_itself else why_it_failed(
-                    exc, server, self._errlog_path(server.name), self.start_seconds, connection.http_status)
+                why = server.redact(str(broken_by_itself[0]) if broken_by_itself else why_it_failed(
+                    exc, server, self._errlog_path(server.name), self.start_seconds, connection.http_status))
             finally:
                 connection.client = None
                 errlog.close()
@@ -300,7 +300,8 @@ class ToolHub:
             if "connection closed" in str(exc).lower():
                 broken.set()
                 raise ToolCallFailed(f"the server {tool.server!r} stopped during the call") from None
-            raise ToolCallFailed(f"the server {tool.server!r} failed the call: {_one_line(exc)}") from None
+            raise ToolCallFailed(f"the server {tool.server!r} failed the call: "
+                                 f"{connection.server.redact(_one_line(exc))}") from None
         self._log(tool.server, f"{tool.tool}: answered in {time.monotonic() - started:.2f} s")
         return _text_of(result), bool(result.is_error)
 

@@ -56,7 +56,14 @@ class McpServer:
     @property
     def shown(self) -> str:
         """How `tools` and the Tools screen name where it runs (never its env or headers)."""
-        return self.url if self.url else " ".join((self.command, *self.args))
+        return self.redact(self.url if self.url else " ".join((self.command, *self.args)))
+
+    def redact(self, text: str) -> str:
+        """The text with every value that came from the environment left out: a key given in an
+        argument or the URL is not shown, logged or kept, as its env and headers are not."""
+        for secret in sorted(self.secrets, key=len, reverse=True):
+            text = text.replace(secret, "${…}")
+        return text
 
 
 def mcp_file(config_dir: Path) -> Path:

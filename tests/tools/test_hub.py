@@ -202,3 +202,15 @@ def _cmdline(pid: int) -> str:
         return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
     except OSError:
         return ""
+
+
+def test_a_key_in_a_url_or_an_argument_is_never_shown(tmp_path):
+    data = {"mcpServers": {
+        "web": {"url": "http://127.0.0.1:9/mcp?key=${URL_KEY}"},
+        "cmd": {"command": sys.executable, "args": [FIXTURE, "--fail-start", "bad key ${ARG_KEY}"]}}}
+    servers = parse_mcp_servers(data, "mcp.json", {"URL_KEY": "u-51x7", "ARG_KEY": "a-93k2"})
+    with started(tmp_path, *servers) as hub:
+        said = " ".join(f"{s.shown} {s.why}" for s in hub.statuses())
+        lines = " ".join(line for _, line in hub.lines)  # type: ignore[attr-defined]
+    assert "u-51x7" not in said + lines and "a-93k2" not in said + lines
+    assert "http://127.0.0.1:9/mcp?key=${…}" in said and "exited: bad key ${…}" in said
