@@ -14,7 +14,7 @@ from mixtral_tui.config import Config, load_config
 from mixtral_tui.engine.base import LoadSpec
 from mixtral_tui.errors import UserError
 from mixtral_tui.paths import app_paths
-from mixtral_tui.store.history import History
+from mixtral_tui.store.history import History, Message
 from mixtral_tui.text_safety import counted, decoded, displayable, displayable_line, from_argument
 from mixtral_tui.vocabulary import Role, Status
 
@@ -220,8 +220,12 @@ def ask_command(args: argparse.Namespace) -> int:
         sys.stdout.write(for_stdout(chunk.text))
         sys.stdout.flush()
 
+    def between_rounds(message: Message) -> None:  # a round that ended in calls: the next one on its own line
+        if message.content and not message.content.endswith("\n"):
+            sys.stdout.write("\n")
+
     try:
-        message = run.run(on_chunk=show)
+        message = run.run(on_chunk=show, on_calls=between_rounds)
     except KeyboardInterrupt:
         run.cancel.cancel()
         raise

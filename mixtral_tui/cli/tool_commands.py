@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TYPE_CHECKING
 
 from mixtral_tui.config import Config
 from mixtral_tui.engine.base import ModelInfo, ToolCall
@@ -14,6 +15,9 @@ from mixtral_tui.paths import AppPaths, app_paths
 from mixtral_tui.tools.allow import AllowRules, check_pattern
 from mixtral_tui.tools.hub import ServerStatus, ToolHub
 from mixtral_tui.tools.mcp_config import load_mcp_servers, mcp_file
+
+if TYPE_CHECKING:
+    from mixtral_tui.chat.tool_rounds import ToolUse
 
 STATE_WORDS = {"ready": "started", "failed": "did not start", "off": "off", "starting": "still starting"}
 
@@ -70,7 +74,7 @@ def rules_for_ask(config: Config, allowed: list[str] | None) -> AllowRules:
     return AllowRules(tuple(patterns))
 
 
-def ask_tools(args: argparse.Namespace, config: Config, paths: AppPaths):  # type: ignore[no-untyped-def]
+def ask_tools(args: argparse.Namespace, config: Config, paths: AppPaths) -> ToolUse | None:
     """The ToolUse of one `ask` (None: `--no-tools`, or no servers), its hub started."""
     from mixtral_tui.chat.tool_rounds import ToolUse
 
@@ -97,7 +101,7 @@ def say_refused(call: ToolCall, pattern: str) -> None:
           f"--allow-tool {pattern} allows it (or [tools] allow in config.toml).", file=sys.stderr)
 
 
-def note_no_tools(info: ModelInfo | None, tools: object) -> None:
+def note_no_tools(info: ModelInfo | None, tools: ToolUse | None) -> None:
     """Tools set up, but the model takes none: say so once, with which models can."""
     if tools is not None and info is not None and info.no_tools:
         print(f"mixtral-tui: tools are not offered: {info.no_tools}", file=sys.stderr)

@@ -83,7 +83,7 @@ def test_ask_runs_an_allowed_call_and_the_model_gets_its_result(home, fake):
     fake.scripts = [Script(pieces=["Adding."], tool_calls=ADD_CALL), Script(pieces=["It", " is", " 42."])]
     done = run("ask", "--server", fake.url, "--allow-tool", "fx_*", "What is 2 + 40?")
     assert done.returncode == 0, done.stderr
-    assert done.stdout == "Adding.It is 42.\n"
+    assert done.stdout == "Adding.\nIt is 42.\n"  # each round on its own line
     first, second = fake.chat_requests()
     assert {t["function"]["name"] for t in first.body["tools"]} >= {"fx_add", "fx_echo"}
     assert second.body["messages"][-2:] == [
