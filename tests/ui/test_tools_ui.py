@@ -100,7 +100,10 @@ async def test_always_keeps_the_tool_in_config_and_the_next_call_runs_without_as
         assert engine.prompts[3][-1].content == "42"
 
 
-async def test_letters_typed_as_the_request_appears_go_to_the_message_box_not_to_the_call(home):
+async def test_letters_typed_as_the_request_appears_go_to_the_message_box_not_to_the_call(home, monkeypatch):
+    import mixtral_tui.ui.widgets.tool_request as tool_request
+
+    monkeypatch.setattr(tool_request, "READ_FIRST_SECONDS", 30.0)  # "its first moment", however slow the machine
     with_mcp(home)
     engine = ScriptedEngine(pieces=["Adding."], calls=[[ADD]])
     app = make_app(engine)
