@@ -285,7 +285,14 @@ class ReplyController:
             if view is None:
                 event.box.answer(Decision.REFUSE)  # its conversation is closed: no one to ask there
                 return
-            await show_request(view, event.asked, event.box)
+            name = event.asked.call.name
+
+            def answered(decision: Decision) -> None:
+                running = decision != Decision.REFUSE
+                app.status.state_text = (f"Running {name}… ({key_for('stop')} stops)" if running
+                                         else f"Refused {name}: the model is told")
+
+            await show_request(view, event.asked, event.box, answered)
             app.status.state_text = f"Allow {event.asked.call.name}? y once · a always · A all · n refuses"
         elif event.kind == "result" and event.message is not None:
             if view is not None:

@@ -185,3 +185,21 @@ async def test_writing_a_reply_again_asks_for_its_calls_again(home):
         # what the model sees now: the new rounds only, the replaced ones out of sight
         assert [t.role for t in engine.prompts[3]][-3:] == ["user", "assistant", "tool"]
         assert sum(1 for t in engine.prompts[3] if t.role == "tool") == 1
+
+
+async def test_esc_while_a_call_runs_cancels_it_and_the_reply_stops(home):
+    with_mcp(home)
+    slow = ToolCall("Sl0wCa11x", "fx_slow", '{"seconds": 30}')
+    engine = ScriptedEngine(pieces=["Waiting."], calls=[[slow]])
+    app = make_app(engine)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await send(pilot, app, "Wait")
+        await asked(pilot, app)
+        await pilot.press("y")
+        await wait_for(pilot, lambda: app.active_view().composer.has_focus and "Running fx_slow" in app.status.state_text)
+        began = time.monotonic()
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: app.generation is None, timeout=10, what="the stop")
+        assert time.monotonic() - began < 5 and len(engine.prompts) == 1  # the model is not asked again
+        [result] = [v.message for v in views(app) if v.message.role == "tool"]
+        assert result.stats["outcome"] == "cancelled" and "stopped this call" in result.content

@@ -97,13 +97,15 @@ IDLE_SECONDS = 1.0
 """The message box must have had no key this long before a request takes the focus from it."""
 
 
-async def show_request(view: ChatView, asked: CallAsked, box: AnswerBox) -> ToolRequest:
+async def show_request(view: ChatView, asked: CallAsked, box: AnswerBox,
+                       then: Callable[[Decision], None] = lambda decision: None) -> ToolRequest:
     """Mount the request above the message box; it takes the focus once typing pauses (or at
-    once, when the focus is elsewhere); answered, it goes and the focus goes back."""
+    once, when the focus is elsewhere); answered, it goes, the focus goes back, and `then` is told."""
     composer = view.composer
 
     def answered(decision: Decision) -> None:
         box.answer(decision)
+        then(decision)
         had_focus = request.has_focus
         request.remove()
         if had_focus:
