@@ -147,6 +147,7 @@ def doctor_command() -> int:
     if hint:
         print(f"  hint: {hint}")
     print(f"config           {paths.config_file} ({config_state(paths.config_file)})")
+    print(f"MCP servers      {mcp_state(paths.config_dir)}")
     print(f"history          {paths.database}")
     print(f"llama.cpp log    {paths.llama_log}")
     print(f"Hub endpoint     {hub.endpoint()}")
@@ -156,6 +157,22 @@ def doctor_command() -> int:
     if os.environ.get("MIXTRAL_TUI_HOME"):
         print(f"MIXTRAL_TUI_HOME {os.environ['MIXTRAL_TUI_HOME']}")
     return 0
+
+
+def mcp_state(config_dir: Path) -> str:
+    """What `doctor` says of mcp.json: absent, how many servers (`tools` starts them), or what is wrong."""
+    from mixtral_tui.errors import ConfigError
+    from mixtral_tui.tools.mcp_config import load_mcp_servers, mcp_file
+
+    path = mcp_file(config_dir)
+    if not path.exists():
+        return f"{path} (not there: no tools)"
+    try:
+        servers = load_mcp_servers(path)
+    except ConfigError as exc:
+        return f"{path} (BROKEN: {exc} The app and `ask` run without tools until it is fixed)"
+    names = ", ".join(s.name + (" (disabled)" if s.disabled else "") for s in servers) or "none"
+    return f"{path} ({len(servers)} server{'s' if len(servers) != 1 else ''}: {names}; `mixtral-tui tools` starts them)"
 
 
 def config_state(path: Path) -> str:

@@ -170,3 +170,12 @@ def test_a_secret_of_a_servers_env_is_in_no_file_the_app_writes(home, fake):
         if path.is_file():
             assert b"tok-8d1f9a" not in path.read_bytes(), path
     assert "tok-8d1f9a" not in done.stdout + done.stderr
+
+
+def test_doctor_reports_mcp_json_as_it_reports_config_toml(home):
+    assert "mcp.json (not there: no tools)" in run("doctor").stdout
+    write_mcp(home, {"fx": fx(), "off": {"command": "x", "disabled": True}})
+    assert "(2 servers: fx, off (disabled); `mixtral-tui tools` starts them)" in run("doctor").stdout
+    (home / "config" / "mcp.json").write_text('{"mcpServers": {"x": {"comand": "a"}}}')
+    done = run("doctor")
+    assert done.returncode == 0 and "BROKEN: " in done.stdout and "Did you mean 'command'?" in done.stdout
