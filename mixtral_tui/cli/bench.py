@@ -94,6 +94,14 @@ def prompt_line(stats: ReplyStats) -> str:
         return "not told by the server"
     if stats.ttft_seconds <= 0:
         return f"{about}{stats.prompt_tokens:,} tokens (the server does not time them)"
-    return (f"{about}{stats.prompt_tokens:,} tokens, first token after {stats.ttft_seconds:.2f} s = "
+    return (f"{about}{stats.prompt_tokens:,} tokens, first token after {duration(stats.ttft_seconds)} = "
             f"≈{stats.prompt_tokens / stats.ttft_seconds:,.0f} tok/s (the server does not time its prompt: "
             "this includes the network and the first token)")
+
+
+def duration(seconds: float) -> str:
+    """"0.83 s", or "4 ms" under a second: a small model's prompt on a fast server is read in
+    milliseconds, and "0.00 s" read as nothing measured."""
+    if seconds >= 1:
+        return f"{seconds:.2f} s"
+    return f"{seconds * 1000:.0f} ms" if seconds >= 0.0005 else "under 1 ms"
