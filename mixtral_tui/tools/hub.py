@@ -102,8 +102,6 @@ class ToolHub:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._connections: dict[str, _Connection] = {}
-        self._names: dict[str, tuple[str, str]] = {}
-        self._lock = threading.Lock()
         self._ready = threading.Event()
         self._ready_task: asyncio.Task[None] | None = None
 
@@ -217,8 +215,6 @@ class ToolHub:
                          t.description or "", dict(t.input_schema or {}))
                 for t in connection.tools if (connection.server.name, t.name) in by_owner
             ] if connection.status.state == "ready" else []
-        with self._lock:
-            self._names = names
 
     def _errlog_path(self, name: str) -> Path:
         return self.log_dir / f"mcp-{name}.log"

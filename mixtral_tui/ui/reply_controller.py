@@ -208,10 +208,15 @@ class ReplyController:
                 await self._show_end(event)
         generation.held = None
 
-    async def started(self, event: ReplyStarted) -> None:
+    def _held(self, event: ReplyStarted | ReplyFinished | ToolEvent) -> bool:
+        """Kept for `shown` while the user's message is still going on screen (True), else shown now."""
         if self.generation is not None and self.generation.held is not None:
             self.generation.held.append(event)
-        else:
+            return True
+        return False
+
+    async def started(self, event: ReplyStarted) -> None:
+        if not self._held(event):
             await self._show_start(event)
 
     async def _show_start(self, event: ReplyStarted) -> None:
@@ -266,9 +271,7 @@ class ReplyController:
             )
 
     async def tool_event(self, event: ToolEvent) -> None:
-        if self.generation is not None and self.generation.held is not None:
-            self.generation.held.append(event)
-        else:
+        if not self._held(event):
             await self._show_tools(event)
 
     async def _show_tools(self, event: ToolEvent) -> None:
@@ -293,16 +296,14 @@ class ReplyController:
                                          else f"Refused {name}: the model is told")
 
             await show_request(view, event.asked, event.box, answered)
-            app.status.state_text = f"Allow {event.asked.call.name}? y once · a always · A all · n refuses"
+            app.status.state_text = f"Allow {name}? y once · a always · A all · n refuses"
         elif event.kind == "result" and event.message is not None:
             if view is not None:
                 await view.add_message(event.message)
             app.status.state_text = f"Tools: {event.message.stats.get('tool', '')} answered ({key_for('stop')} stops)"
 
     async def finished(self, event: ReplyFinished) -> None:
-        if self.generation is not None and self.generation.held is not None:
-            self.generation.held.append(event)
-        else:
+        if not self._held(event):
             await self._show_end(event)
 
     async def _show_end(self, event: ReplyFinished) -> None:
