@@ -10,6 +10,10 @@
    rule; from the model's call complete to the request to the MCP server, and from the result to
    the next request to the model (chat/tool_rounds.py as the app's worker runs it; the server's
    own time to answer is not in it).
+4. A model on this machine whose template takes tools (the tiny Mixtral-shaped MoE with Qwen3's
+   real template: hundreds of tok/s, so a cost per token shows): decode tok/s with the fixture
+   server's seven tools offered against none (the prompt is longer by their descriptions, and
+   every token passes the call reader), and the reader's own time per token.
 """
 
 from __future__ import annotations
@@ -124,6 +128,48 @@ def own_time_per_call(calls: int) -> tuple[float, float]:
     return statistics.median(before) * 1000, statistics.median(after) * 1000
 
 
+def local_offered(work: Path, tokens: int, rounds: int) -> tuple[list[float], list[float], float]:
+    """Decode tok/s of the local engine offered seven tools and none, interleaved; and the call
+    reader's own microseconds per token on a reply's worth of pieces."""
+    from mixtral_tui.cancel import CancelToken
+    from mixtral_tui.config import Sampling
+    from mixtral_tui.engine.base import LoadSpec, ReplyStats, ToolSpec, Turn
+    from mixtral_tui.engine.llama import LlamaEngine
+    from mixtral_tui.engine.template_tools import CallFormat, CallReader
+    from tests.fixtures.gguf_models import write_model
+
+    template = (ROOT / "tests" / "fixtures" / "templates" / "Qwen-Qwen3.jinja").read_text()
+    model = write_model(work / "tiny-qwen3.gguf", name="Qwen3-tiny", chat_template=template)
+    tools = [ToolSpec(f"fx_tool{i}", "A tool of the fixture server, described in a sentence or two.",
+                      {"type": "object", "properties": {"a": {"type": "integer"}, "b": {"type": "integer"}}})
+             for i in range(7)]
+    engine = LlamaEngine()
+    engine.load(LoadSpec(str(model), context_size=4096))
+    sampling = Sampling(temperature=0.0, max_tokens=tokens, repeat_penalty=1.0, seed=1)
+    asked = [Turn("user", "Tell me a story.")]
+    # The same prompt length without tools (a padded message): what is compared is the per-token
+    # work of a reply offered tools, not the attention over a longer prompt.
+    wanted, words = engine.count_tokens(asked, tools=tools), 0
+    while engine.count_tokens([Turn("user", "Tell me a story." + " the" * words)]) < wanted:
+        words += 16
+    padded = [Turn("user", "Tell me a story." + " the" * words)]
+    offered, none = [], []
+    for _ in range(rounds):
+        for into, turns, given in ((none, padded, ()), (offered, asked, tools)):
+            stats = ReplyStats()
+            for _chunk in engine.stream_reply(turns, sampling, CancelToken(), stats, tools=given):
+                pass
+            into.append(stats.decode_tps)
+    engine.close()
+    pieces = [" w" + str(i % 97) for i in range(20000)]
+    reader = CallReader(CallFormat.HERMES)
+    started = time.perf_counter()
+    for piece in pieces:
+        reader.feed(piece)
+    reader.finish()
+    return offered, none, (time.perf_counter() - started) / len(pieces) * 1e6
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true")
@@ -149,6 +195,7 @@ def main() -> int:
         for into, servers in pair if turn % 2 == 0 else reversed(pair):
             into.append(first_screen(servers, database))
     before, after = own_time_per_call(20 if args.quick else 50)
+    offered, none, reader_us = local_offered(work, tokens, rounds + 1)
     middle = statistics.median
     print(f"decode tok/s, 3 MCP servers / none (Gemma 3 270M, {tokens} tokens, {rounds} rounds): "
           f"{middle(with_tools) / middle(without):.3f} ({middle(with_tools):.1f} vs {middle(without):.1f}; goal >= 0.99)")
@@ -156,6 +203,10 @@ def main() -> int:
           f"({1000 * middle(screen_with):.0f} vs {1000 * middle(screen_without):.0f} ms; goal <= +50 ms)")
     print(f"the app's own time per call: call complete -> MCP request {before:.2f} ms, result -> next model "
           f"request {after:.2f} ms (goal <= 10 ms)")
+    print(f"a local model offered 7 tools / none, prompts of the same length (tiny MoE, Qwen3's template, "
+          f"{tokens} tokens, {rounds + 1} rounds): "
+          f"{middle(offered) / middle(none):.3f} ({middle(offered):.0f} vs {middle(none):.0f} tok/s); "
+          f"the call reader {reader_us:.2f} us per token")
     return 0
 
 

@@ -151,7 +151,10 @@ class ReplyRun:
     def _plan(self, turns: list[Turn], messages: list[Message], context_size: int, already: int = 0) -> ReplyPlan:
         """The turns that fit (`already`: turns left out before, because a server said so); a
         notice in the conversation when older ones are left out anew."""
-        plan = fit_turns(turns, self.engine.count_tokens, context_size, self.sampling.max_tokens)
+        def count(turns: list[Turn]) -> int:
+            return self.engine.count_tokens(turns, tools=self.tools) if self.tools else self.engine.count_tokens(turns)
+
+        plan = fit_turns(turns, count, context_size, self.sampling.max_tokens)
         plan.dropped_turns += already
         self.stats.dropped_turns = plan.dropped_turns
         if plan.dropped_turns and plan.dropped_turns not in (_last_dropped(messages), self._noticed):

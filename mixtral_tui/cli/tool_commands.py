@@ -51,9 +51,36 @@ def tools_command(args: argparse.Namespace) -> int:
                 print(f"    {tool.name:<32} {tool.summary}")
         failed = [s for s in statuses if s.state == "failed"]
         print(f"logs of their stderr: {paths.log_dir}/mcp-NAME.log")
+        said = model_line(paths)
+        if said:
+            print(said)
         return 1 if failed and len(failed) == len(statuses) else 0
     finally:
         hub.close()
+
+
+def model_line(paths: AppPaths) -> str:
+    """Whether the model config.toml names takes tools, read from its GGUF's template (nothing is
+    loaded); "" when the config names none, or names a model that cannot be read."""
+    from mixtral_tui.config import load_config
+    from mixtral_tui.engine.template_tools import call_format, why_no_tools
+    from mixtral_tui.models.gguf_info import read_info
+
+    try:
+        model = load_config(paths.config_file).model
+        info = read_info(model.path) if model.path else None
+    except (ConfigError, ValueError, OSError):
+        return ""
+    if info is None:
+        return ""
+    name = info.name or model.path.rsplit("/", 1)[-1]
+    if model.chat_template not in ("auto", "gguf"):
+        return (f"the model in config.toml ({name}) is offered no tools: [model] chat_template = "
+                f"\"{model.chat_template}\" replaces its own template, and only its own knows how it calls tools")
+    form = call_format(info.chat_template or "")
+    if form is not None:
+        return f"the model in config.toml ({name}) takes tools: its calls are read in the {form} form"
+    return f"the model in config.toml ({name}) is offered no tools: {why_no_tools(info.chat_template or '', name)}"
 
 
 def server_line(status: ServerStatus) -> str:

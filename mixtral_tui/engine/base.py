@@ -181,10 +181,11 @@ class Engine(Protocol):
     def load(self, spec: LoadSpec) -> ModelInfo:
         """Load a model (blocking; run it in a worker). Raises ModelLoadError."""
 
-    def count_tokens(self, turns: list[Turn], exact: bool = False) -> int:
-        """Tokens the chat-formatted prompt for `turns` takes. An engine may answer with an upper
-        bound where that is sure to do (a server: no round trip when the turns surely fit);
-        `exact` asks for the count itself (bench's prompt of a given length)."""
+    def count_tokens(self, turns: list[Turn], exact: bool = False, tools: Sequence[ToolSpec] = ()) -> int:
+        """Tokens the chat-formatted prompt for `turns` takes (with the tools offered: their
+        descriptions are part of the prompt). An engine may answer with an upper bound where that
+        is sure to do (a server: no round trip when the turns surely fit); `exact` asks for the
+        count itself (bench's prompt of a given length)."""
 
     def stream_reply(
         self, turns: list[Turn], sampling: Sampling, cancel: Cancellation, stats: ReplyStats,

@@ -17,7 +17,7 @@ from multiprocessing.connection import Connection
 from typing import TYPE_CHECKING
 
 from mixtral_tui.config import Sampling
-from mixtral_tui.engine.base import ReplyStats, Turn
+from mixtral_tui.engine.base import ReplyStats, ToolSpec, Turn
 
 if TYPE_CHECKING:
     from mixtral_tui.engine.base import Engine
@@ -41,7 +41,7 @@ class SharedFlag:
 
 
 def serve(conn: Connection, stop_flag: mmap.mmap) -> None:
-    """Answer requests: ("load", spec), ("count_tokens", turns), ("stream_reply", turns, sampling),
+    """Answer requests: ("load", spec), ("count_tokens", turns, exact, tools), ("stream_reply", turns, sampling, tools),
     ("quit",). Answers are ("ok", value), ("error", kind, text); a reply streams as ("chunks", ...)
     then ("done", figures). Log lines go as ("log", text, level) whenever llama.cpp writes one."""
     send_lock = threading.Lock()
@@ -74,26 +74,28 @@ def serve(conn: Connection, stop_flag: mmap.mmap) -> None:
             send(("error", type(exc).__name__, str(exc)))
 
 
-def stream(engine: Engine, send: Callable[[tuple], None], cancel: SharedFlag, turns: list[Turn], sampling: Sampling) -> None:
-    """The reply as ("chunks", text, tokens so far, tok/s, figures, thinking): the tokens of
-    SEND_EVERY seconds joined, so the app's side does its work per message, not per token."""
+def stream(engine: Engine, send: Callable[[tuple], None], cancel: SharedFlag, turns: list[Turn], sampling: Sampling,
+           tools: tuple[ToolSpec, ...] = ()) -> None:
+    """The reply as ("chunks", text, tokens so far, tok/s, figures, thinking, calls): the tokens of
+    SEND_EVERY seconds joined, so the app's side does its work per message, not per token. The
+    calls come whole, with the last chunk."""
     stats = ReplyStats()
     pending: list[str] = []
     thinking: list[str] = []
     latest = None
     sent_at = float("-inf")  # the first token at once: time to first token is not held back
-    for chunk in engine.stream_reply(turns, sampling, cancel, stats):
+    for chunk in engine.stream_reply(turns, sampling, cancel, stats, tools=tools):
         pending.append(chunk.text)
         thinking.append(chunk.thinking)
         latest = chunk
         now = time.perf_counter()
-        if now - sent_at >= SEND_EVERY:
+        if now - sent_at >= SEND_EVERY or chunk.tool_calls:
             send(("chunks", "".join(pending), latest.completion_tokens, latest.decode_tps, figures(stats),
-                  "".join(thinking)))
+                  "".join(thinking), chunk.tool_calls))
             pending, thinking, sent_at = [], [], now
     if pending and latest is not None:
         send(("chunks", "".join(pending), latest.completion_tokens, latest.decode_tps, figures(stats),
-              "".join(thinking)))
+              "".join(thinking), ()))
     send(("done", figures(stats)))
 
 

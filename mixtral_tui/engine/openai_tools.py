@@ -34,6 +34,34 @@ def message_of(turn: Turn) -> dict[str, Any]:
     return message
 
 
+def turn_of(message: dict[str, Any]) -> Turn:
+    """A request's message as a turn (the web engine host serves this form): calls and results
+    keep their ids. Raises KeyError, TypeError or ValueError on what is not a message."""
+    calls = tuple(ToolCall(str(c["id"]), str(c["function"]["name"]), _arguments_text(c["function"].get("arguments")))
+                  for c in message.get("tool_calls") or ())
+    return Turn(str(message["role"]), str(message.get("content") or ""), calls, str(message.get("tool_call_id") or ""))
+
+
+def spec_of(tool: dict[str, Any]) -> ToolSpec:
+    """A request's `tools` entry as a ToolSpec."""
+    function = tool["function"]
+    return ToolSpec(str(function["name"]), str(function.get("description") or ""), dict(function.get("parameters") or {}))
+
+
+def call_pieces(calls: Sequence[ToolCall]) -> list[dict[str, Any]]:
+    """Whole calls as one chunk's `delta.tool_calls` (as Mistral's API streams them)."""
+    return [{"index": index, "id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments}}
+            for index, c in enumerate(calls)]
+
+
+def _arguments_text(arguments: Any) -> str:
+    if isinstance(arguments, str):
+        return arguments
+    import json
+
+    return json.dumps(arguments if arguments is not None else {}, ensure_ascii=False)
+
+
 @dataclass
 class _Pieces:
     id: str = ""

@@ -65,9 +65,9 @@ class ProcessEngine:
             self.info = self._call("load", spec, doing=f"loading {os.path.basename(spec.model_path)}")
             return self.info
 
-    def count_tokens(self, turns: list[Turn], exact: bool = False) -> int:
+    def count_tokens(self, turns: list[Turn], exact: bool = False, tools: Sequence[ToolSpec] = ()) -> int:
         with self._lock:
-            return self._call("count_tokens", turns, doing="counting tokens")
+            return self._call("count_tokens", turns, exact, tuple(tools), doing="counting tokens")
 
     def stream_reply(
         self, turns: list[Turn], sampling: Sampling, cancel: Cancellation, stats: ReplyStats,
@@ -78,15 +78,15 @@ class ProcessEngine:
             if self._conn is None or stop_flag is None:
                 raise errors.ModelLoadError(errors.NO_MODEL)
             stop_flag[0] = 0
-            self._send(("stream_reply", turns, sampling))
+            self._send(("stream_reply", turns, sampling, tuple(tools)))
             finished = False
             try:
                 while True:
                     kind, *payload = self._receive(cancel, doing="writing the reply")
                     if kind == "chunks":  # several tokens' text at once (child.SEND_EVERY)
-                        text, count, speed, figures, thinking = payload
+                        text, count, speed, figures, thinking, calls = payload
                         _fill(stats, figures)
-                        yield Chunk(text, count, speed, thinking)
+                        yield Chunk(text, count, speed, thinking, tool_calls=calls)
                     elif kind == "done":
                         _fill(stats, payload[0])
                         finished = True

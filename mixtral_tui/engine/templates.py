@@ -9,10 +9,13 @@ turn instead, so it is never lost.
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from mixtral_tui.engine.base import Turn
+from mixtral_tui.engine.base import ToolSpec, Turn
+from mixtral_tui.engine.template_tools import template_messages, tools_for_template
 from mixtral_tui.vocabulary import Role
 
 BUILTIN = {
@@ -56,7 +59,7 @@ BUILTIN = {
 # models whose marker is plain text rather than an end-of-generation token;
 # starts of turns catch a model that goes on to write the user's next message.
 KNOWN_STOPS = (
-    "<|im_end|>", "<end_of_turn>", "<|eot_id|>", "<|end|>", "</s>",
+    "<|im_end|>", "<end_of_turn>", "<|eot_id|>", "<|eom_id|>", "<|end|>", "</s>",
     "<|im_start|>", "<start_of_turn>", "<|start_header_id|>", "[INST]",
 )
 
@@ -95,36 +98,48 @@ class ChatTemplate:
             raise TemplateError(message)
 
         env = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True)
+        env.filters["tojson"] = _tojson
         env.globals["raise_exception"] = raise_exception
         env.globals["strftime_now"] = lambda fmt: datetime.now().strftime(fmt)
         self._compiled = env.from_string(self.source)
         self.folds_system = False
 
-    def _render(self, turns: list[Turn]) -> str:
+    def _render(self, turns: list[Turn], tools: Sequence[ToolSpec]) -> str:
+        extra = {"tools": tools_for_template(tools)} if tools else {}
         return self._compiled.render(
-            messages=[{"role": t.role, "content": t.content} for t in turns],
+            messages=template_messages(turns),
             add_generation_prompt=True,
             bos_token=self.bos_token,
             eos_token=self.eos_token,
+            **extra,
         )
 
-    def render(self, turns: list[Turn]) -> str:
-        """The prompt text; a system turn the template cannot carry is folded into the first user turn."""
+    def render(self, turns: list[Turn], tools: Sequence[ToolSpec] = ()) -> str:
+        """The prompt text; a system turn the template cannot carry is folded into the first user turn.
+        Tools are given only to a template that takes them (see template_tools.py)."""
         from jinja2 import TemplateError
 
         system = [t for t in turns if t.role == Role.SYSTEM and t.content.strip()]
         rest = [t for t in turns if t.role != Role.SYSTEM]
         if not system:
-            return self._render(rest)
+            return self._render(rest, tools)
         if not self.folds_system:
             try:
-                text = self._render(system[:1] + rest)
+                text = self._render(system[:1] + rest, tools)
                 if system[0].content in text:
                     return text
             except TemplateError:
                 pass
             self.folds_system = True  # learnt once per template
-        return self._render(fold_system(system[0].content, rest))
+        return self._render(fold_system(system[0].content, rest), tools)
+
+
+def _tojson(value: object, ensure_ascii: bool = False, indent: int | None = None,
+            separators: tuple[str, str] | None = None, sort_keys: bool = False) -> str:
+    """`tojson` as the templates' authors ran it (Hugging Face's): keys in their order, and plain
+    text. Jinja's own sorts keys and returns markup, which turns `'"' + key + '": ' + v|tojson`
+    into `&#34;` (Mistral's tool list)."""
+    return json.dumps(value, ensure_ascii=ensure_ascii, indent=indent, separators=separators, sort_keys=sort_keys)
 
 
 def fold_system(system: str, turns: list[Turn]) -> list[Turn]:

@@ -33,7 +33,8 @@ from aiohttp import web
 
 from mixtral_tui.cancel import CancelToken
 from mixtral_tui.config import Sampling
-from mixtral_tui.engine.base import LOG_INFO, Chunk, Engine, LoadSpec, LogSink, ModelInfo, ReplyStats, Turn
+from mixtral_tui.engine.base import LOG_INFO, Chunk, Engine, LoadSpec, LogSink, ModelInfo, ReplyStats, ToolSpec, Turn
+from mixtral_tui.engine.openai_tools import call_pieces, spec_of, turn_of
 from mixtral_tui.errors import UserError
 from mixtral_tui.server_config import WEB_PAGE_HEADER
 from mixtral_tui.vocabulary import FinishReason
@@ -110,7 +111,10 @@ class EngineHost:
 
     async def handle_tokenize(self, request: web.Request) -> web.Response:
         body = await request.json()
-        turns = [Turn(m["role"], m["content"]) for m in body.get("messages", [])]
+        try:
+            turns = [turn_of(m) for m in body.get("messages", [])]
+        except (ValueError, KeyError, TypeError) as exc:
+            return web.json_response({"error": {"message": f"not a tokenize request: {exc}"}}, status=400)
         if self.info is None:
             return web.json_response({"error": {"message": "no model is loaded"}}, status=503)
         count = await asyncio.to_thread(self.engine.count_tokens, turns)
@@ -119,7 +123,8 @@ class EngineHost:
     async def handle_chat(self, request: web.Request) -> web.StreamResponse:
         try:
             body = await request.json()
-            turns = [Turn(str(m["role"]), str(m["content"])) for m in body["messages"]]
+            turns = [turn_of(m) for m in body["messages"]]
+            tools = [spec_of(t) for t in body.get("tools") or ()]
             sampling = sampling_from(body)
         except (ValueError, KeyError, TypeError) as exc:
             return web.json_response({"error": {"message": f"not a chat request: {exc}"}}, status=400)
@@ -132,7 +137,7 @@ class EngineHost:
         cancel = CancelToken()
         self._replies.setdefault(page, set()).add(cancel)
         try:
-            await self._reply_in_turn(response, cancel, wanted, turns, sampling)
+            await self._reply_in_turn(response, cancel, wanted, turns, sampling, tools)
         except ConnectionError:
             cancel.cancel()  # the page's app stopped reading: the reply stops at its next token
         finally:
@@ -140,7 +145,7 @@ class EngineHost:
         return response
 
     async def _reply_in_turn(self, response: web.StreamResponse, cancel: CancelToken, wanted: str,
-                         turns: list[Turn], sampling: Sampling) -> None:
+                         turns: list[Turn], sampling: Sampling, tools: list[ToolSpec]) -> None:
         await self._take_turn(response)
         try:
             info = self.info
@@ -157,7 +162,7 @@ class EngineHost:
             elif info is None:
                 await send(response, error("no model is loaded: pick one in the model picker"))
                 return
-            await self._stream(response, cancel, turns, sampling)
+            await self._stream(response, cancel, turns, sampling, tools)
         finally:
             self._turn.release()
 
@@ -193,15 +198,16 @@ class EngineHost:
             await send(response, note(words))
 
     async def _stream(self, response: web.StreamResponse, cancel: CancelToken, turns: list[Turn],
-                      sampling: Sampling) -> None:
-        """The reply from the engine's thread to the stream, a chunk per engine chunk."""
+                      sampling: Sampling, tools: list[ToolSpec]) -> None:
+        """The reply from the engine's thread to the stream, a chunk per engine chunk; the page's
+        tools go to the model (where its template takes them) and its calls back to the page."""
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
         stats = ReplyStats()
 
         def generate() -> None:
             try:
-                for chunk in self.engine.stream_reply(turns, sampling, cancel, stats):
+                for chunk in self.engine.stream_reply(turns, sampling, cancel, stats, tools=tools):
                     loop.call_soon_threadsafe(queue.put_nowait, ("chunk", chunk))
                 loop.call_soon_threadsafe(queue.put_nowait, ("done", None))
             except Exception as exc:  # every failure goes to the page as an error chunk
@@ -249,12 +255,15 @@ def text_chunk(chunk: Chunk, tokens: int) -> dict[str, Any]:
     delta: dict[str, Any] = {"content": chunk.text}
     if chunk.thinking:
         delta["reasoning_content"] = chunk.thinking
+    if chunk.tool_calls:
+        delta["tool_calls"] = call_pieces(chunk.tool_calls)
     return {"object": "chat.completion.chunk", "choices": [{"index": 0, "delta": delta}],
             "x_mixtral_tui": {"tokens": tokens}}
 
 
 def last_chunk(stats: ReplyStats) -> dict[str, Any]:
-    reason = "length" if stats.finish_reason == "length" else "stop"
+    reasons: dict[str, str] = {FinishReason.LENGTH: "length", FinishReason.TOOL_CALLS: "tool_calls"}
+    reason = reasons.get(stats.finish_reason, "stop")
     return {
         "object": "chat.completion.chunk",
         "choices": [{"index": 0, "delta": {}, "finish_reason": reason}],

@@ -88,7 +88,7 @@ def test_writing_a_reply_again_reuses_the_prompt_and_saves_nothing(tiny_model):
 
 
 def test_a_state_over_the_budget_is_not_even_copied(tiny_model, monkeypatch):
-    import mixtral_tui.engine.llama as llama_engine
+    import mixtral_tui.engine.llama.state_reuse as llama_engine
 
     copies = []
     real = llama_engine.llama_cpp.llama_state_seq_get_data

@@ -317,3 +317,37 @@ def test_web_on_a_port_that_is_taken_says_so_before_loading_anything(tiny_model,
                               env={**os.environ, "MIXTRAL_TUI_HOME": str(tmp_path / "home")})
     assert done.returncode == 1 and f"port {port} on 127.0.0.1 is taken" in done.stderr and "--port" in done.stderr
     assert "loading" not in done.stderr and "token=" not in done.stdout and "Traceback" not in done.stderr
+
+
+def test_a_page_offers_its_tools_to_the_web_servers_local_model_and_gets_its_calls(models, monkeypatch):
+    """The web server's own GGUF, whose template takes tools (Mistral Small's, real llama-cpp-python):
+    a page's tools reach it through the engine host, and its call comes back to the page whole."""
+    from mixtral_tui.engine.base import ToolCall, ToolSpec
+    from mixtral_tui.engine.llama import LlamaEngine
+    from tests.engine.test_local_tools import MISTRAL_CALL, TEMPLATES
+    from tests.fixtures.gguf_models import write_model
+
+    path = write_model(models / "tiny-web-caller.gguf", name="Mistral-Small-tiny", says=MISTRAL_CALL,
+                       chat_template=(TEMPLATES / "mistralai-Mistral-Small-3.1-24B-Instruct-2503.jinja").read_text())
+    monkeypatch.setenv("WEB_TEST_KEY", KEY)
+    host = EngineHost(LlamaEngine(), LoadSpec(str(path), context_size=4096), KEY)
+    host.load(str(path))
+    add = ToolSpec("fx_add", "Add two integers.", {"type": "object", "properties": {"a": {"type": "integer"}}})
+    try:
+        with serving(host.routes()) as url:
+            engine = RemoteEngine()
+            info = engine.load(LoadSpec("", server=ServerSettings(url + "/v1", "this machine", api_key_env="WEB_TEST_KEY")))
+            assert info.no_tools == ""  # the page is told its model takes tools
+            stats = ReplyStats()
+            chunks = list(engine.stream_reply([Turn("user", "2 + 40?")], Sampling(), CancelToken(), stats, tools=[add]))
+            [call] = [c for chunk in chunks for c in chunk.tool_calls]
+            assert call.name == "fx_add" and call.arguments == '{"a": 2, "b": 40}' and stats.finish_reason == "tool_calls"
+            # the next round: the call and its result reach the model as they were, ids and all
+            answered = [Turn("user", "2 + 40?"), Turn("assistant", "", tool_calls=(call,)),
+                        Turn("tool", "42", tool_call_id=call.id)]
+            list(engine.stream_reply(answered, Sampling(), CancelToken(), ReplyStats(), tools=[add]))
+            assert host.engine._last_prompt[0] == (tuple(answered), (add,))
+            assert call == ToolCall(call.id, "fx_add", '{"a": 2, "b": 40}')
+            engine.close()
+    finally:
+        host.engine.close()

@@ -25,7 +25,7 @@ import httpx
 from mixtral_tui.cancel import Cancellation
 from mixtral_tui.config import Sampling
 from mixtral_tui.engine.base import LOG_INFO, LOG_WARN, Chunk, LoadSpec, LogSink, ModelInfo, ReplyStats, ToolSpec, Turn
-from mixtral_tui.engine.openai_tools import ToolCallJoiner
+from mixtral_tui.engine.openai_tools import ToolCallJoiner, tools_field
 from mixtral_tui.engine.remote.faults import RETRIES_429, context_exceeded, fault, pick_model, retry_after, status_fault
 from mixtral_tui.engine.remote.figures import own_model_info, take_figures
 from mixtral_tui.engine.remote.stream import Stream, wait
@@ -161,9 +161,12 @@ class RemoteEngine:
             self.info.no_tools = str(ours.get("no_tools") or "")  # its local model's, as a terminal says
         return self.info
 
-    def count_tokens(self, turns: list[Turn], exact: bool = False) -> int:
+    def count_tokens(self, turns: list[Turn], exact: bool = False, tools: Sequence[ToolSpec] = ()) -> int:
         """With the server's own tokenizer where it has one (llama.cpp, vLLM, llama-cpp-python),
-        else an estimate that errs high; a tokenizer that fails once is not asked again."""
+        else an estimate that errs high; a tokenizer that fails once is not asked again. The tools'
+        share is estimated (the server's template renders them where no tokenizer reaches)."""
+        if tools:
+            return self.count_tokens(turns, exact) + len(json.dumps(tools_field(tools))) // 3
         if not exact and self.info is not None and sure_to_fit(turns, self.info.context_size):
             return estimated_tokens(turns)  # a round trip before each first token, saved (benchmark 8)
         if self._can_tokenize and self._client is not None:

@@ -1,9 +1,8 @@
-"""The llama.cpp engine: the only module that imports llama_cpp.
+"""The llama.cpp engine: one GGUF model, loaded in this process, replying a token at a time.
 
-It installs a log callback before anything else touches llama.cpp, so native
-logs go to the LogRouter and never onto the terminal, and loads models with
-`verbose=True` (verbose=False would dup2 fds 1 and 2 to /dev/null during the
-load, blanking the TUI).
+Native logs reach the sinks of native.py (imported first, so its callback is in place before any
+call into llama.cpp). Tools are offered where the GGUF's own template takes them; the calls are
+read from the reply's text (template_tools.py).
 """
 
 from __future__ import annotations
@@ -12,7 +11,6 @@ import codecs
 import contextlib
 import ctypes
 import os
-import threading
 import time
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -20,117 +18,28 @@ from typing import Any
 import llama_cpp
 
 from mixtral_tui.config import Sampling
-from mixtral_tui.engine.base import LOG_INFO, Cancellation, Chunk, LoadSpec, LogSink, ModelInfo, ReplyStats, Turn, default_threads
-from mixtral_tui.engine.kv_states import StateCache, common_prefix
+from mixtral_tui.engine.base import (
+    Cancellation,
+    Chunk,
+    LoadSpec,
+    LogSink,
+    ModelInfo,
+    ReplyStats,
+    ToolCall,
+    ToolSpec,
+    Turn,
+    default_threads,
+)
+from mixtral_tui.engine.kv_states import StateCache
+from mixtral_tui.engine.llama.native import add_sink, backend_devices, experts_on_cpu, remove_sink
+from mixtral_tui.engine.llama.state_reuse import reuse_or_restore
 from mixtral_tui.engine.log_router import PrintedLines
+from mixtral_tui.engine.template_tools import CallFormat, CallReader, call_format, why_no_tools
 from mixtral_tui.engine.templates import ChatTemplate, StopScanner, choose_template
 from mixtral_tui.engine.thinking import OPEN, ThinkingSplitter
 from mixtral_tui.errors import NO_MODEL, ModelLoadError, PromptTooLongError
 from mixtral_tui.models.gguf_info import explain_load_failure, read_info
 from mixtral_tui.vocabulary import FinishReason
-
-LOCAL_NO_TOOLS = ("a model on this machine is offered no tools yet (Mixtral 8x7B Instruct was not trained to call "
-                  "them); a model on a server can call them: llama-server, vLLM, Ollama, LM Studio or Mistral's API")
-
-_sinks: list[LogSink] = []
-_sinks_lock = threading.Lock()
-
-
-_GGML_LOG_CONT = 5  # "the same level as this thread's last message" (progress dots and the like)
-_last_level = threading.local()
-
-
-@llama_cpp.llama_log_callback
-def _native_log(level: int, text: bytes, user_data: ctypes.c_void_p) -> None:
-    if level == _GGML_LOG_CONT:
-        level = getattr(_last_level, "value", LOG_INFO)
-    _last_level.value = level
-    line = text.decode("utf-8", errors="replace")
-    with _sinks_lock:
-        sinks = list(_sinks)
-    for sink in sinks:
-        sink(line, level)
-
-
-# Before any other call into llama.cpp (a CUDA build logs on its very first call).
-llama_cpp.llama_log_set(_native_log, ctypes.c_void_p(0))
-
-
-class _BuftOverride(ctypes.Structure):
-    """llama.cpp's `llama_model_tensor_buft_override` (llama-cpp-python declares the field c_void_p)."""
-
-    _fields_ = [("pattern", ctypes.c_char_p), ("buft", ctypes.c_void_p)]
-
-
-_params_lock = threading.Lock()
-
-
-def _cpu_buffer_type() -> int:
-    lib = ctypes.CDLL(os.path.join(os.path.dirname(llama_cpp.__file__), "lib", "libggml-cpu.so"))
-    lib.ggml_backend_cpu_buffer_type.restype = ctypes.c_void_p
-    return lib.ggml_backend_cpu_buffer_type()
-
-
-@contextlib.contextmanager
-def _experts_on_cpu(layers: int) -> Iterator[None]:
-    """While a model loads, keep the expert tensors of the first `layers` layers in RAM.
-
-    `Llama.__init__` starts from `llama_model_default_params()` and never sets
-    `tensor_buft_overrides`, so a factory that fills it in carries through. The
-    patch is global state: it is held under a lock and always undone.
-    """
-    if layers <= 0:
-        yield
-        return
-    module = llama_cpp.llama_cpp
-    patterns = [rf"blk\.{i}\.ffn_(up|down|gate)_exps".encode() for i in range(layers)]
-    cpu = _cpu_buffer_type()
-    overrides = (_BuftOverride * (len(patterns) + 1))(*[_BuftOverride(p, cpu) for p in patterns])
-    original = module.llama_model_default_params
-
-    def params_with_overrides() -> Any:
-        params = original()
-        params.tensor_buft_overrides = ctypes.addressof(overrides)  # noqa: F821 (deleted only after the load)
-        return params
-
-    with _params_lock:
-        module.llama_model_default_params = params_with_overrides
-        try:
-            yield
-        finally:
-            module.llama_model_default_params = original
-    del overrides, patterns  # only after the load: llama.cpp reads them while loading
-
-
-def backend_devices() -> tuple[bool, list[tuple[str, str, int, int]]]:
-    """(can this build offload to a GPU, [(name, description, free bytes, total bytes)] of its GPUs).
-
-    Read through ggml's backend device API, i.e. exactly what llama.cpp will use.
-    """
-    lib = ctypes.CDLL(os.path.join(os.path.dirname(llama_cpp.__file__), "lib", "libggml.so"))
-    lib.ggml_backend_dev_count.restype = ctypes.c_size_t
-    lib.ggml_backend_dev_get.restype = ctypes.c_void_p
-    lib.ggml_backend_dev_get.argtypes = [ctypes.c_size_t]
-    for name in ("ggml_backend_dev_name", "ggml_backend_dev_description"):
-        getattr(lib, name).restype = ctypes.c_char_p
-        getattr(lib, name).argtypes = [ctypes.c_void_p]
-    lib.ggml_backend_dev_type.restype = ctypes.c_int
-    lib.ggml_backend_dev_type.argtypes = [ctypes.c_void_p]
-    lib.ggml_backend_dev_memory.argtypes = [ctypes.c_void_p, ctypes.POINTER(ctypes.c_size_t), ctypes.POINTER(ctypes.c_size_t)]
-    devices = []
-    for index in range(lib.ggml_backend_dev_count()):
-        dev = lib.ggml_backend_dev_get(index)
-        if lib.ggml_backend_dev_type(dev) == 0:  # GGML_BACKEND_DEVICE_TYPE_CPU
-            continue
-        free, total = ctypes.c_size_t(0), ctypes.c_size_t(0)
-        lib.ggml_backend_dev_memory(dev, ctypes.byref(free), ctypes.byref(total))
-        devices.append((
-            lib.ggml_backend_dev_name(dev).decode(errors="replace"),
-            lib.ggml_backend_dev_description(dev).decode(errors="replace"),
-            free.value,
-            total.value,
-        ))
-    return bool(llama_cpp.llama_supports_gpu_offload()), devices
 
 
 class LlamaEngine:
@@ -142,13 +51,13 @@ class LlamaEngine:
         self._template: ChatTemplate | None = None
         self._log_sink = log_sink
         self._piece_buffer = ctypes.create_string_buffer(256)
-        self._last_prompt: tuple[tuple[Turn, ...], list[int]] | None = None
+        self._last_prompt: tuple[tuple[tuple[Turn, ...], tuple[ToolSpec, ...]], list[int]] | None = None
         self._opens_thinking = False  # the last prompt ended inside a <think> its template opened
         self._states = StateCache(0)
+        self._call_format: CallFormat | None = None  # how the model writes calls (None: it takes no tools)
         self._prompt_len = 0  # the prompt part of the live KV cache (the rest is the reply generated after it)
         if log_sink is not None:
-            with _sinks_lock:
-                _sinks.append(log_sink)
+            add_sink(log_sink)
 
     # -- loading -----------------------------------------------------------
     def load(self, spec: LoadSpec) -> ModelInfo:
@@ -179,11 +88,10 @@ class LlamaEngine:
         def capture(text: str, level: int) -> None:
             captured.append(text)
 
-        with _sinks_lock:
-            _sinks.append(capture)
+        add_sink(capture)
         writer = PrintedLines(self._log_sink or (lambda text, level: None))
         try:
-            with contextlib.redirect_stderr(writer), contextlib.redirect_stdout(writer), _experts_on_cpu(
+            with contextlib.redirect_stderr(writer), contextlib.redirect_stdout(writer), experts_on_cpu(
                 spec.cpu_moe_layers if header.is_moe else 0
             ):
                 llm = llama_cpp.Llama(
@@ -210,8 +118,7 @@ class LlamaEngine:
             raise ModelLoadError(reason) from None
         finally:
             writer.flush()
-            with _sinks_lock:
-                _sinks.remove(capture)
+            remove_sink(capture)
         llm.verbose = False  # the load is done; stop llama-cpp-python's per-call prints
 
         self._llm = llm
@@ -225,15 +132,22 @@ class LlamaEngine:
         why = ("the GGUF's own" if self._template.name == "gguf" else "set in the config" if spec.chat_template != "auto"
                else "the app's choice for this model: the GGUF carries none")
         writer.write(f"mixtral-tui: prompts use the chat template '{self._template.name}' ({why})\n")
+        # Only the GGUF's own template knows how its model was taught to call tools.
+        self._call_format = call_format(self._template.source) if self._template.name == "gguf" else None
+        name = header.name or os.path.basename(path)
+        no_tools = "" if self._call_format else why_no_tools(
+            self._template.source if self._template.name == "gguf" else "", name)
+        if self._call_format:
+            writer.write(f"mixtral-tui: the template takes tools; calls are read in the {self._call_format} form\n")
         self.info = ModelInfo(
             path=path,
-            name=header.name or os.path.basename(path),
+            name=name,
             architecture=header.architecture,
             quant=header.quant,
             context_size=llm.n_ctx(),
             train_context=header.train_context,
             template=self._template.name,
-            no_tools=LOCAL_NO_TOOLS,
+            no_tools=no_tools,
             gpu_layers=spec.gpu_layers if llama_cpp.llama_supports_gpu_offload() else 0,
             cpu_moe_layers=spec.cpu_moe_layers if header.is_moe else 0,
             plan_summary=summary,
@@ -257,9 +171,8 @@ class LlamaEngine:
     def close(self) -> None:
         """Unload and stop receiving native log lines (the engine is done with)."""
         self.unload()
-        with _sinks_lock:
-            if self._log_sink in _sinks:
-                _sinks.remove(self._log_sink)
+        if self._log_sink is not None:
+            remove_sink(self._log_sink)
 
     # -- tokens ------------------------------------------------------------
     def _piece(self, token: int, special: bool = True) -> str:
@@ -275,71 +188,40 @@ class LlamaEngine:
             n = llama_cpp.llama_token_to_piece(vocab, token, buffer, len(buffer), 0, special)
         return buffer.raw[:n]
 
-    def _prompt_tokens(self, turns: list[Turn]) -> list[int]:
+    def _prompt_tokens(self, turns: list[Turn], tools: Sequence[ToolSpec] = ()) -> list[int]:
         """Render and tokenize, remembering the last result: fitting the context and generating
-        ask for the same prompt one after the other."""
-        key = tuple(turns)
+        ask for the same prompt one after the other. Tools go into the prompt only where the
+        template takes them."""
+        offered = tuple(tools) if self._call_format else ()
+        key = (tuple(turns), offered)
         if self._last_prompt is not None and self._last_prompt[0] == key:
             return self._last_prompt[1]
-        text = self.template.render(turns)
+        text = self.template.render(turns, offered)
         add_bos = not (self.template.bos_token and text.startswith(self.template.bos_token))
         tokens = self._llm.tokenize(text.encode("utf-8"), add_bos=add_bos, special=True)
         self._last_prompt = (key, tokens)
         self._opens_thinking = text.rstrip().endswith(OPEN)  # the template began the thinking itself
         return tokens
 
-    # -- KV states of other conversations (see kv_states.py) ---------------
-    MIN_RESTORE_GAIN = 16  # tokens: below this, reading them again is cheaper than a restore
-
-    def _reuse_or_restore(self, tokens: list[int]) -> int:
-        """How many prompt tokens the KV cache already holds, after restoring a saved state
-        when one covers more of this prompt than the live cache does."""
-        llm = self._llm
-        cached = llm._input_ids
-        reused = common_prefix(cached, tokens)
-        switching = reused < self._prompt_len  # diverges inside the last prompt: another conversation
-        if not (switching and self._states.budget_bytes):
-            return reused  # the same conversation's next turn: nothing to save or look up
-        saved = self._states.best(tokens)
-        restore = saved is not None and saved[0] >= reused + self.MIN_RESTORE_GAIN
-        if len(cached) - reused >= self.MIN_RESTORE_GAIN:
-            # The live cache is about to be overwritten: keep it for when its conversation comes back.
-            # (The same conversation's next turn diverges after that prompt, at most in its reply.)
-            size = llama_cpp.llama_state_seq_get_size(llm._ctx.ctx, 0)
-            if size <= self._states.budget_bytes:  # not copied (GiBs, for a long Mixtral chat) to be refused
-                blob = (ctypes.c_uint8 * size)()
-                written = llama_cpp.llama_state_seq_get_data(llm._ctx.ctx, blob, size, 0)
-                self._states.put(list(cached), ctypes.string_at(blob, written))
-        if restore and saved is not None:
-            shared, state = saved
-            blob = (ctypes.c_uint8 * len(state.blob)).from_buffer_copy(state.blob)
-            if llama_cpp.llama_state_seq_set_data(llm._ctx.ctx, blob, len(state.blob), 0):
-                llm.input_ids[: len(state.tokens)] = state.tokens
-                llm.n_tokens = shared  # generate() clears the cells past this before reading the rest
-                return shared
-            llm.n_tokens = 0  # a failed restore leaves the cache undefined: read the prompt from scratch
-            return 0
-        return reused
-
-    def count_tokens(self, turns: list[Turn], exact: bool = False) -> int:
-        return len(self._prompt_tokens(turns))
+    def count_tokens(self, turns: list[Turn], exact: bool = False, tools: Sequence[ToolSpec] = ()) -> int:
+        return len(self._prompt_tokens(turns, tools))
 
     # -- generation --------------------------------------------------------
     def stream_reply(
         self, turns: list[Turn], sampling: Sampling, cancel: Cancellation, stats: ReplyStats,
-        tools: Sequence[object] = (),  # none are taken here yet (LOCAL_NO_TOOLS): the app offers none
+        tools: Sequence[ToolSpec] = (),
     ) -> Iterator[Chunk]:
         llm = self._llm
         if llm is None:
             raise ModelLoadError(NO_MODEL)
-        tokens = self._prompt_tokens(turns)
+        tokens = self._prompt_tokens(turns, tools)
         n_ctx = llm.n_ctx()
         if len(tokens) >= n_ctx - 1:
             raise PromptTooLongError(
                 f"the prompt needs {len(tokens):,} tokens but the context holds {n_ctx:,}; "
                 "shorten it or start with a larger --ctx."
             )
-        reused = min(self._reuse_or_restore(tokens), len(tokens) - 1)
+        reused = min(reuse_or_restore(llm, self._states, self._prompt_len, tokens), len(tokens) - 1)
         self._prompt_len = len(tokens)
         stats.prompt_tokens = len(tokens)
         stats.prompt_reused = reused
@@ -352,6 +234,7 @@ class LlamaEngine:
         decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         scanner = StopScanner(self.template.stops)
         splitter = ThinkingSplitter(starts_inside=self._opens_thinking)
+        reader = CallReader(self._call_format) if tools and self._call_format else None
         started = time.perf_counter()
         first_at = last_at = started
         count = 0
@@ -388,6 +271,8 @@ class LlamaEngine:
                 stats.completion_tokens = count
                 stats.decode_seconds = last_at - first_at
                 answer, thinking = splitter.feed(text)
+                if reader is not None:  # thinking first: a call inside the thinking is not one
+                    answer = reader.feed(answer)
                 yield Chunk(answer, count, stats.decode_tps, thinking)
                 if scanner.stopped:
                     stats.finish_reason = FinishReason.STOP
@@ -401,5 +286,13 @@ class LlamaEngine:
             stats.context_used = len(tokens) + count
         tail = scanner.flush() + decoder.decode(b"", final=True) if not scanner.stopped else ""
         (answer, thinking), (held_answer, held_thinking) = splitter.feed(tail), splitter.flush()
-        if answer or thinking or held_answer or held_thinking:
-            yield Chunk(answer + held_answer, count, stats.decode_tps, thinking + held_thinking)
+        answer += held_answer
+        calls: tuple[ToolCall, ...] = ()
+        if reader is not None:  # a stopped reply's call is not run: its text is shown as written
+            shown = reader.feed(answer)
+            rest, calls = reader.finish(complete=stats.finish_reason != FinishReason.CANCELLED)
+            answer = shown + rest
+            if calls:
+                stats.finish_reason = FinishReason.TOOL_CALLS
+        if answer or thinking or held_thinking or calls:
+            yield Chunk(answer, count, stats.decode_tps, thinking + held_thinking, tool_calls=calls)
