@@ -203,3 +203,17 @@ async def test_esc_while_a_call_runs_cancels_it_and_the_reply_stops(home):
         assert time.monotonic() - began < 5 and len(engine.prompts) == 1  # the model is not asked again
         [result] = [v.message for v in views(app) if v.message.role == "tool"]
         assert result.stats["outcome"] == "cancelled" and "stopped this call" in result.content
+
+
+async def test_a_round_that_only_calls_is_not_an_empty_reply(home):
+    with_mcp(home)
+    engine = ScriptedEngine(pieces=[""], calls=[[ADD]])
+    app = make_app(engine)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await send(pilot, app, "What is 2 + 40?")
+        await asked(pilot, app)
+        await pilot.press("y")
+        await wait_for(pilot, lambda: app.generation is None and len(engine.prompts) == 2, what="the second round")
+        calling = views(app)[1]
+        assert calling.message.content == "" and calling.message.tool_calls
+        assert "calls fx_add" in calling.figures and "returned no text" not in calling.figures

@@ -124,7 +124,8 @@ class MessageView(MarkdownText):
         notes = []
         if self.message.role == Role.ASSISTANT and self.message.stats:
             notes.append(reply_figures(ReplyStats.from_dict(self.message.stats)))
-        if self.message.role == Role.ASSISTANT and self.message.status == Status.DONE and not self.message.content.strip():
+        if (self.message.role == Role.ASSISTANT and self.message.status == Status.DONE
+                and not self.message.content.strip() and not self.message.tool_calls):  # calls are its answer
             notes.insert(0, empty_reply_note())
         status = STATUS_NOTES.get(self.message.status)
         if status and not (self.message.status == Status.STOPPED and notes):
