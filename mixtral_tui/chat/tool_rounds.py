@@ -149,30 +149,34 @@ class ToolReply:
             if arguments is None:
                 self._record(call, f"error: not run: {problem}", Outcome.INVALID, 0.0)
                 continue
-            allowed_by = "this turn" if all_allowed else self._allowed(call, tool, arguments)
-            if allowed_by == "all":
-                all_allowed, allowed_by = True, "this turn"
+            if all_allowed:
+                allowed_by = "this turn"
+            else:
+                allowed_by, all_allowed = self._allowed(call, tool, arguments)
             if not allowed_by:
                 self._record(call, "not run: the user did not allow this call", Outcome.REFUSED, 0.0)
                 continue
             self._run(call, tool, arguments, allowed_by)
 
-    def _allowed(self, call: ToolCall, tool: ToolInfo, arguments: dict[str, Any]) -> str:
-        """Who allowed the call ("" nobody): a rule, the user once, always, or all of the turn."""
+    def _allowed(self, call: ToolCall, tool: ToolInfo, arguments: dict[str, Any]) -> tuple[str, bool]:
+        """(who allowed the call, "" for nobody: a rule, the user once, always, or this turn; whether
+        the rest of the turn's calls are allowed with it)."""
         assert self.tools is not None
         rule = self.tools.rules.allows(call.name)
         if rule is not None:
-            return f"rule {rule}"
+            return f"rule {rule}", False
         if self.tools.approve is None:
             self.tools.on_refused(call, pattern_for(call.name))
-            return ""
+            return "", False
         decision = self.tools.approve(CallAsked(call, tool, arguments))
         if decision == Decision.ALWAYS:
             pattern = pattern_for(call.name)
             self.tools.rules = self.tools.rules.with_pattern(pattern)
             self.tools.on_always(pattern)
-            return "always"
-        return {Decision.ONCE: "you, once", Decision.ALL: "all"}.get(decision, "")
+            return "always", False
+        if decision == Decision.ALL:
+            return "this turn", True
+        return ("you, once" if decision == Decision.ONCE else ""), False
 
     def _run(self, call: ToolCall, tool: ToolInfo, arguments: dict[str, Any], allowed_by: str) -> None:
         assert self.tools is not None
