@@ -83,6 +83,30 @@ def template_messages(turns: Sequence[Turn]) -> list[dict[str, Any]]:
     return out
 
 
+def one_call_a_turn(turns: Sequence[Turn]) -> list[Turn]:
+    """Several calls of one turn as one turn per call, each followed by its result: Llama 3.1's
+    template takes a single call per assistant turn (it raises on more), and its model then reads
+    each call with the result it got."""
+    out: list[Turn] = []
+    index = 0
+    while index < len(turns):
+        turn = turns[index]
+        index += 1
+        if turn.role != "assistant" or len(turn.tool_calls) < 2:
+            out.append(turn)
+            continue
+        results: dict[str, Turn] = {}
+        while index < len(turns) and turns[index].role == "tool":
+            results[turns[index].tool_call_id] = turns[index]
+            index += 1
+        for number, call in enumerate(turn.tool_calls):
+            out.append(Turn("assistant", turn.content if number == 0 else "", (call,)))
+            if call.id in results:
+                out.append(results.pop(call.id))
+        out.extend(results.values())  # a result whose call is not here (none should be): kept, not lost
+    return out
+
+
 _MARKERS = {CallFormat.MISTRAL: ("[TOOL_CALLS]",), CallFormat.HERMES: ("<tool_call>",),
             CallFormat.LLAMA3: ("<|python_tag|>", "{")}
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from mixtral_tui.engine.base import ToolSpec, Turn
-from mixtral_tui.engine.template_tools import template_messages, tools_for_template
+from mixtral_tui.engine.template_tools import CallFormat, call_format, one_call_a_turn, template_messages, tools_for_template
 from mixtral_tui.vocabulary import Role
 
 BUILTIN = {
@@ -103,9 +103,12 @@ class ChatTemplate:
         env.globals["strftime_now"] = lambda fmt: datetime.now().strftime(fmt)
         self._compiled = env.from_string(self.source)
         self.folds_system = False
+        self.call_format = call_format(self.source) if self.name == "gguf" else None  # how its model calls tools
 
     def _render(self, turns: list[Turn], tools: Sequence[ToolSpec]) -> str:
         extra = {"tools": tools_for_template(tools)} if tools else {}
+        if self.call_format is CallFormat.LLAMA3:
+            turns = one_call_a_turn(turns)
         return self._compiled.render(
             messages=template_messages(turns),
             add_generation_prompt=True,

@@ -166,3 +166,12 @@ def test_a_marker_cut_across_chunks_never_leaks():
     reader = CallReader(CallFormat.MISTRAL)
     assert reader.feed("a [TOOL_") == "a "
     assert reader.feed("s] b") == "[TOOL_s] b"  # not the marker after all: shown
+
+
+def test_llama3_takes_several_calls_of_a_turn_one_a_turn_each_with_its_result():
+    first, second = ToolCall("aaaaaaaa1", "x_one", '{"n": 1}'), ToolCall("aaaaaaaa2", "x_two", '{"n": 2}')
+    turns = [Turn("user", "both"), Turn("assistant", "", tool_calls=(first, second)),
+             Turn("tool", "one", tool_call_id=first.id), Turn("tool", "two", tool_call_id=second.id)]
+    text = template("meta-llama-Llama-3.1-8B-Instruct.jinja").render(turns, [TIME])  # its template raises on two
+    one, two = text.index('{"name": "x_one", "parameters": {"n": 1}}'), text.index('{"name": "x_two"')
+    assert one < text.index("ipython<|end_header_id|>\n\n\"one\"") < two < text.index("\"two\"")

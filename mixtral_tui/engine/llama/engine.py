@@ -34,7 +34,7 @@ from mixtral_tui.engine.kv_states import StateCache
 from mixtral_tui.engine.llama.native import add_sink, backend_devices, experts_on_cpu, remove_sink
 from mixtral_tui.engine.llama.state_reuse import reuse_or_restore
 from mixtral_tui.engine.log_router import PrintedLines
-from mixtral_tui.engine.template_tools import CallFormat, CallReader, call_format, why_no_tools
+from mixtral_tui.engine.template_tools import CallFormat, CallReader, why_no_tools
 from mixtral_tui.engine.templates import ChatTemplate, StopScanner, choose_template
 from mixtral_tui.engine.thinking import OPEN, ThinkingSplitter
 from mixtral_tui.errors import NO_MODEL, ModelLoadError, PromptTooLongError
@@ -133,7 +133,7 @@ class LlamaEngine:
                else "the app's choice for this model: the GGUF carries none")
         writer.write(f"mixtral-tui: prompts use the chat template '{self._template.name}' ({why})\n")
         # Only the GGUF's own template knows how its model was taught to call tools.
-        self._call_format = call_format(self._template.source) if self._template.name == "gguf" else None
+        self._call_format = self._template.call_format
         name = header.name or os.path.basename(path)
         no_tools = "" if self._call_format else why_no_tools(
             self._template.source if self._template.name == "gguf" else "", name)
