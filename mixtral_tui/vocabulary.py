@@ -49,3 +49,12 @@ class FinishReason(StrEnum):
     CANCELLED = "cancelled"  # the user stopped it
     TOOL_CALLS = "tool_calls"  # it ends in calls of tools: their results go back to the model
     ERROR = "error"
+
+
+class AttachmentKind(StrEnum):
+    """Where an attached text came from (store/attachments.py)."""
+
+    FILE = "file"  # a file named with @path or -f, or one of a directory's
+    STDIN = "stdin"  # `ask -f -`
+    PASTE = "paste"  # a paste too long for the message box
+    FOLDER = "folder"  # not a text: a directory's note of what it gave and skipped

@@ -14,8 +14,9 @@ import re
 import time
 from pathlib import Path
 
+from mixtral_tui.chat.attached_text import fence_for, summary
 from mixtral_tui.store.history import Conversation, History, Message
-from mixtral_tui.vocabulary import Role, Status
+from mixtral_tui.vocabulary import AttachmentKind, Role, Status
 
 ROLE_HEADINGS: dict[str, str] = {Role.SYSTEM: "System", Role.USER: "User", Role.ASSISTANT: "Assistant", Role.NOTICE: "Note",
                                  Role.TOOL: "Tool result"}
@@ -25,12 +26,6 @@ LONG_RESULT_LINES = 20
 
 def _when(stamp: float) -> str:
     return time.strftime("%Y-%m-%d %H:%M", time.localtime(stamp))
-
-
-def fence_for(text: str) -> str:
-    """A backtick fence longer than the longest backtick run in `text` (at least 4)."""
-    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
-    return "`" * max(4, longest + 1)
 
 
 def describe_sampling(sampling: dict) -> str:
@@ -82,7 +77,27 @@ def _message_section(message: Message) -> str:
     if stats.get("completion_tokens"):
         notes.append(f"{stats['completion_tokens']} tokens at {stats.get('decode_tps', 0):.1f} tok/s")
     body = message_body(message.content) if message.content else ""
-    return f"## {heading} · {' · '.join(notes)}\n\n{thinking_block(message)}{body}{calls_block(message)}\n"
+    return (f"## {heading} · {' · '.join(notes)}\n\n{thinking_block(message)}{body}{calls_block(message)}"
+            f"{attachments_block(message)}\n")
+
+
+def attachments_block(message: Message) -> str:
+    """The files a message carried, as sent: a titled fenced block each, folded when long; a
+    directory's note lists what it skipped."""
+    blocks = []
+    for a in message.attachments:
+        if a.kind == AttachmentKind.FOLDER:
+            if a.skipped or a.limit:
+                skipped = "\n".join(f"- `{path}`: {why}" for path, why in a.skipped)
+                blocks.append(f"**Directory `{a.name}/`** skipped:\n\n{skipped}" + (f"\n\n{a.limit}" if a.limit else ""))
+            continue
+        fence = fence_for(a.text)
+        block = f"{fence}text\n{a.text.rstrip(chr(10))}\n{fence}"
+        title = f"**Attached `{a.name}`** · {summary(a).split(' · ', 1)[1]}"
+        if a.lines > LONG_RESULT_LINES:
+            block = f"<details><summary>{a.lines:,} lines</summary>\n\n{block}\n\n</details>"
+        blocks.append(f"{title}\n\n{block}")
+    return ("\n\n" if blocks and (message.content or message.tool_calls) else "") + "\n\n".join(blocks)
 
 
 def calls_block(message: Message) -> str:

@@ -14,6 +14,7 @@ from dataclasses import asdict, fields
 from typing import Any
 
 from mixtral_tui.errors import UserError
+from mixtral_tui.store.attachments import Attachment
 from mixtral_tui.store.history import Conversation, History, Message
 
 FORMAT = "mixtral-tui conversation"
@@ -21,7 +22,7 @@ VERSION = 1
 
 _CONVERSATION_FIELDS = [f.name for f in fields(Conversation) if f.name != "message_count"]
 _MESSAGE_FIELDS = [f.name for f in fields(Message) if f.name != "conversation_id"]
-_LATER_FIELDS = {"tool_calls", "tool_call_id"}
+_LATER_FIELDS = {"tool_calls", "tool_call_id", "attachments"}
 """Message fields that came after version 1's first files: a file without them reads as before."""
 
 
@@ -53,11 +54,19 @@ def _parsed(text: str, where: str) -> tuple[Conversation, list[Message]]:
         messages = [Message(conversation_id=conversation.id,
                             **{name: m[name] for name in _MESSAGE_FIELDS if name in m or name not in _LATER_FIELDS})
                     for m in data["messages"]]
+        for message in messages:  # read back as they were sent: the texts, and a directory's note
+            message.attachments = [_attachment(a) for a in message.attachments]
     except (KeyError, TypeError) as exc:
         raise UserError(f"{where}: a field is missing or of the wrong kind ({exc}).") from None
     if not all(isinstance(m.content, str) and isinstance(m.role, str) for m in messages):
         raise UserError(f"{where}: a message's role or text is not text.")
     return conversation, messages
+
+
+def _attachment(data: Any) -> Attachment:
+    """An attachment of the file (a dict) as the history keeps it."""
+    skipped = tuple((str(path), str(why)) for path, why in data.get("skipped", ()))
+    return Attachment(**{**data, "skipped": skipped})
 
 
 def import_conversation(history: History, text: str, where: str) -> Conversation:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+from mixtral_tui.chat.attached_text import with_attachments
 from mixtral_tui.config import Config, Sampling
 from mixtral_tui.engine.base import ToolCall, Turn
 from mixtral_tui.store.history import PLACEHOLDER_TITLE, Conversation, Message
@@ -55,8 +56,8 @@ def turns_for(messages: list[Message], system_prompt: str, with_tools: bool = Tr
         elif calls:
             asked = "\n".join(f"[called {c.name} with {c.arguments}]" for c in calls)
             turns.append(Turn(m.role, f"{m.content}\n{asked}".strip()))
-        elif m.content:
-            turns.append(Turn(m.role, m.content))
+        elif m.content or m.attachments:  # a message's files are sent after its text, as they were sent
+            turns.append(Turn(m.role, with_attachments(m.content, m.attachments)))
     return turns
 
 

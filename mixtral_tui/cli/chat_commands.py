@@ -16,10 +16,11 @@ from mixtral_tui.errors import UserError
 from mixtral_tui.paths import app_paths
 from mixtral_tui.store.history import History, Message
 from mixtral_tui.text_safety import counted, decoded, displayable, displayable_line, from_argument
-from mixtral_tui.vocabulary import Role, Status
+from mixtral_tui.vocabulary import AttachmentKind, Role, Status
 
 if TYPE_CHECKING:
-    from mixtral_tui.engine.base import Chunk
+    from mixtral_tui.engine.base import Chunk, Engine
+    from mixtral_tui.store.attachments import Attachment
 
 
 
@@ -115,6 +116,7 @@ def search_command(text: str, limit: int, conversation_id: int | None = None) ->
         title = displayable_line(hit.title)
         snippet = displayable(hit.snippet).replace(MARK_START, start).replace(MARK_END, end)
         snippet = f"(thinking) {snippet}" if hit.in_thinking else snippet
+        snippet = f"(in {displayable_line(hit.in_attachment)}) {snippet}" if hit.in_attachment else snippet
         message = hit.message_id if hit.message_id is not None else "-"
         print(f"{hit.conversation_id}\t{message}\t{when}\t{hit.role}\t{title}\t{snippet}")
     return 0
@@ -208,12 +210,20 @@ def ask_command(args: argparse.Namespace) -> int:
         engine.close()
         raise
     note_no_tools(engine.info, tools)
-    conversation = continued or history.create_conversation(title_from(prompt))
-    system_prompt = system_prompt_for(conversation, config)
-    sampling = sampling_for(conversation, config)
+    # Settings before the conversation is made: a message refused for its files leaves none behind
+    system_prompt = system_prompt_for(continued, config) if continued else config.chat.system_prompt
+    sampling = sampling_for(continued, config) if continued else config.sampling
     if args.max_tokens is not None:  # the command line over the conversation's own (F4) and the file
         sampling = replace(sampling, max_tokens=args.max_tokens)
-    history.add_message(conversation.id, Role.USER, prompt)
+    try:
+        attached = ask_attachments(args, engine, prompt, system_prompt, sampling.max_tokens)
+    except BaseException:
+        engine.close()
+        if tools is not None:
+            tools.hub.close()
+        raise
+    conversation = continued or history.create_conversation(title_from(prompt))
+    history.add_message(conversation.id, Role.USER, prompt, attached=attached)
     run = ToolReply(engine, history, conversation.id, sampling, system_prompt, tools, CancelToken())
 
     def show(chunk: Chunk) -> None:
@@ -243,6 +253,35 @@ def ask_command(args: argparse.Namespace) -> int:
     if not args.no_save:
         print(f"saved as conversation {conversation.id}", file=sys.stderr)
     return 0 if message.status == Status.DONE else 1
+
+
+def ask_attachments(args: argparse.Namespace, engine: Engine, prompt: str, system_prompt: str,
+                    max_tokens: int) -> list[Attachment]:
+    """`-f PATH` (and `-f -`, standard input): read, counted, told on stderr, and refused before
+    anything is saved when the message with them cannot fit."""
+    from mixtral_tui.chat.attach import check_fits, from_stdin, read_named, with_tokens
+    from mixtral_tui.chat.attached_text import folder_report, summary
+
+    if not args.file:
+        return []
+    if "-" in args.file and args.prompt == "-":
+        raise UserError("standard input can be the prompt or a file, not both: give the prompt as an argument "
+                        "with -f -")
+    assert engine.info is not None, "loaded first"
+    context = engine.info.context_size
+    named = [(path, Path(path).expanduser()) for path in dict.fromkeys(args.file) if path != "-"]
+    attached = read_named(named, context)
+    if "-" in args.file:
+        attached.append(from_stdin(sys.stdin.buffer.read()))
+    attached = with_tokens(engine, attached)
+    check_fits(engine, prompt, system_prompt, attached, context, max_tokens)
+    files = [a for a in attached if a.kind != AttachmentKind.FOLDER]
+    for a in attached:
+        if a.kind == AttachmentKind.FOLDER:
+            print("\n".join(f"mixtral-tui: {line}" for line in folder_report(a, files)), file=sys.stderr)
+        elif not a.folder:
+            print(f"mixtral-tui: attached {displayable_line(summary(a))}", file=sys.stderr)
+    return attached
 
 
 def run_tui(args: argparse.Namespace) -> int:

@@ -105,6 +105,8 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("--allow-tool", action="append", metavar="PATTERN",
                      help="let the model call the tools this name or glob matches (repeatable; any other call is refused)")
     ask.add_argument("--no-tools", action="store_true", help="offer the model no tools")
+    ask.add_argument("-f", "--file", action="append", metavar="PATH",
+                     help="attach a file or directory (repeatable); '-' attaches standard input as a file named stdin")
 
     commands.add_parser("tools", help="the MCP servers of mcp.json: whether each started, and its tools")
 

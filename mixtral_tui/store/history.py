@@ -19,6 +19,8 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from mixtral_tui.errors import StoreError
+from mixtral_tui.store import attachments
+from mixtral_tui.store.attachments import Attachment
 from mixtral_tui.store.liveness import is_alive, status_as_read
 from mixtral_tui.store.migrations import migrate
 from mixtral_tui.store.search import SearchHit, search
@@ -60,6 +62,7 @@ class Message:
     thinking: str = ""  # a reasoning model's thinking before its answer (never sent back to it)
     tool_calls: list[dict[str, Any]] = field(default_factory=list)  # a reply's calls: id, name, arguments
     tool_call_id: str = ""  # a `tool` message: the call it answers
+    attachments: list[Attachment] = field(default_factory=list)  # files a user message carried, as sent
 
 
 def _row_id(cursor: sqlite3.Cursor) -> int:
@@ -90,13 +93,16 @@ _INSERT_MESSAGE = (
 
 def _copy_messages(db: sqlite3.Connection, conversation_id: int, messages: list[Message]) -> int:
     """Copies of these messages into a conversation (a fork's, an import's), as they were but for
-    their ids and the checkpoint marks of a reply being written; returns the conversation's id."""
-    db.executemany(
-        _INSERT_MESSAGE,
-        [(conversation_id, m.role, m.content, m.created_at, m.status, m.model, m.quant, _dumps(m.sampling),
-          _dumps(m.stats), m.model_file, None, None, m.server, m.thinking, _calls(m.tool_calls), m.tool_call_id)
-         for m in messages],
-    )
+    their ids and the checkpoint marks of a reply being written, their attachments linked to the
+    same texts; returns the conversation's id."""
+    for m in messages:
+        copied = db.execute(
+            _INSERT_MESSAGE,
+            (conversation_id, m.role, m.content, m.created_at, m.status, m.model, m.quant, _dumps(m.sampling),
+             _dumps(m.stats), m.model_file, None, None, m.server, m.thinking, _calls(m.tool_calls), m.tool_call_id),
+        )
+        if m.attachments:
+            attachments.save(db, _row_id(copied), m.attachments)
     return conversation_id
 
 
@@ -250,7 +256,14 @@ class History:
         return self._write("UPDATE conversations SET draft = ? WHERE id = ?", (draft, conversation_id)).rowcount > 0
 
     def delete_conversation(self, conversation_id: int) -> None:
-        self._write("DELETE FROM conversations WHERE id = ?", (conversation_id,))
+        """The conversation, its messages and the attached texts no other message carries."""
+
+        def delete() -> None:
+            with self._transaction() as db:
+                db.execute("DELETE FROM conversations WHERE id = ?", (conversation_id,))
+                attachments.forget_unused(db)
+
+        self._guard(delete)
 
     def set_overrides(
         self, conversation_id: int, system_prompt: str | None, sampling: dict[str, Any] | None
@@ -268,6 +281,7 @@ class History:
                 "SELECT * FROM messages WHERE conversation_id = ? ORDER BY id", (conversation_id,)
             ).fetchall()
         )
+        attached = self._guard(lambda: attachments.load(self._db, conversation_id))
         return [
             Message(
                 id=r["id"],
@@ -285,6 +299,7 @@ class History:
                 thinking=r["thinking"],
                 tool_calls=json.loads(r["tool_calls_json"]) if r["tool_calls_json"] else [],
                 tool_call_id=r["tool_call_id"],
+                attachments=attached.get(r["id"], []),
             )
             for r in rows
         ]
@@ -303,6 +318,7 @@ class History:
         model_file: str | None = None,
         server: str | None = None,
         tool_call_id: str = "",
+        attached: list[Attachment] | None = None,
     ) -> Message:
         now = time.time()
         writing = status == Status.STREAMING  # its checkpoints say it is alive (store/liveness.py)
@@ -315,13 +331,15 @@ class History:
                      model_file, now if writing else None, os.getpid() if writing else None, server, "", None,
                      tool_call_id),
                 )
+                if attached:
+                    attachments.save(db, _row_id(cursor), attached)
                 db.execute("UPDATE conversations SET updated_at = ? WHERE id = ?", (now, conversation_id))
                 return _row_id(cursor)
 
         message_id = self._guard(insert)
         return Message(
             message_id, conversation_id, role, content, now, status, model, quant, sampling or {}, stats or {}, model_file,
-            server, tool_call_id=tool_call_id,
+            server, tool_call_id=tool_call_id, attachments=list(attached or []),
         )
 
     def update_message(

@@ -201,6 +201,70 @@ def m013_tool_calls(db: sqlite3.Connection) -> None:
     )
 
 
+@migration
+def m014_attachments(db: sqlite3.Connection) -> None:
+    """Files attached to messages: each distinct text once, by sha256, linked to the messages that
+    carried it, with a full-text index of its words (search finds them, and says so)."""
+    _run(
+        db,
+        """
+        CREATE TABLE blobs (
+            id INTEGER PRIMARY KEY,
+            sha256 TEXT NOT NULL UNIQUE,
+            text TEXT NOT NULL
+        );
+        CREATE TABLE attachments (
+            id INTEGER PRIMARY KEY,
+            message_id INTEGER NOT NULL REFERENCES messages(id) ON DELETE CASCADE,
+            position INTEGER NOT NULL,
+            name TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            source TEXT NOT NULL DEFAULT '',
+            folder TEXT NOT NULL DEFAULT '',
+            blob_id INTEGER REFERENCES blobs(id),
+            bytes INTEGER NOT NULL DEFAULT 0,
+            lines INTEGER NOT NULL DEFAULT 0,
+            mtime REAL,
+            tokens INTEGER NOT NULL DEFAULT 0,
+            skipped_json TEXT
+        );
+        CREATE INDEX attachments_of_message ON attachments (message_id);
+        CREATE INDEX attachments_of_blob ON attachments (blob_id);
+        """,
+    )
+    create_attachment_index(db)
+
+
+ATTACHMENTS_VERSION = len(MIGRATIONS)
+"""The schema from which attached texts are kept (and, with FTS5, searched)."""
+
+
+def create_attachment_index(db: sqlite3.Connection) -> None:
+    """The words of attached texts, kept in step with `blobs` (a text is never changed, only
+    added or removed); none where SQLite lacks FTS5, as for messages."""
+    if not fts5_available(db) or has_attachment_index(db):
+        return
+    _run(
+        db,
+        """
+        CREATE VIRTUAL TABLE attachment_search USING fts5(
+            text, content='blobs', content_rowid='id', tokenize='unicode61 remove_diacritics 2'
+        );
+        CREATE TRIGGER attachment_search_insert AFTER INSERT ON blobs BEGIN
+            INSERT INTO attachment_search (rowid, text) VALUES (new.id, new.text);
+        END;
+        CREATE TRIGGER attachment_search_delete AFTER DELETE ON blobs BEGIN
+            INSERT INTO attachment_search (attachment_search, rowid, text) VALUES ('delete', old.id, old.text);
+        END;
+        INSERT INTO attachment_search (attachment_search) VALUES ('rebuild');
+        """,
+    )
+
+
+def has_attachment_index(db: sqlite3.Connection) -> bool:
+    return db.execute("SELECT 1 FROM sqlite_master WHERE name = 'attachment_search'").fetchone() is not None
+
+
 def has_search_index(db: sqlite3.Connection) -> bool:
     return db.execute("SELECT 1 FROM sqlite_master WHERE name = 'message_search'").fetchone() is not None
 
@@ -274,10 +338,13 @@ def migrate(db: sqlite3.Connection, upto: int | None = None) -> int:
         except BaseException:
             db.execute("ROLLBACK")
             raise
-    if target >= SEARCH_VERSION and not has_search_index(db):  # migrated by a Python without FTS5
+    missing_attachments = target >= ATTACHMENTS_VERSION and not has_attachment_index(db)
+    if (target >= SEARCH_VERSION and not has_search_index(db)) or missing_attachments:  # a Python without FTS5 migrated
         db.execute("BEGIN IMMEDIATE")
         try:
             create_search_index(db, with_thinking=schema_version(db) >= THINKING_SEARCH_VERSION)
+            if missing_attachments:
+                create_attachment_index(db)
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from mixtral_tui.errors import StoreError
 from mixtral_tui.store.liveness import status_as_read
-from mixtral_tui.store.migrations import has_search_index
+from mixtral_tui.store.migrations import has_attachment_index, has_search_index
 from mixtral_tui.vocabulary import Status
 
 MARK_START, MARK_END = "\ue000", "\ue001"
@@ -41,6 +41,7 @@ class SearchHit:
     model: str | None = None  # a reply's: the model that wrote it
     server: str | None = None  # ... and the server it ran on, for a model elsewhere
     in_thinking: bool = False  # the words are in the reply's thinking, not in its answer
+    in_attachment: str = ""  # the words are in this file the message carried, not in its text
 
     def marked(self) -> tuple[str, list[tuple[int, int]]]:
         """The snippet without marks, and where the marked words are in it."""
@@ -115,7 +116,38 @@ def search(db: sqlite3.Connection, text: str, limit: int = 100, conversation_id:
                   status_as_read(status, at, pid), model, server, in_thinking=MARK_START not in answer)
         for message_id, found_in, role, created_at, title, answer, thought, status, at, pid, model, server in rows
     ]
+    if has_attachment_index(db) and len(hits) < limit:
+        hits += [
+            SearchHit(found_in, title, message_id, role, created_at, _one_line(snippet),
+                      status_as_read(status, at, pid), model, server, in_attachment=name)
+            for message_id, found_in, role, created_at, title, snippet, name, status, at, pid, model, server
+            in _attachment_rows(db, expression, limit - len(hits), conversation_id)
+        ]
     return hits
+
+
+def _attachment_rows(db: sqlite3.Connection, expression: str, wanted: int, conversation_id: int | None) -> list:
+    """Messages whose attached files hold the words, best match first (a text several messages
+    carried: each of them)."""
+    only = "AND m.conversation_id = ?" if conversation_id is not None else ""
+    return db.execute(
+        f"""
+        SELECT m.id, m.conversation_id, m.role, m.created_at, c.title, found.snippet, a.name, m.status,
+               m.checkpoint_at, m.writer_pid, m.model, m.server
+        FROM (
+            SELECT rowid AS id, rank, snippet(attachment_search, 0, ?, ?, '…', ?) AS snippet
+            FROM attachment_search WHERE attachment_search MATCH ? ORDER BY rank LIMIT ?
+        ) AS found
+        JOIN attachments a ON a.blob_id = found.id
+        JOIN messages m ON m.id = a.message_id
+        JOIN conversations c ON c.id = m.conversation_id
+        WHERE 1 {only}
+        ORDER BY found.rank, m.id
+        LIMIT ?
+        """,
+        (MARK_START, MARK_END, SNIPPET_WORDS, expression, wanted + NOTICE_ROOM,
+         *((conversation_id,) if conversation_id is not None else ()), wanted),
+    ).fetchall()
 
 
 def _rows_in_conversation(db: sqlite3.Connection, expression: str, conversation_id: int, limit: int) -> list:

@@ -58,6 +58,7 @@ def hit_option(hit: SearchHit, index: int) -> Option:
     wrote = f" · {displayable_line(hit.model)}" if hit.model and hit.role == Role.ASSISTANT else ""
     wrote += f" on {displayable_line(hit.server)}" if wrote and hit.server else ""
     wrote += " · in its thinking" if hit.in_thinking else ""
+    wrote += f" · in its file {displayable_line(hit.in_attachment)}" if hit.in_attachment else ""
     about = Content.styled(f"  {ROLE_NAMES.get(hit.role, hit.role)}{wrote}{replaced} · {when}", "$text-muted")
     if hit.message_id is None:
         return Option(Content.assemble(marked_content(hit).stylize("bold"), about), id=str(index))
