@@ -62,3 +62,24 @@ def folder_report(note: Attachment, files: Sequence[Attachment]) -> list[str]:
     if note.limit:
         lines.append(f"  {note.limit}")
     return lines
+
+
+def shown_lines(attachments: Sequence[Attachment], since: dict[str, str] | None = None) -> list[str]:
+    """A message's attachments, a line each: a file named on its own, or a directory with what it
+    gave (`since`: what became of a file on disk since, by its name)."""
+    lines = []
+    for a in attachments:
+        if a.kind == AttachmentKind.FOLDER:
+            given = [f for f in attachments if f.folder == a.name and f.kind != AttachmentKind.FOLDER]
+            tokens = sum(f.tokens for f in given)
+            parts = [f"{a.name}/", counted(len(given), "file"), size_words(sum(f.size for f in given))]
+            parts += [f"{tokens:,} tok"] if tokens else []
+            parts += [f"{len(a.skipped):,} skipped"] if a.skipped else []
+            parts += ["limit reached"] if a.limit else []
+            changed = sum(1 for f in given if (since or {}).get(f.name))
+            parts += [f"{changed:,} changed on disk since"] if changed else []
+            lines.append(" · ".join(parts))
+        elif not a.folder:
+            note = (since or {}).get(a.name, "")
+            lines.append(summary(a) + (f" · {note}" if note else ""))
+    return lines

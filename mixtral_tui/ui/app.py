@@ -71,8 +71,10 @@ class MixtralApp(App):
         paths: AppPaths | None = None,
         startup_warning: str | None = None,
         offer_repo: str | None = None,
+        start_dir: Path | None = None,
     ) -> None:
         super().__init__()
+        self.start_dir = start_dir or Path.cwd()  # where `@path` is read from: where the app was started
         self.config = config
         self.load_spec = load_spec
         self.paths = paths or app_paths()

@@ -9,10 +9,12 @@ it on screen and keeps the view in step.
 from __future__ import annotations
 
 from dataclasses import replace
+from functools import partial
 from typing import TYPE_CHECKING
 
 from mixtral_tui.chat import rules
 from mixtral_tui.errors import UserError
+from mixtral_tui.store.attachments import Attachment
 from mixtral_tui.store.history import Message
 from mixtral_tui.text_safety import counted
 from mixtral_tui.ui.keys import key_for
@@ -41,11 +43,15 @@ class ConversationActions:
         return self.app.guard(self.app.history.messages, self.conversation_id)
 
     # -- sending -----------------------------------------------------------
-    async def send(self, text: str, replacing: int | None) -> None:
+    async def send(self, text: str, replacing: int | None, attached: list[Attachment] | None = None) -> None:
         """The message box's text as the next turn (in place of `replacing` and what followed it,
-        for an edit). Refused, the text stays in the box."""
+        for an edit). With an `@path` or files waiting, they are read first (in a worker) and the
+        message comes back here with them. Refused, the text stays in the box."""
         app, view = self.app, self.view
         if not app.replies.can_start("Not sent", "send again", "Your text is kept."):
+            return
+        if attached is None and view.message_box.wants_files(text):
+            view.message_box.gather(text, replacing)
             return
         conversation = app.guard(app.history.conversation, self.conversation_id)
         if conversation is None:
@@ -54,9 +60,10 @@ class ConversationActions:
             messages = self._messages()
             if messages is None or not await self._replace_from(messages, replacing):
                 return
-        user_message = app.guard(app.history.add_message, conversation.id, Role.USER, text)
+        user_message = app.guard(partial(app.history.add_message, attached=attached), conversation.id, Role.USER, text)
         if user_message is None:
             return
+        view.message_box.sent()
         app.replies.start(conversation, showing=True)  # asked for first: the server reads while the screen updates
         try:
             await app.replies.asked()
@@ -98,6 +105,7 @@ class ConversationActions:
             return
         later = edit.turns_after
         self.view.composer.edit_message(message_id, edit.message.content, after=0 if later <= 1 else later)
+        self.view.message_box.edit_began(edit.message.attachments)  # its files go again unless dropped
 
     async def _replace_from(self, messages: list[Message], message_id: int) -> bool:
         """This message and what followed it are kept, marked replaced, out of the model's sight:

@@ -35,6 +35,12 @@ def widget(keys: str, summary: str, detail: str = "") -> HelpRow:
 HELP_ROWS = [
     widget("Enter", "Send (message box) · open (list) · fold or unfold (message picked)", "send the message"),
     widget("Ctrl+J (or Alt+Enter)", "New line in the message", "new line in the message"),
+    widget("Tab (after an @word)", "Complete an @path to attach a file or directory",
+           "complete the @path at the cursor (relative to where the app started; ~/ and absolute paths too): one "
+           "match goes in, several are listed above the box, a directory ends in / and Tab goes on into it; on send, "
+           "each @path that names a file or directory attaches it, and any other @word stays text. Elsewhere Tab "
+           "moves on, as before (under the box: the files waiting, where Enter edits a long paste and Delete drops "
+           "one)"),
     app("stop", 'stop the reply being written (the text so far is kept, marked "stopped")'),
     widget("↑ (in an empty message box)", "Edit your last message (Enter sends it, Esc cancels)",
            'edit your last message: Enter sends it in its place (the old message and its reply stay, marked "replaced", '

@@ -105,8 +105,8 @@ def test_a_repository_gives_what_git_keeps_and_lists_what_it_skipped(repo):
     assert skipped["project/logo.png"] == "binary, or not UTF-8 text"
     assert not any("build/" in p or "debug.log" in p for p in skipped)  # ignored by git: not even listed
     report = folder_report(note, files)
-    assert report[0] == f"project/: 5 files, {sum(f.size for f in files)} B" and "  - project/.env: may hold keys or tokens; name it on its " \
-        "own to attach it" in report
+    assert report[0] == f"project/: 5 files, {sum(f.size for f in files)} B"
+    assert "  - project/.env: may hold keys or tokens; name it on its own to attach it" in report
     # Named on its own, a secret file is attached: that is the user's own act
     [env] = read(repo / ".env", "project/.env")
     assert env.text == "API_KEY=sk-live-1234\n"

@@ -126,7 +126,8 @@ def test_mistral_forms():
 
 
 def test_hermes_several_calls_after_thinking_and_text():
-    text = ('<think>\nA <tool_call> here is only thought about.\n</think>\n\nChecking both.\n<tool_call>\n{"name": "a_b", "arguments": {"x": 1}}\n</tool_call>\n'
+    text = ('<think>\nA <tool_call> here is only thought about.\n</think>\n\n'
+            'Checking both.\n<tool_call>\n{"name": "a_b", "arguments": {"x": 1}}\n</tool_call>\n'
             '<tool_call>\n{"name": "c_d", "arguments": {"y": "two"}}\n</tool_call>')
     shown, calls = read(CallFormat.HERMES, text, 2)
     assert shown == "Checking both.\n" and [json.loads(c.arguments) for c in calls] == [{"x": 1}, {"y": "two"}]

@@ -10,12 +10,12 @@ from typing import TYPE_CHECKING, Any, cast
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.content import Content
-from textual.timer import Timer
-from textual.widgets import Static, TextArea
+from textual.widgets import Static
 
 from mixtral_tui.store.history import Message
 from mixtral_tui.ui.widgets.composer import Composer
 from mixtral_tui.ui.widgets.message import MessageView
+from mixtral_tui.ui.widgets.message_box import MessageBox
 from mixtral_tui.ui.widgets.transcript import Transcript
 
 if TYPE_CHECKING:
@@ -27,9 +27,6 @@ PAGE = 20
 
 FOUND_MARK_SECONDS = 3.0
 """How long a message opened from search stays marked."""
-
-DRAFT_SAVE_SECONDS = 0.5
-"""How long after the last key the message box's text is saved as the conversation's draft."""
 
 KEEP = 5 * PAGE
 """A new message at the bottom puts the oldest shown ones back behind the "earlier" note when more
@@ -61,33 +58,14 @@ class ChatView(Vertical):
         self._blink = True  # the composer's cursor blinked before the reply began
         self._earlier: list[Message] = []  # not shown yet, oldest first
         self._later: list[Message] = []  # not shown, after a found message opened in the middle
-        self._saved_draft = ""  # the draft as the history holds it
-        self._draft_timer: Timer | None = None
         self._rebuilding = 0  # show_messages under way, or its layout not done: scroll events are not the reader's
 
-    # -- the draft: the message box's unsent text, kept with the conversation ---------
+    # -- the draft: the message box's unsent text, kept with the conversation (MessageBox) --
     def restore_draft(self, draft: str) -> None:
-        if draft and not self.composer.text:
-            self.composer.text = draft
-            self.composer.move_cursor(self.composer.document.end)
-        self._saved_draft = draft
-
-    def on_text_area_changed(self, event: TextArea.Changed) -> None:
-        """Saved half a second after the typing stops, and when the tab closes or the app quits
-        (ConversationTabs: by the time a view unmounts, its composer is gone): a kill -9 loses at
-        most that half second of typing."""
-        if event.text_area is self.composer:
-            if self._draft_timer is not None:
-                self._draft_timer.stop()
-            self._draft_timer = self.set_timer(DRAFT_SAVE_SECONDS, self.save_draft)
+        self.message_box.restore_draft(draft)
 
     def save_draft(self) -> None:
-        composer = self.composer
-        text = composer.draft_before_edit if composer.editing is not None else composer.text
-        if text != self._saved_draft:
-            app = cast("MixtralApp", self.app)
-            if app.guard(app.history.save_draft, self.conversation_id, text):
-                self._saved_draft = text
+        self.message_box.save_draft()
 
     @cached_property
     def actions(self) -> ConversationActions:
@@ -98,6 +76,10 @@ class ChatView(Vertical):
     async def on_composer_submitted(self, event: Composer.Submitted) -> None:
         event.stop()
         await self.actions.send(event.text, event.replacing)
+
+    async def on_message_box_gathered(self, event: MessageBox.Gathered) -> None:
+        event.stop()
+        await self.actions.send(event.text, event.replacing, event.attachments)
 
     def on_composer_edit_last(self, event: Composer.EditLast) -> None:
         event.stop()
@@ -111,7 +93,11 @@ class ChatView(Vertical):
     def compose(self) -> ComposeResult:
         with Transcript(id="transcript"):
             yield Static("No messages yet. Type below and press Enter.", classes="empty")
-        yield Composer(id="composer")
+        yield MessageBox()
+
+    @property
+    def message_box(self) -> MessageBox:
+        return self.query_one(MessageBox)
 
     @property
     def transcript(self) -> Transcript:

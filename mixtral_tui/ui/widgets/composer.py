@@ -1,9 +1,13 @@
-"""The multi-line message box. Enter sends; Ctrl+J (which every terminal sends) adds a line."""
+"""The multi-line message box. Enter sends; Ctrl+J (which every terminal sends) adds a line.
+
+Tab completes an `@path` word at the cursor (elsewhere it moves the focus on, as before), and a
+paste of more than LONG_PASTE_LINES lines becomes an attachment of its own instead of flooding the
+box; both are handled by the MessageBox around it (widgets/message_box.py)."""
 
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from textual import events
 from textual.message import Message
@@ -13,6 +17,8 @@ if TYPE_CHECKING:
     from textual.widget import Widget
 
 NEWLINE_KEYS = ("ctrl+j", "shift+enter", "alt+enter", "ctrl+enter")
+LONG_PASTE_LINES = 40
+"""A paste longer than this becomes an attachment ("pasted text · 3,112 lines")."""
 SCROLL_KEYS = {  # a message box has little to page through: these move the conversation above it
     "pageup": "page_up", "pagedown": "page_down", "ctrl+home": "scroll_home", "ctrl+end": "scroll_end",
 }
@@ -33,6 +39,26 @@ class Composer(TextArea):
             self.composer = composer
             self.text = text
             self.replacing = replacing
+
+    class Complete(Message):
+        """Tab with an `@word` ending at the cursor: complete it (`offset`: the cursor's place in the text)."""
+
+        def __init__(self, composer: Composer, text: str, offset: int) -> None:
+            super().__init__()
+            self.composer = composer
+            self.text = text
+            self.offset = offset
+
+    class LongPaste(Message):
+        """A paste too long for the box: it goes in as an attachment."""
+
+        def __init__(self, composer: Composer, text: str) -> None:
+            super().__init__()
+            self.composer = composer
+            self.text = text
+
+    class EditCancelled(Message):
+        """Esc ended an edit: the box holds what it held before, and so do the files waiting."""
 
     class EditLast(Message):
         """↑ in an empty box: the user wants their last message back, to edit and send again."""
@@ -89,6 +115,12 @@ class Composer(TextArea):
             self.stop_editing()
             self.text = draft
             self.move_cursor(self.document.end)
+            self.post_message(self.EditCancelled())
+            return
+        if event.key == "tab" and self._at_word_before_cursor():
+            event.stop()
+            event.prevent_default()
+            self.post_message(self.Complete(self, self.text, self.cursor_offset))
             return
         if event.key in NEWLINE_KEYS:
             event.stop()
@@ -104,6 +136,39 @@ class Composer(TextArea):
         await super()._on_key(event)
 
     @property
+    def cursor_offset(self) -> int:
+        row, column = self.cursor_location
+        newline = len(self.document.newline)
+        return sum(len(self.document.get_line(r)) + newline for r in range(row)) + column
+
+    def _location(self, offset: int) -> tuple[int, int]:
+        before = self.text[:offset]
+        newline = self.document.newline
+        return before.count(newline), len(before) - (before.rfind(newline) + len(newline) if newline in before else 0)
+
+    def _at_word_before_cursor(self) -> bool:
+        """Whether the cursor ends a word that starts with `@` (Tab then completes it)."""
+        before = self.text[: self.cursor_offset]
+        word = before.split()[-1] if before and not before[-1].isspace() else ""
+        return word.startswith("@") and not self.selected_text
+
+    def replace_word(self, start: int, end: int, replacement: str) -> None:
+        """Put a completion in place of the `@word` (between these offsets) and the cursor after it."""
+        self.replace(replacement, self._location(start), self._location(end))
+        self.move_cursor(self._location(start + len(replacement)))
+
+    async def _on_paste(self, event: events.Paste) -> None:
+        """A long paste goes to the MessageBox; any other, TextArea's own handler inserts (Textual
+        calls it after this one unless the default is prevented)."""
+        if event.text.count("\n") >= LONG_PASTE_LINES and not self.read_only:
+            event.stop()
+            event.prevent_default()
+            self.post_message(self.LongPaste(self, event.text))
+
+    @property
     def scroll_target(self) -> Widget | None:
         """The transcript above this composer, which PgUp/PgDn scroll."""
-        return getattr(self.parent, "transcript", None)
+        for ancestor in self.ancestors:
+            if hasattr(ancestor, "transcript"):
+                return cast("Widget", ancestor.transcript)
+        return None

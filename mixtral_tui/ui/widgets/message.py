@@ -9,14 +9,15 @@ from textual.geometry import Region, Size
 from textual.reactive import Reactive
 from textual.strip import Strip
 
-from mixtral_tui.chat.export import fence_for
+from mixtral_tui.chat.attached_text import fence_for, folder_report, shown_lines
 from mixtral_tui.chat.figures import reply_figures
+from mixtral_tui.chat.file_reading import since_sent
 from mixtral_tui.engine.base import ReplyStats
 from mixtral_tui.store.history import Message
 from mixtral_tui.text_safety import displayable
 from mixtral_tui.ui.keys import key_for
 from mixtral_tui.ui.markdown.markdown_text import MarkdownText
-from mixtral_tui.vocabulary import WARNING_STATUSES, Role, Status
+from mixtral_tui.vocabulary import WARNING_STATUSES, AttachmentKind, Role, Status
 
 ROLE_LABELS: dict[str, str] = {Role.USER: "You", Role.ASSISTANT: "Assistant", Role.NOTICE: "Note", Role.SYSTEM: "System",
                                Role.TOOL: "Tool"}
@@ -86,6 +87,8 @@ class MessageView(MarkdownText):
     def __init__(self, message: Message) -> None:
         super().__init__(shown_text(message), growing=message.status == Status.STREAMING, classes=f"-{message.role}")
         self.message = message
+        self.attachments_open = False  # the files it carried shown whole (Enter on the picked message)
+        self.since_sent: dict[str, str] = {}  # what became of each file on disk since (a worker looks)
         self.figures = self.figures_text()
         self._drawn: dict[tuple[str, Style, int], list[Strip]] = {}  # wrapped label and figures lines
         self._styles: dict[tuple[str, str], Style] = {}  # by component and theme
@@ -118,7 +121,41 @@ class MessageView(MarkdownText):
     def figures_text(self) -> str:
         calls = "".join(f"calls {call.get('name', '?')} {displayable(str(call.get('arguments', '')))}\n"
                         for call in self.message.tool_calls)
-        return calls + self._figures_line()
+        files = "".join(f"+ {displayable(line)}\n" for line in shown_lines(self.message.attachments, self.since_sent))
+        return (calls + files + self._figures_line()).rstrip("\n")
+
+    def toggle_attachments(self) -> None:
+        if self.message.attachments:
+            self.attachments_open = not self.attachments_open
+            self.refresh(layout=True)
+
+    def on_mount(self) -> None:
+        if any(a.source for a in self.message.attachments):
+            self.run_worker(self._look_on_disk, thread=True, exit_on_error=False)
+
+    def _look_on_disk(self) -> None:
+        """In a worker (it reads the disk): whether each file it carried changed since."""
+        since = {a.name: note for a in self.message.attachments if (note := since_sent(a))}
+        if since:
+            self.app.call_from_thread(self.show_since_sent, since)
+
+    def show_since_sent(self, since: dict[str, str]) -> None:
+        """What became of its files on disk (a worker looked): said on their lines."""
+        if since != self.since_sent:
+            self.since_sent = since
+            self.figures = self.figures_text()
+            self.refresh(layout=True)
+
+    def _attachment_lines(self, width: int) -> list[Strip]:
+        """The files as sent, whole, under the message's lines (Enter again folds them)."""
+        if not self.attachments_open:
+            return []
+        files = [a for a in self.message.attachments if a.kind != AttachmentKind.FOLDER]
+        parts = []
+        for note in (a for a in self.message.attachments if a.kind == AttachmentKind.FOLDER):
+            parts.append("\n".join(folder_report(note, files)))
+        parts += [f"── {a.name} ──\n{a.text.rstrip(chr(10))}" for a in files]
+        return self._wrapped(displayable("\n\n".join(parts)), "message-view--figures", width)
 
     def _figures_line(self) -> str:
         notes = []
@@ -235,7 +272,8 @@ class MessageView(MarkdownText):
 
     def _footer_lines(self, width: int) -> list[Strip]:
         warning = self.message.status in WARNING_STATUSES
-        return self._wrapped(self.figures, "message-view--warning" if warning else "message-view--figures", width)
+        lines = self._wrapped(self.figures, "message-view--warning" if warning else "message-view--figures", width)
+        return lines + self._attachment_lines(width) if self.attachments_open else lines
 
     def _show_figures(self, text: str) -> None:
         """New figures: repaint their lines only, unless they now wrap to another number of lines."""

@@ -277,9 +277,15 @@ class Transcript(VerticalScroll):
         self.notify(f"{what} copied: block {index + 1} of {len(blocks)}, {lines} line{'s' if lines > 1 else ''}{more}.")
 
     def action_fold(self) -> None:
-        if self.picked is not None:
-            self.picked.set_folded(not self.picked.folded)
-            self.call_after_refresh(self._bring_into_view, self.picked)
+        """Enter: a folded message unfolds; one that carried files shows them (or folds them back
+        to their lines); any other folds."""
+        picked = self.picked
+        if picked is not None:
+            if not picked.folded and picked.message.attachments:
+                picked.toggle_attachments()
+            else:
+                picked.set_folded(not picked.folded)
+            self.call_after_refresh(self._bring_into_view, picked)
 
     def action_thinking(self) -> None:
         """`t`: the picked reply's whole thinking shown, or folded back to its one line."""
