@@ -4,10 +4,11 @@
    files of 5 KB): the files read, counted and checked, the message saved, the reply asked for
    (the scripted engine, whose counting is nearly free: the app's own work; a real tokenizer's
    share is measured apart, on the tiny model).
-2. The message box while a directory is read: keys pressed while the worker reads a 4 MB tree,
-   each key's time from press to its letter in the box (p99).
-3. Opening a conversation whose 20 user messages carry 20 attachments of 50 KB against the same
-   conversation without them, interleaved (the first screen with its messages).
+2. The message box while a directory is read: keys typed while the worker reads a 4 MB tree,
+   each key's time from reaching the app (posted as the terminal driver posts it) to its letter in
+   the box (p99). Pilot's own press() takes 64 ms a key here, idle: it is not the measure.
+3. The first screen of a conversation whose 20 user messages carry 20 attachments of 50 KB against
+   the same conversation without them, each the newest of its own history, interleaved A/B, B/A.
 """
 
 from __future__ import annotations
@@ -83,28 +84,48 @@ async def enter_to_request(work: Path, rounds: int) -> list[float]:
     return times
 
 
-async def keys_while_reading(work: Path, keys: int) -> list[float]:
-    """Each key's time to its letter in the box, typed while the big tree is read (estimate)."""
+async def keys_while_reading(work: Path, reads: int) -> tuple[list[float], float]:
+    """Each key's time from reaching the app (as the terminal driver posts it) to its letter in the
+    box, for the keys typed while the big tree is read and counted (the estimate's worker); and
+    how long that read took."""
+    from textual import events
+
     app = make_app(work, timed_engine([]))
     latencies = []
-    async with app.run_test(size=(120, 40)) as pilot:
+    async with app.run_test(size=(120, 40)):
         while app.model_info is None:
             await asyncio.sleep(0.01)
         composer = app.active_view().composer
         composer.focus()
         composer.insert("Review @big ")
         box = app.active_view().message_box
-        box._estimate()  # the reading starts now, in its worker
-        for i in range(keys):
-            letter = "abcdefghij"[i % 10]
-            expected = composer.text + letter
-            started = time.perf_counter()
-            await pilot.press(letter)
-            while composer.text != expected:
-                await asyncio.sleep(0.0005)
-            latencies.append(time.perf_counter() - started)
-            await asyncio.sleep(0.01)
-    return latencies
+        done: list[float] = []
+        counted = box._counted
+
+        def noted(*args):  # type: ignore[no-untyped-def]
+            done.append(time.perf_counter())  # the worker's answer is in (then dropped: the text changed)
+            return counted(*args)
+
+        box._counted = noted  # type: ignore[method-assign]
+        took = []
+        for _ in range(reads):
+            done.clear()
+            began = time.perf_counter()
+            box._estimate()  # a read starts now, in its worker
+            for i in range(500):
+                letter = "abcdefghij"[i % 10]
+                expected = composer.text + letter
+                started = time.perf_counter()
+                app.post_message(events.Key(letter, letter))
+                while composer.text != expected:
+                    await asyncio.sleep(0.0002)
+                if done:
+                    break
+                latencies.append(time.perf_counter() - started)
+                await asyncio.sleep(0.002)
+            assert done, "the read was not over after 500 keys"
+            took.append(done[0] - began)
+    return latencies, statistics.median(took)
 
 
 def conversation_with(history, attachments: bool, each: int) -> int:  # type: ignore[no-untyped-def]
@@ -118,26 +139,24 @@ def conversation_with(history, attachments: bool, each: int) -> int:  # type: ig
     return conversation.id
 
 
-async def open_seconds(work: Path, history, conversation_id: int) -> float:  # type: ignore[no-untyped-def]
+async def open_seconds(work: Path, database: Path) -> float:
+    """From the app's start to its first screen with the conversation's messages (the newest
+    conversation opens at start), as benchmark 4 times it."""
+    from mixtral_tui.store.history import History
     from mixtral_tui.ui.widgets.message import MessageView
 
-    app = make_app(work, timed_engine([]), history)
+    started = time.perf_counter()
+    app = make_app(work, timed_engine([]), History(database))
     async with app.run_test(size=(120, 40)) as pilot:
-        while app.model_info is None:
-            await asyncio.sleep(0.01)
-        started = time.perf_counter()
-        await app.conversations.open(conversation_id)
-        view = app.conversations.chat_view(conversation_id)
-        while view is None or len(view.query(MessageView)) < 20:  # a page: the last 20 messages
+        while len(app.query(MessageView)) < 20:
             await asyncio.sleep(0.001)
-            view = app.conversations.chat_view(conversation_id)
         await pilot.pause()
         return time.perf_counter() - started
 
 
 def tokenizer_share(work: Path) -> tuple[float, int]:
-    """The tiny model's tokenizer on the 1 MB tree's text, as the app counts it (per file, then the
-    whole message): seconds, tokens."""
+    """The tiny model's tokenizer on the 1 MB tree's text: each file, as the check before sending
+    counts it, then the whole text once, as the reply's prompt is tokenized: seconds, tokens."""
     from mixtral_tui.chat.attach import read_named, with_tokens
     from mixtral_tui.engine.base import LoadSpec, Turn
     from mixtral_tui.engine.llama import LlamaEngine
@@ -167,24 +186,27 @@ def main() -> int:
         write_tree(work / "tree", 200, 5_000)
         write_tree(work / "big", 280, 14_000)
         enter = asyncio.run(enter_to_request(work, rounds))
-        keys = asyncio.run(keys_while_reading(work, 40 if args.quick else 100))
-        history = History(work / "opened.sqlite3")
-        with_files, without = conversation_with(history, True, 50_000), conversation_with(history, False, 50_000)
+        keys, read_for = asyncio.run(keys_while_reading(work, 5 if args.quick else 15))
+        databases = {files: work / f"opened-{files}.sqlite3" for files in (True, False)}
+        for files, database in databases.items():
+            conversation_with(History(database), files, 50_000)
+        asyncio.run(open_seconds(work, databases[False]))  # warm: imports and the disk cache
         opened: dict[bool, list[float]] = {True: [], False: []}
         for turn in range(rounds):
-            pair = [(True, with_files), (False, without)]
-            for files, conversation in pair if turn % 2 == 0 else reversed(pair):
-                opened[files].append(asyncio.run(open_seconds(work, history, conversation)))
+            pair = [True, False]
+            for files in pair if turn % 2 == 0 else reversed(pair):
+                opened[files].append(asyncio.run(open_seconds(work, databases[files])))
         tokenizing, tokens = tokenizer_share(work)
     middle = statistics.median
     p99 = sorted(keys)[max(0, int(len(keys) * 0.99) - 1)]
     print(f"Enter -> request out, a 1 MB tree of 200 files attached: {1000 * middle(enter):.0f} ms median, "
           f"{1000 * max(enter):.0f} ms worst of {rounds} (goal <= 200 ms)")
-    print(f"keys while a 4 MB tree is read: p99 {1000 * p99:.1f} ms, worst {1000 * max(keys):.1f} ms "
-          f"of {len(keys)} (goal p99 < 50 ms)")
+    print(f"keys while a 4 MB tree is read ({1000 * read_for:.0f} ms a read, median): p99 {1000 * p99:.1f} ms, worst "
+          f"{1000 * max(keys):.1f} ms of the {len(keys)} typed meanwhile (goal p99 < 50 ms)")
     print(f"opening 20 messages with 20 x 50 KB attached / without: {middle(opened[True]) / middle(opened[False]):.3f} "
           f"({1000 * middle(opened[True]):.0f} vs {1000 * middle(opened[False]):.0f} ms; goal within 10%)")
-    print(f"the tiny model's tokenizer on the 1 MB tree (per file, then the message): {1000 * tokenizing:.0f} ms "
+    print(f"the tiny model's tokenizer on the 1 MB tree (each file for the check, then the prompt as the reply "
+          f"reads it): {1000 * tokenizing:.0f} ms "
           f"for {tokens:,} tokens (not in the first figure: the scripted engine counts words)")
     return 0
 

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from mixtral_tui.chat.attached_text import file_block, with_attachments
+from mixtral_tui.chat.attached_text import file_block
 from mixtral_tui.chat.context_window import reply_reserve
 from mixtral_tui.chat.file_reading import DEFAULT_LIMITS, AttachError, FolderLimits, decode, read_path
 from mixtral_tui.engine.base import Engine, Turn
@@ -47,16 +47,20 @@ def with_tokens(engine: Engine, attachments: Sequence[Attachment]) -> list[Attac
             for a in attachments]
 
 
+SEPARATOR_TOKENS = 2
+"""What the blank line between the text and each file adds, at most."""
+
+
 def check_fits(engine: Engine, text: str, system_prompt: str, attachments: Sequence[Attachment],
                context_size: int, max_tokens: int) -> int:
-    """The tokens the message with its files takes (with the system prompt); AttachError when it
-    cannot fit the context even alone, naming what it needs and what to do."""
-    turns = ([Turn(Role.SYSTEM, system_prompt)] if system_prompt.strip() else []) + \
-        [Turn(Role.USER, with_attachments(text, attachments))]
-    needed = engine.count_tokens(turns, exact=True)
+    """The tokens the message with its files takes (with the system prompt): the text counted,
+    plus each file's own count (with_tokens), so a megabyte is not tokenized twice; AttachError
+    when it cannot fit the context even alone, naming what it needs and what to do."""
+    turns = ([Turn(Role.SYSTEM, system_prompt)] if system_prompt.strip() else []) + [Turn(Role.USER, text)]
+    files = [a for a in attachments if a.kind != AttachmentKind.FOLDER]
+    needed = engine.count_tokens(turns, exact=True) + sum(a.tokens + SEPARATOR_TOKENS for a in files)
     room = context_size - reply_reserve(context_size, max_tokens)
     if needed > room:
-        files = [a for a in attachments if a.kind != AttachmentKind.FOLDER]
         biggest = max(files, key=lambda a: a.tokens, default=None)
         which = f" (the largest, {biggest.name}, takes {biggest.tokens:,})" if biggest is not None and biggest.tokens else ""
         raise AttachError(
