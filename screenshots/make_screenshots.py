@@ -101,7 +101,8 @@ async def main() -> None:
         small.action_stop()
         await until(lambda: small.generation is None, "the stop")
     await tools_svg(home)
-    print(f"wrote chat.svg, pick.svg, help.svg, search.svg, picker.svg, small.svg and tools.svg in {HERE}")
+    await files_svg(home)
+    print(f"wrote chat.svg, pick.svg, help.svg, search.svg, picker.svg, small.svg, tools.svg and files.svg in {HERE}")
     if shutil.which("chromium") and shutil.which("chromedriver"):
         web_png(model, home)
         print(f"wrote web.png in {HERE}")
@@ -193,7 +194,45 @@ def web_png(model: Path, home: Path) -> None:
         server.wait(10)
 
 
-if __name__ == "__main__" and sys.argv[1:] == ["tools"]:
+async def files_svg(home: Path) -> None:
+    """files.svg: a message with two files attached (their lines under it, and the answer), and
+    the next message's `@` + Tab listing what matches, in a project directory of real files."""
+    from mixtral_tui.config import Config, Sampling
+    from mixtral_tui.engine.base import LoadSpec
+    from mixtral_tui.ui.app import MixtralApp
+    from screenshots.played_conversation import FILES_QUESTION, PlayedFilesEngine
+
+    project = home / "files" / "webapp"
+    (project / "src").mkdir(parents=True, exist_ok=True)
+    (project / "config.ini").write_text("[server]\nhost = 0.0.0.0\nport = eighty\n")
+    (project / "server.py").write_text(
+        "import configparser\nfrom http.server import HTTPServer, SimpleHTTPRequestHandler\n\n"
+        "config = configparser.ConfigParser()\nconfig.read('config.ini')\nhost = config['server']['host']\n"
+        "port = int(config['server']['port'])\nHTTPServer((host, port), SimpleHTTPRequestHandler).serve_forever()\n")
+    for name in ("routes.py", "models.py", "views.py"):
+        (project / "src" / name).write_text("# part of the web app\n")
+    os.environ["MIXTRAL_TUI_HOME"] = str(home / "files" / "home")
+    config = Config(sampling=Sampling(temperature=0.0, max_tokens=400, repeat_penalty=1.0, seed=7))
+    app = MixtralApp(config, LoadSpec("mixtral-8x7b-instruct-v0.1.Q4_K_M.gguf", context_size=8192),
+                     engine=PlayedFilesEngine(), start_dir=project)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await until(lambda: app.model_info is not None, "the played model")
+        composer = app.active_view().composer
+        composer.focus()
+        composer.insert(FILES_QUESTION)
+        await pilot.press("enter")
+        await until(lambda: app.generation is None and app.status.figures_text, "the reply")
+        composer.insert("And what uses the port in @src/")
+        await pilot.press("tab")
+        hint = app.active_view().message_box.query_one("#attach-hint")
+        await until(lambda: "matches" in str(hint.render()), "the matches of Tab")
+        await pilot.pause(0.3)
+        app.save_screenshot(str(HERE / "files.svg"))
+
+
+if __name__ == "__main__" and sys.argv[1:] == ["files"]:
+    asyncio.run(files_svg(Path(tempfile.mkdtemp(prefix="mixtral-tui-shots-"))))
+elif __name__ == "__main__" and sys.argv[1:] == ["tools"]:
     asyncio.run(tools_svg(Path(tempfile.mkdtemp(prefix="mixtral-tui-shots-"))))
 elif __name__ == "__main__":
     asyncio.run(main())

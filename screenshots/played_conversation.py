@@ -95,3 +95,24 @@ class PlayedToolsEngine(ScriptedEngine):
             stats.prompt_seconds = stats.prompt_evaluated / PROMPT_TPS
             stats.ttft_seconds = stats.prompt_seconds + 1 / DECODE_TPS
             yield chunk
+
+
+FILES_QUESTION = "Why does the server not start? @config.ini @server.py"
+FILES_ANSWER = (
+    "The server reads `port` from the `[server]` section of **config.ini** and passes it to `int()`:\n\n"
+    "```ini\n[server]\nport = eighty\n```\n\n"
+    "`int(\"eighty\")` raises `ValueError`, so `server.py` stops at line 7 before it listens. Write the "
+    "port as a number (`port = 8080`), or catch the error and say which setting is wrong."
+)
+
+
+class PlayedFilesEngine(PlayedEngine):
+    """Mixtral 8x7B, played, answering a question about the two files attached to it."""
+
+    def stream_reply(self, turns: list[Turn], sampling: Sampling, cancel: CancelToken,
+                     stats: ReplyStats) -> Iterator[Chunk]:
+        self.pieces = tokens(FILES_ANSWER)
+        for chunk in ScriptedEngine.stream_reply(self, turns, sampling, cancel, stats):
+            stats.prompt_seconds = stats.prompt_evaluated / PROMPT_TPS
+            stats.ttft_seconds = stats.prompt_seconds + 1 / DECODE_TPS
+            yield chunk
