@@ -102,7 +102,7 @@ class ConversationTabs:
             if view is None:
                 self.app.notify("That conversation is no longer there (deleted meanwhile?).", severity="warning")
             elif found.message_id is not None and not await view.reveal(found.message_id, found.word, found.passage,
-                                                                          found.in_thinking):
+                                                                          found.in_thinking, found.in_attachment):
                 self.app.notify("That message is no longer there (deleted meanwhile?).", severity="warning")
 
         view = self.active_view()

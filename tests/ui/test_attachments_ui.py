@@ -137,3 +137,20 @@ async def test_a_file_changed_on_disk_since_it_was_sent_says_so_and_the_text_sen
         await wait_for(pilot, lambda: again.active_view() is not None and views(again), what="the conversation")
         await wait_for(pilot, lambda: "changed on disk since" in views(again)[0].figures, what="the note")
         assert views(again)[0].message.attachments[0].text == "first line\nsecond line\n"
+
+
+async def test_a_search_hit_in_a_file_opens_the_message_with_its_files_shown(home, tmp_path):
+    from tests.ui.test_search_ui import hit_lines
+
+    engine = ScriptedEngine()
+    app = make_app(engine, context=4096)
+    async with app.run_test(size=(100, 30)) as pilot:
+        composer = await ready(pilot, app, tmp_path)
+        composer.insert("Read @notes.txt")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.generation is None and len(engine.prompts) == 1, what="the reply")
+        await pilot.press("ctrl+f", *"second")
+        await wait_for(pilot, lambda: len(hit_lines(app)) == 1, what="the hit in the file")
+        assert "in its file notes.txt" in hit_lines(app)[0]
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: views(app)[0].attachments_open, what="its files shown")

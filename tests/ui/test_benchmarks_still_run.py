@@ -52,3 +52,19 @@ def test_the_web_benchmark_runs_the_page_and_the_terminal(monkeypatch, capsys, t
     assert web.main() == 0
     printed = capsys.readouterr().out
     assert "on the page's screen" in printed and "model loads in the web server: 1" in printed
+
+
+async def test_the_attachments_benchmark_sends_a_tree_types_while_one_is_read_and_opens_one(tmp_path, home):
+    if shutil.which("git") is None:
+        pytest.skip("git is not installed")
+    from benchmarks import attachments
+    from mixtral_tui.store.history import History
+
+    attachments.write_tree(tmp_path / "tree", 6, 2_000)
+    attachments.write_tree(tmp_path / "big", 40, 14_000)
+    assert len(await attachments.enter_to_request(tmp_path, 1)) == 1
+    _keys, read_for = await attachments.keys_while_reading(tmp_path, 1)
+    assert read_for > 0
+    database = tmp_path / "opened.sqlite3"
+    attachments.conversation_with(History(database), True, 2_000)
+    assert await attachments.open_seconds(tmp_path, database) > 0

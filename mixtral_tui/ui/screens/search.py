@@ -40,6 +40,7 @@ class Found:
     word: str = ""  # the first word found in it, as written there
     passage: str = ""  # the snippet around it: of several places with the word, the one to show
     in_thinking: bool = False  # found in the reply's thinking: shown unfolded
+    in_attachment: bool = False  # found in a file the message carried: its files shown
 
 
 def marked_content(hit: SearchHit) -> Content:
@@ -178,4 +179,4 @@ class SearchScreen(ModalScreen[Found | None]):
         hit = self.hits[int(option.id or 0)]
         text, spans = hit.marked()
         word = text[spans[0][0] : spans[0][1]] if spans else ""
-        self.dismiss(Found(hit.conversation_id, hit.message_id, word, text, hit.in_thinking))
+        self.dismiss(Found(hit.conversation_id, hit.message_id, word, text, hit.in_thinking, bool(hit.in_attachment)))

@@ -164,7 +164,8 @@ class ChatView(Vertical):
     def _all_messages(self) -> list[Message]:
         return self._earlier + [view.message for view in self._shown()] + self._later
 
-    async def reveal(self, message_id: int, word: str = "", passage: str = "", in_thinking: bool = False) -> bool:
+    async def reveal(self, message_id: int, word: str = "", passage: str = "", in_thinking: bool = False,
+                     in_attachment: bool = False) -> bool:
         """Bring a message on screen (opening the page around it if it is not shown) and mark it
         for a few seconds; a message taller than the view shows its line with `word` (amid the
         `passage` found, where the word comes more than once), else its start; words found in
@@ -188,6 +189,8 @@ class ChatView(Vertical):
         target.set_folded(False)  # the words found are in its text
         if in_thinking and not target.thinking_open:
             target.toggle_thinking()
+        if in_attachment and not target.attachments_open:  # the words are in a file it carried
+            target.toggle_attachments()
         transcript.release_anchor()
 
         def bring_into_view() -> None:
