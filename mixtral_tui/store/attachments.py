@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 from mixtral_tui.vocabulary import AttachmentKind
 
@@ -78,6 +78,16 @@ def load(db: sqlite3.Connection, conversation_id: int) -> dict[int, list[Attachm
             name, text or "", kind, source, folder, mtime, tokens,
             tuple((str(p), str(why)) for p, why in note.get("skipped", [])), str(note.get("limit", ""))))
     return found
+
+
+def as_json(attachments: list[Attachment]) -> str | None:
+    return json.dumps([asdict(a) for a in attachments], ensure_ascii=False) if attachments else None
+
+
+def from_json(text: str | None) -> list[Attachment]:
+    """Attachments written by as_json (a draft's files)."""
+    return [Attachment(**{**a, "skipped": tuple(tuple(s) for s in a.get("skipped", ()))})
+            for a in json.loads(text)] if text else []
 
 
 def forget_unused(db: sqlite3.Connection) -> None:

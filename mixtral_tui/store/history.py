@@ -250,10 +250,16 @@ class History:
         """A title given (by the user, or from the first message): no later message replaces it."""
         self._write("UPDATE conversations SET title = ?, title_given = 1 WHERE id = ?", (title, conversation_id))
 
-    def save_draft(self, conversation_id: int, draft: str) -> bool:
-        """The message box's unsent text, kept with its conversation (not a change: no new time).
-        False: no such conversation (deleted meanwhile)."""
-        return self._write("UPDATE conversations SET draft = ? WHERE id = ?", (draft, conversation_id)).rowcount > 0
+    def save_draft(self, conversation_id: int, draft: str, files: list[Attachment] | None = None) -> bool:
+        """The message box's unsent text (and the files waiting to go with it), kept with its
+        conversation (not a change: no new time). False: no such conversation (deleted meanwhile)."""
+        return self._write("UPDATE conversations SET draft = ?, draft_files_json = ? WHERE id = ?",
+                           (draft, attachments.as_json(files or []), conversation_id)).rowcount > 0
+
+    def draft_files(self, conversation_id: int) -> list[Attachment]:
+        row = self._guard(lambda: self._db.execute("SELECT draft_files_json FROM conversations WHERE id = ?",
+                                                   (conversation_id,)).fetchone())
+        return attachments.from_json(row[0]) if row else []
 
     def delete_conversation(self, conversation_id: int) -> None:
         """The conversation, its messages and the attached texts no other message carries."""

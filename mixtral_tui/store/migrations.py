@@ -265,6 +265,12 @@ def has_attachment_index(db: sqlite3.Connection) -> bool:
     return db.execute("SELECT 1 FROM sqlite_master WHERE name = 'attachment_search'").fetchone() is not None
 
 
+@migration
+def m015_draft_files(db: sqlite3.Connection) -> None:
+    """The files waiting to go with a conversation's unsent text (a long paste), kept with its draft."""
+    _run(db, "ALTER TABLE conversations ADD COLUMN draft_files_json TEXT;")
+
+
 def has_search_index(db: sqlite3.Connection) -> bool:
     return db.execute("SELECT 1 FROM sqlite_master WHERE name = 'message_search'").fetchone() is not None
 

@@ -154,3 +154,27 @@ async def test_a_search_hit_in_a_file_opens_the_message_with_its_files_shown(hom
         assert "in its file notes.txt" in hit_lines(app)[0]
         await pilot.press("enter")
         await wait_for(pilot, lambda: views(app)[0].attachments_open, what="its files shown")
+
+
+async def test_a_paste_waiting_is_kept_with_the_draft_when_the_app_closes(home, tmp_path):
+    engine = ScriptedEngine()
+    app = make_app(engine, context=4096)
+    pasted = "".join(f"log {i}\n" for i in range(LONG_PASTE_LINES + 5))
+    async with app.run_test(size=(100, 30)) as pilot:
+        composer = await ready(pilot, app, tmp_path)
+        composer.insert("What happened here?")
+        app.post_message(events.Paste(pasted))
+        await wait_for(pilot, lambda: len(app.active_view().message_box.pending) == 1, what="the paste waiting")
+        await pilot.pause(0.8)  # the draft is saved half a second after the last change
+    again = make_app(engine, context=4096, history=app.history)
+    async with again.run_test(size=(100, 30)) as pilot:
+        await wait_for(pilot, lambda: again.active_view() is not None and again.active_view().composer.text,
+                       what="the draft back")
+        box = again.active_view().message_box
+        assert again.active_view().composer.text == "What happened here?"
+        assert [(a.name, a.text) for a in box.pending] == [("pasted text", pasted)]
+        await wait_for(pilot, lambda: again.model_info is not None, what="the model")
+        again.active_view().composer.focus()
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: len(engine.prompts) == 1, what="sent with it")
+        assert engine.prompts[0][-1].content.endswith(f"pasted text:\n````\n{pasted.rstrip()}\n````")

@@ -93,6 +93,7 @@ class MessageBox(Vertical):
         self._sending: str | None = None  # the text whose files are being read to send it
         self._before_edit: list[Attachment] | None = None  # what waited when an edit began
         self._saved_draft = ""  # the draft as the history holds it
+        self._saved_files: list[Attachment] = []  # and the pastes waiting with it
         self._draft_timer: Timer | None = None
 
     def compose(self) -> ComposeResult:
@@ -118,8 +119,12 @@ class MessageBox(Vertical):
     # -- files waiting to go ----------------------------------------------------
     def add_pending(self, attachments: Sequence[Attachment]) -> None:
         self.pending = unique([*self.pending, *attachments])
+        self._changed_pending()
+
+    def _changed_pending(self) -> None:
         self._show_pending()
         self.estimate_soon()
+        self._draft_soon()  # a paste waiting is kept with the draft: nothing typed is lost
 
     def clear_pending(self) -> None:
         self.pending = []
@@ -152,8 +157,7 @@ class MessageBox(Vertical):
         # a directory's note takes its files along
         self.pending = [a for i, a in enumerate(self.pending) if i != index and not (
             dropped.kind == AttachmentKind.FOLDER and a.folder == dropped.name)]
-        self._show_pending()
-        self.estimate_soon()
+        self._changed_pending()
         if not self.pending:
             self.composer.focus()
 
@@ -168,8 +172,7 @@ class MessageBox(Vertical):
         def edited(text: str | None) -> None:
             if text is not None and index < len(self.pending) and self.pending[index] is chosen:
                 self.pending[index] = replace(chosen, text=text, tokens=0)
-                self._show_pending()
-                self.estimate_soon()
+                self._changed_pending()
 
         self.app.push_screen(PasteEditor(chosen.text), edited)
 
@@ -283,27 +286,40 @@ class MessageBox(Vertical):
         loses at most that half second; the message's files counted again (when it has some)."""
         if event.text_area is not self.composer:
             return
-        if self._draft_timer is not None:
-            self._draft_timer.stop()
-        self._draft_timer = self.set_timer(DRAFT_SAVE_SECONDS, self.save_draft)
+        self._draft_soon()
         if self.pending or "@" in self.composer.text or self.query_one("#attach-hint", Static).has_class("-shown"):
             self.estimate_soon()
 
     def restore_draft(self, draft: str) -> None:
+        """The unsent text and the files that waited with it (a paste), as the app left them."""
         composer = self.composer
         if draft and not composer.text:
             composer.text = draft
             composer.move_cursor(composer.document.end)
         self._saved_draft = draft
+        conversation_id = getattr(self.parent, "conversation_id", None)
+        files = self.app_.guard(self.app_.history.draft_files, conversation_id) if conversation_id else None
+        if files and not self.pending:
+            self.pending = files
+            self._show_pending()
+        self._saved_files = list(self.pending)
 
     def save_draft(self) -> None:
         composer = self.composer
-        text = composer.draft_before_edit if composer.editing is not None else composer.text
+        editing = composer.editing is not None
+        text = composer.draft_before_edit if editing else composer.text
+        files = (self._before_edit or []) if editing else self.pending  # an edit's own files are the message's
+        files = [a for a in files if a.kind == AttachmentKind.PASTE]  # files on disk are read again when sent
         conversation_id = getattr(self.parent, "conversation_id", None)
-        if text != self._saved_draft and conversation_id is not None:
+        if (text, files) != (self._saved_draft, self._saved_files) and conversation_id is not None:
             app = self.app_
-            if app.guard(app.history.save_draft, conversation_id, text):
-                self._saved_draft = text
+            if app.guard(app.history.save_draft, conversation_id, text, files):
+                self._saved_draft, self._saved_files = text, files
+
+    def _draft_soon(self) -> None:
+        if self._draft_timer is not None:
+            self._draft_timer.stop()
+        self._draft_timer = self.set_timer(DRAFT_SAVE_SECONDS, self.save_draft)
 
     # -- an edit carries the files of the message edited ---------------------------
     def edit_began(self, attachments: Sequence[Attachment]) -> None:
