@@ -40,7 +40,7 @@ def ttft(engine, turns: list[Turn]) -> tuple[float, str, ReplyStats]:
 def measure(model: Path, turns: int, state_cache_mb: int) -> dict:
     from mixtral_tui.engine import create_engine
 
-    engine = create_engine(separate_process=True)  # as the app runs it
+    engine = create_engine(kind="separate")  # as the app runs it
     engine.load(LoadSpec(str(model), context_size=4096, state_cache_mb=state_cache_mb))
     history = [Turn("system", "You are a helpful assistant.")]
     times = []

@@ -17,7 +17,7 @@ from mixtral_tui.errors import ConfigError
 from mixtral_tui.server_config import ServerSettings, parse_servers
 
 OFFLOAD_MODES = ("auto", "manual")
-ENGINE_MODES = ("separate", "in-app")
+ENGINE_MODES = ("separate", "in-app", "llama-server")
 KV_CACHE_TYPES = ("f16", "q8_0", "q4_0")
 CHAT_TEMPLATES = ("auto", "gguf", "chatml", "mistral", "gemma", "llama3", "llama2", "zephyr")
 CHOICES = {
@@ -83,16 +83,27 @@ class ToolSettings:
 
 
 @dataclass(frozen=True)
+class LlamaServerSettings:
+    """[llama_server]: llama.cpp's own server as the local engine (engine = "llama-server")."""
+
+    path: str = ""  # the binary; "" = llama-server on PATH
+    args: tuple[str, ...] = ()  # appended to what the app passes (anything else llama-server takes)
+    parallel: int = 0  # slots replying at once; 0 = 4 in `web`, 1 in the terminal
+    speculative: str = ""  # "" off; "ngram": llama-server's draftless n-gram speculation; else a draft GGUF
+
+
+@dataclass(frozen=True)
 class Config:
     model: ModelSettings = field(default_factory=ModelSettings)
     chat: ChatSettings = field(default_factory=ChatSettings)
     sampling: Sampling = field(default_factory=Sampling)
     tools: ToolSettings = field(default_factory=ToolSettings)
+    llama_server: LlamaServerSettings = field(default_factory=LlamaServerSettings)
     servers: dict[str, ServerSettings] = field(default_factory=dict)  # [servers.NAME] (server_config.py)
 
 
 _SECTIONS: dict[str, type] = {"model": ModelSettings, "chat": ChatSettings, "sampling": Sampling,
-                              "tools": ToolSettings}
+                              "tools": ToolSettings, "llama_server": LlamaServerSettings}
 
 # Range checks: (low, high) inclusive; None = open.
 _RANGES: dict[str, tuple[float | None, float | None]] = {
@@ -110,6 +121,7 @@ _RANGES: dict[str, tuple[float | None, float | None]] = {
     "tools.max_rounds": (1, 100),
     "tools.max_result_chars": (100, None),
     "tools.timeout": (0.1, None),
+    "llama_server.parallel": (0, 64),
 }
 
 
@@ -127,6 +139,10 @@ def validate_value(section: str, key: str, value: Any, where: str) -> Any:
     name = f"{section}.{key}"
     if name == "tools.allow":
         return _patterns(value, where)
+    if name == "llama_server.args":
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ConfigError(f"{where}: 'llama_server.args' must be a list of strings, e.g. [\"--mlock\"].")
+        return tuple(value)
     cls = _SECTIONS[section]
     declared = {f.name: f.type for f in fields(cls)}[key]  # "int" (a string, with postponed annotations)
     kind: type = {"int": int, "float": float, "str": str}[str(declared)] if isinstance(declared, str) else declared

@@ -48,7 +48,7 @@ def prompt_of(engine: Engine, tokens: int) -> list[Turn]:
 def run_bench(spec: LoadSpec, prompt_tokens: int = 512, decode_tokens: int = 128, log_sink: LogSink | None = None) -> dict:
     from mixtral_tui.engine import create_engine
 
-    engine = create_engine(log_sink=log_sink, separate_process=spec.engine == "separate", remote=spec.server is not None)
+    engine = create_engine(log_sink=log_sink, kind=spec.engine, remote=spec.server is not None)
     info = engine.load(spec)
     turns = prompt_of(engine, prompt_tokens)
     sampling = Sampling(temperature=0.0, max_tokens=decode_tokens, seed=1, repeat_penalty=1.0)

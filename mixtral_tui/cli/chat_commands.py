@@ -42,12 +42,14 @@ def open_history_or_memory() -> tuple[History, str | None]:
 
 def load_settings(
     model: str | None, ctx: int | None, gpu_layers: int | None, resolve: bool = True, download: bool = False,
-    last_loaded: bool = False, server: tuple[str, str, bool] | None = None,
+    last_loaded: bool = False, server: tuple[str, str, bool] | None = None, engine: str | None = None,
 ) -> tuple[Config, LoadSpec]:
     """The config file with command-line overrides on top; `owner/repo:QUANT` becomes a local path.
     With `last_loaded` (the TUI), no model named anywhere means the one the app loaded last. With
     `server` (--server, --api-key-env, --allow-insecure), `model` is the server's model id."""
     config = load_config(app_paths().config_file)
+    if engine:  # --engine over [model] engine
+        config = replace(config, model=replace(config.model, engine=engine))
     if server is not None:
         from mixtral_tui.server_config import server_for
 
@@ -182,12 +184,13 @@ def ask_command(args: argparse.Namespace) -> int:
     from mixtral_tui.cancel import CancelToken
     from mixtral_tui.chat.rules import sampling_for, system_prompt_for, title_from
     from mixtral_tui.chat.tool_rounds import ToolReply
-    from mixtral_tui.cli.main import model_choice, server_choice
+    from mixtral_tui.cli.main import engine_choice, model_choice, server_choice
     from mixtral_tui.cli.tool_commands import ask_tools, note_no_tools
     from mixtral_tui.engine import create_engine
     from mixtral_tui.engine.log_router import LogRouter
 
-    config, spec = load_settings(*model_choice(args), download=args.download, server=server_choice(args))
+    config, spec = load_settings(*model_choice(args), download=args.download, server=server_choice(args),
+                                 engine=engine_choice(args))
     if not spec.model_path and spec.server is None:
         raise no_model_error()
     prompt = _read_prompt(args.prompt)
@@ -201,7 +204,7 @@ def ask_command(args: argparse.Namespace) -> int:
     paths = app_paths()
     paths.ensure()
     router = LogRouter(paths.llama_log)
-    engine = create_engine(log_sink=router.write, separate_process=spec.engine == "separate",
+    engine = create_engine(log_sink=router.write, kind=spec.engine,
                            remote=spec.server is not None)
     try:
         engine.load(spec)  # before anything is saved: a failed load leaves no empty conversation
@@ -289,6 +292,7 @@ def run_tui(args: argparse.Namespace) -> int:
     from mixtral_tui.models.resolve import REPO_SPEC, resolve_model
 
     config, spec = load_settings(args.model, args.ctx, args.gpu_layers, resolve=False, last_loaded=True,
+                                 engine=getattr(args, "engine", None),
                                  server=server_choice(args))
     offer = None
     if spec.model_path and spec.server is None:

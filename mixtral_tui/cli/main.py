@@ -14,6 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from mixtral_tui import __version__
+from mixtral_tui.config import ENGINE_MODES
+
+ENGINE_HELP = ("the local engine: separate (llama-cpp-python in a process of its own, the default), in-app, "
+               "or llama-server (llama.cpp's own server, which the app starts)")
 
 
 def _positive_ctx(text: str) -> int:
@@ -29,6 +33,7 @@ def _model_options(command: argparse.ArgumentParser) -> None:
     command.add_argument("--model", dest="sub_model", metavar="PATH", help="GGUF file or owner/repo[:QUANT]")
     command.add_argument("--ctx", dest="sub_ctx", type=_positive_ctx, metavar="N", help="context size (multiple of 256)")
     command.add_argument("--gpu-layers", dest="sub_gpu_layers", type=int, metavar="N", help="GPU layers (-1 = all)")
+    command.add_argument("--engine", dest="sub_engine", choices=ENGINE_MODES, help=ENGINE_HELP)
     _server_options(command, "sub_")
 
 
@@ -52,6 +57,11 @@ def server_choice(args: argparse.Namespace) -> tuple[str, str, bool] | None:
     return (server, pick("api_key_env") or "", bool(pick("allow_insecure"))) if server else None
 
 
+def engine_choice(args: argparse.Namespace) -> str | None:
+    """--engine, wherever on the line it was given (after the command's name wins)."""
+    return getattr(args, "sub_engine", None) or getattr(args, "engine", None)
+
+
 def model_choice(args: argparse.Namespace) -> tuple[str | None, int | None, int | None]:
     """The model, context size and GPU layers asked for, wherever on the line they were given."""
     def pick(name: str) -> Any:
@@ -71,6 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--model", metavar="PATH", help="GGUF file or owner/repo[:QUANT] (default: model.path in the config)")
     parser.add_argument("--ctx", type=_positive_ctx, metavar="N", help="context size in tokens (multiple of 256)")
     parser.add_argument("--gpu-layers", type=int, metavar="N", help="layers to offload to the GPU (-1 = all)")
+    parser.add_argument("--engine", choices=ENGINE_MODES, help=ENGINE_HELP)
     _server_options(parser)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
@@ -166,7 +177,8 @@ def main(argv: list[str] | None = None) -> int:
             from mixtral_tui.cli.bench import bench_command
             from mixtral_tui.cli.chat_commands import load_settings
 
-            return bench_command(load_settings(*model_choice(args), server=server_choice(args))[1])
+            return bench_command(load_settings(*model_choice(args), server=server_choice(args),
+                                               engine=engine_choice(args))[1])
         if args.command in ("models", "download", "doctor"):
             from mixtral_tui.cli import model_commands
 

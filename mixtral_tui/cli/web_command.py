@@ -13,6 +13,9 @@ import time
 
 from mixtral_tui.web import WEB_ENGINE_ENV, WEB_KEY_ENV
 
+WEB_SLOTS = 4
+"""llama-server's slots in `web` when the config sets none: four pages reply at once."""
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -77,19 +80,23 @@ def on_a_server(args: argparse.Namespace, remote: tuple[str, str, bool]) -> int:
 
 def with_one_model(args: argparse.Namespace) -> int:
     """The model loaded once, here, and served to every page's app on loopback (web/engine_host.py)."""
+    from dataclasses import replace
+
     from mixtral_tui.cli.chat_commands import load_settings
-    from mixtral_tui.cli.main import model_choice
+    from mixtral_tui.cli.main import engine_choice, model_choice
     from mixtral_tui.engine import create_engine
     from mixtral_tui.engine.log_router import LogRouter
     from mixtral_tui.paths import app_paths
     from mixtral_tui.web.engine_host import EngineHost
     from mixtral_tui.web.page_server import PageServer
 
-    _config, spec = load_settings(*model_choice(args), last_loaded=True)
+    _config, spec = load_settings(*model_choice(args), last_loaded=True, engine=engine_choice(args))
+    if spec.engine == "llama-server" and not spec.llama_server.parallel:  # pages reply at once, in its slots
+        spec = replace(spec, llama_server=replace(spec.llama_server, parallel=WEB_SLOTS))
     paths = app_paths()
     paths.ensure()
     log = LogRouter(paths.log_dir / "web.log")
-    engine = create_engine(log_sink=log.write, separate_process=spec.engine == "separate")
+    engine = create_engine(log_sink=log.write, kind=spec.engine)
     key, token = secrets.token_urlsafe(32), secrets.token_urlsafe(24)
     host = EngineHost(engine, spec, key, log=log.write)
     if spec.model_path:

@@ -18,17 +18,22 @@ if TYPE_CHECKING:
 __all__ = ["Engine", "LoadSpec", "ReplyStats", "Turn", "create_engine"]
 
 
-def create_engine(log_sink: LogSink | None = None, separate_process: bool = True, remote: bool = False) -> Engine:
-    """The real engine: a server's (engine/remote.py), or a local model, by default in a process
-    of its own (engine/process.py says why). Imported lazily: llama_cpp takes a while to import."""
+def create_engine(log_sink: LogSink | None = None, kind: str = "separate", remote: bool = False) -> Engine:
+    """The real engine: a server's (engine/remote.py), or a local model (`kind`, the config's
+    `model.engine`): by default in a process of its own (engine/process.py says why), in the app's
+    ("in-app"), or llama.cpp's own server the app starts (engine/native_server). Imported lazily:
+    llama_cpp takes a while to import."""
     import os
 
     if remote:
         from mixtral_tui.engine.remote import RemoteEngine
 
         return RemoteEngine(log_sink=log_sink)
+    if kind == "llama-server":
+        from mixtral_tui.engine.native_server import LlamaServerEngine
 
-    if separate_process and os.name == "posix":  # the child inherits its socket by file descriptor
+        return LlamaServerEngine(log_sink=log_sink)
+    if kind == "separate" and os.name == "posix":  # the child inherits its socket by file descriptor
         from mixtral_tui.engine.process import ProcessEngine
 
         return ProcessEngine(log_sink=log_sink)

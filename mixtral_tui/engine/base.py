@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Protocol
 
 from mixtral_tui.cancel import Cancellation
-from mixtral_tui.config import Config, Sampling
+from mixtral_tui.config import Config, LlamaServerSettings, Sampling
 from mixtral_tui.server_config import ServerSettings
 from mixtral_tui.vocabulary import FinishReason
 
@@ -59,6 +59,7 @@ class LoadSpec:
     state_cache_mb: int = 1024  # RAM for saved KV states of other conversations (engine/kv_states.py)
     engine: str = "separate"  # separate: the model in a process of its own (engine/process.py); in-app
     server: ServerSettings | None = None  # a model on a server (engine/remote.py); model_path is then its id
+    llama_server: LlamaServerSettings = field(default_factory=LlamaServerSettings)  # engine = "llama-server"
 
     @classmethod
     def from_config(
@@ -76,6 +77,7 @@ class LoadSpec:
             offload="manual" if gpu_layers is not None else m.offload,
             state_cache_mb=m.state_cache_mb,
             engine=m.engine,
+            llama_server=config.llama_server,
         )
 
 

@@ -203,8 +203,7 @@ class MixtralApp(App):
 
                 if self._engine is not None:  # to or from a server, or the model's own process
                     self._engine.close()
-                self._engine = create_engine(log_sink=self.log_router.write, separate_process=spec.engine == "separate",
-                                             remote=spec.server is not None)
+                self._engine = create_engine(log_sink=self.log_router.write, kind=spec.engine, remote=spec.server is not None)
                 self._engine_kind = kind
             info = self._engine.load(spec)
         except InsecureKeyError as exc:

@@ -6,7 +6,7 @@ cannot save something the next start would reject.
 
 from __future__ import annotations
 
-from dataclasses import asdict, fields
+from dataclasses import asdict, fields, replace
 from typing import Any
 
 from textual.app import ComposeResult
@@ -29,7 +29,7 @@ HELP = {
     "model.kv_cache_type": "q8_0 halves the KV cache (uses flash attention)",
     "model.state_cache_mb": "RAM that keeps other conversations' context ready (0 = off)",
     "model.chat_template": "auto = the GGUF's own, else a fallback",
-    "model.engine": "separate = the model in its own process (a crash there leaves the app running)",
+    "model.engine": "separate = its own process (a crash leaves the app running); llama-server = llama.cpp's own",
     "model.models_dir": "downloads go here instead of the Hugging Face cache; its .gguf files are listed",
     "sampling.temperature": "0 = always the likeliest token",
     "sampling.max_tokens": "longest reply",
@@ -164,8 +164,8 @@ class SettingsScreen(FormScreen):
                     self.show_error(name, str(exc))
                     return
         system_prompt = self.query_one("#chat-system_prompt", TextArea).text
-        self.dismiss(Config(ModelSettings(**model), ChatSettings(system_prompt), Sampling(**sampling), self.config.tools,
-                            self.config.servers))
+        self.dismiss(replace(self.config, model=ModelSettings(**model), chat=ChatSettings(system_prompt),
+                             sampling=Sampling(**sampling)))
 
 
 class ConversationSettingsScreen(FormScreen):

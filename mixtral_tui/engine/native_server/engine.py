@@ -1,0 +1,136 @@
+"""llama.cpp's own server as the local engine (`[model] engine = "llama-server"`).
+
+The app starts a `llama-server` for the picked GGUF with the load plan it makes for the other local
+engines, and talks to it through the remote engine it already has (engine/remote): native speed,
+several replies at once in its slots, and everything the remote engine does (figures from the
+server's `timings`, stopping, tools, thinking). To the rest of the app it is this machine's model,
+as the separate engine's is: a local path, its own speed, no "on the server".
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import replace
+
+from mixtral_tui.config import Sampling
+from mixtral_tui.engine.base import Cancellation, Chunk, LoadSpec, LogSink, ModelInfo, ReplyStats, ToolSpec, Turn, default_threads
+from mixtral_tui.engine.native_server.binary import ServerBinary, find_binary
+from mixtral_tui.engine.native_server.server_process import ServerProcess
+from mixtral_tui.engine.remote import RemoteEngine
+from mixtral_tui.errors import NO_MODEL, ModelLoadError, ServerError
+from mixtral_tui.models.gguf_info import GgufInfo, explain_load_failure, read_info
+from mixtral_tui.server_config import ServerSettings
+
+KEY_ENV = "MIXTRAL_TUI_LLAMA_SERVER_KEY"
+"""Where the remote engine finds the server's key (this process only: the server gets it by file)."""
+ALL_LAYERS = 999
+
+
+def server_args(spec: LoadSpec, header: GgufInfo, binary: ServerBinary, gpu_layers: int, cpu_moe: int,
+                parallel: int) -> list[str]:
+    """The command line for this model and plan (host, port and key are the process's)."""
+    args = ["-m", spec.model_path, "-c", str(spec.context_size), "-t", str(default_threads()),
+            "-ngl", str(ALL_LAYERS if gpu_layers < 0 else gpu_layers), "--parallel", str(parallel),
+            "--jinja", "--no-webui"]
+    if cpu_moe > 0 and header.is_moe:
+        if not binary.takes("--n-cpu-moe"):
+            raise ModelLoadError(f"{binary.path} ({binary.version}) lacks --n-cpu-moe, which this plan needs (the "
+                                 "experts of some layers in RAM); use a llama.cpp build from August 2025 or later, or "
+                                 "set [model] offload = \"manual\" with gpu_layers")
+        args += ["--n-cpu-moe", str(cpu_moe)]
+    if spec.kv_cache_type != "f16":  # a quantized V cache needs flash attention
+        args += ["--cache-type-k", spec.kv_cache_type, "--cache-type-v", spec.kv_cache_type, "--flash-attn", "on"]
+    speculative = spec.llama_server.speculative
+    if speculative == "ngram":
+        args += ["--spec-type", "ngram-cache"] if binary.takes("--spec-type") else []
+    elif speculative:
+        args += ["--model-draft", os.path.expanduser(speculative)]
+    return args + list(spec.llama_server.args)
+
+
+class LlamaServerEngine:
+    """A `llama-server` this app started and owns, behind the Engine protocol."""
+
+    def __init__(self, log_sink: LogSink | None = None, progress: Callable[[str], None] | None = None) -> None:
+        self.info: ModelInfo | None = None
+        self._log_sink = log_sink
+        self._progress = progress
+        self._remote = RemoteEngine(log_sink=log_sink)
+        self._server: ServerProcess | None = None
+
+    @property
+    def server_pid(self) -> int | None:
+        return self._server.pid if self._server is not None else None
+
+    def load(self, spec: LoadSpec) -> ModelInfo:
+        self.unload()
+        path = spec.model_path
+        if not path or not os.path.isfile(path):
+            raise ModelLoadError(explain_load_failure(path or "(none)"))
+        try:
+            header = read_info(path)
+        except (ValueError, OSError):
+            raise ModelLoadError(explain_load_failure(path)) from None
+        if header.old_expert_layout or header.truncated:
+            raise ModelLoadError(explain_load_failure(path))
+        binary = find_binary(spec.llama_server.path)
+        gpu_layers, cpu_moe, summary = spec.gpu_layers, spec.cpu_moe_layers, ""
+        if spec.offload == "auto":
+            from mixtral_tui.models.hardware import detect
+            from mixtral_tui.models.planner import plan
+
+            chosen = plan(header.shape(), header.size, spec.context_size, detect(binary.devices), spec.kv_cache_type)
+            gpu_layers, cpu_moe, summary = chosen.gpu_layers, chosen.cpu_moe_layers, chosen.summary
+        parallel = spec.llama_server.parallel or 1
+        server = ServerProcess(binary, server_args(spec, header, binary, gpu_layers, cpu_moe, parallel), self._log_sink)
+        server.start()
+        self._server = server
+        try:
+            server.wait_ready(self._progress)
+            os.environ[KEY_ENV] = server.key
+            remote = self._remote.load(LoadSpec("", server=ServerSettings(server.url + "/v1", "llama-server",
+                                                                           api_key_env=KEY_ENV, read_timeout=600.0)))
+        except (ModelLoadError, ServerError) as exc:
+            self.unload()
+            raise ModelLoadError(f"llama-server could not serve {os.path.basename(path)}: {exc}") from None
+        slots = f"; {parallel} slots share the {remote.context_size:,}-token context" if parallel > 1 else ""
+        self.info = replace(
+            remote, path=path, name=header.name or os.path.basename(path), architecture=header.architecture,
+            quant=header.quant, train_context=header.train_context, server="", no_tools="",
+            gpu_layers=gpu_layers, cpu_moe_layers=cpu_moe if header.is_moe else 0, threads=default_threads(),
+            plan_summary=f"llama-server {binary.version.removeprefix('version: ')}{': ' + summary if summary else ''}{slots}",
+        )
+        return self.info
+
+    def count_tokens(self, turns: list[Turn], exact: bool = False, tools: Sequence[ToolSpec] = ()) -> int:
+        return self._remote.count_tokens(turns, exact, tools)
+
+    def stream_reply(
+        self, turns: list[Turn], sampling: Sampling, cancel: Cancellation, stats: ReplyStats,
+        tools: Sequence[ToolSpec] = (),
+    ) -> Iterator[Chunk]:
+        if self._server is None or not self._server.running():
+            raise ModelLoadError(NO_MODEL if self._server is None else
+                                 f"llama-server stopped ({self._server.last_words()}); load the model again")
+        reply = self._remote.stream_reply(turns, sampling, cancel, stats, tools=tools)
+        stats.over_network = False  # this machine's engine: its speed is the reply's, as in-process
+        try:
+            yield from reply
+        except ServerError as exc:
+            if not self._server.running():
+                raise ModelLoadError(f"llama-server stopped while writing the reply ({self._server.last_words()}); "
+                                     "the reply so far is kept; load the model again") from None
+            raise exc
+
+    def unload(self) -> None:
+        self._remote.unload()
+        if self._server is not None:
+            self._server.stop()
+            self._server = None
+        os.environ.pop(KEY_ENV, None)
+        self.info = None
+
+    def close(self) -> None:
+        self.unload()
+        self._remote.close()
