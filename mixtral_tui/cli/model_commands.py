@@ -146,6 +146,7 @@ def doctor_command() -> int:
     hint = missing_gpu_hint(hw)
     if hint:
         print(f"  hint: {hint}")
+    print(f"llama-server     {llama_server_state(paths.config_file)}")
     print(f"config           {paths.config_file} ({config_state(paths.config_file)})")
     print(f"MCP servers      {mcp_state(paths.config_dir)}")
     print(f"history          {paths.database}")
@@ -157,6 +158,29 @@ def doctor_command() -> int:
     if os.environ.get("MIXTRAL_TUI_HOME"):
         print(f"MIXTRAL_TUI_HOME {os.environ['MIXTRAL_TUI_HOME']}")
     return 0
+
+
+def llama_server_state(config_file: Path) -> str:
+    """What `doctor` says of llama.cpp's own server: which binary, its version and the GPUs it can
+    use, whether it is the engine, and suggests it when it is found but not chosen."""
+    from mixtral_tui.config import load_config
+    from mixtral_tui.engine.native_server.binary import find_binary
+    from mixtral_tui.errors import ConfigError, ModelLoadError
+
+    try:
+        config = load_config(config_file)
+    except ConfigError:
+        return "unknown (config.toml does not read)"
+    chosen = config.model.engine == "llama-server"
+    try:
+        binary = find_binary(config.llama_server.path)
+    except ModelLoadError as exc:
+        return f"not found{' (the engine chosen: it will not load)' if chosen else ''}: {exc}" if chosen or \
+            config.llama_server.path else "not found (optional: [model] engine = \"llama-server\" runs llama.cpp's own)"
+    has_gpu, devices = binary.devices()
+    gpus = ", ".join(d[1] or d[0] for d in devices) if has_gpu else "no GPU: CPU only"
+    use = "the engine chosen" if chosen else 'not the engine: [model] engine = "llama-server" (or --engine) uses it'
+    return f"{binary.path} ({binary.version}; {gpus}); {use}"
 
 
 def mcp_state(config_dir: Path) -> str:

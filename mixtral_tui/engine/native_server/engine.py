@@ -28,11 +28,13 @@ ALL_LAYERS = 999
 
 
 def server_args(spec: LoadSpec, header: GgufInfo, binary: ServerBinary, gpu_layers: int, cpu_moe: int,
-                parallel: int) -> list[str]:
-    """The command line for this model and plan (host, port and key are the process's)."""
-    args = ["-m", spec.model_path, "-c", str(spec.context_size), "-t", str(default_threads()),
-            "-ngl", str(ALL_LAYERS if gpu_layers < 0 else gpu_layers), "--parallel", str(parallel),
-            "--jinja", "--no-webui"]
+                parallel: int, has_gpu: bool = True) -> list[str]:
+    """The command line for this model and plan (host, port and key are the process's). A build
+    without a GPU is given no layers to offload (it would warn that it ignores them)."""
+    args = ["-m", spec.model_path, "-c", str(spec.context_size), "-t", str(default_threads())]
+    if has_gpu:
+        args += ["-ngl", str(ALL_LAYERS if gpu_layers < 0 else gpu_layers)]
+    args += ["--parallel", str(parallel), "--jinja", "--no-webui"]
     if cpu_moe > 0 and header.is_moe:
         if not binary.takes("--n-cpu-moe"):
             raise ModelLoadError(f"{binary.path} ({binary.version}) lacks --n-cpu-moe, which this plan needs (the "
@@ -75,15 +77,20 @@ class LlamaServerEngine:
         if header.old_expert_layout or header.truncated:
             raise ModelLoadError(explain_load_failure(path))
         binary = find_binary(spec.llama_server.path)
+        has_gpu, devices = binary.devices()
         gpu_layers, cpu_moe, summary = spec.gpu_layers, spec.cpu_moe_layers, ""
         if spec.offload == "auto":
             from mixtral_tui.models.hardware import detect
             from mixtral_tui.models.planner import plan
 
-            chosen = plan(header.shape(), header.size, spec.context_size, detect(binary.devices), spec.kv_cache_type)
+            chosen = plan(header.shape(), header.size, spec.context_size, detect(lambda: (has_gpu, devices)),
+                          spec.kv_cache_type)
             gpu_layers, cpu_moe, summary = chosen.gpu_layers, chosen.cpu_moe_layers, chosen.summary
+        if not has_gpu:
+            gpu_layers, cpu_moe = 0, 0
         parallel = spec.llama_server.parallel or 1
-        server = ServerProcess(binary, server_args(spec, header, binary, gpu_layers, cpu_moe, parallel), self._log_sink)
+        args = server_args(spec, header, binary, gpu_layers, cpu_moe, parallel, has_gpu)
+        server = ServerProcess(binary, args, self._log_sink)
         server.start()
         self._server = server
         try:
@@ -98,6 +105,7 @@ class LlamaServerEngine:
         self.info = replace(
             remote, path=path, name=header.name or os.path.basename(path), architecture=header.architecture,
             quant=header.quant, train_context=header.train_context, server="", no_tools="",
+            template="the GGUF's own (llama-server --jinja)",
             gpu_layers=gpu_layers, cpu_moe_layers=cpu_moe if header.is_moe else 0, threads=default_threads(),
             plan_summary=f"llama-server {binary.version.removeprefix('version: ')}{': ' + summary if summary else ''}{slots}",
         )

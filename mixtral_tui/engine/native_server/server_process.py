@@ -14,6 +14,7 @@ import contextlib
 import ctypes
 import os
 import queue
+import re
 import secrets
 import shutil
 import signal
@@ -41,6 +42,17 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+LEVEL_LETTER = re.compile(r"^[\d.]+ ([DIWE]) ")  # "0.00.008.922 I srv  llama_server: model loaded"
+
+
+def level_of(line: str) -> int:
+    """The log level of one of llama-server's lines: its own letter, else a warning's or error's words."""
+    letter = LEVEL_LETTER.match(line)
+    if letter:
+        return LOG_WARN if letter.group(1) in "WE" else LOG_INFO
+    return LOG_WARN if line.lower().startswith(("warning", "error")) else LOG_INFO
 
 
 def _die_with_parent() -> None:
@@ -109,7 +121,7 @@ class ServerProcess:
         for raw in iter(process.stdout.readline, b""):
             line = raw.decode("utf-8", errors="replace").rstrip("\n")
             self.last_lines.append(line)
-            self._log(line, LOG_WARN if " E " in line[:40] or "error" in line.lower()[:60] else LOG_INFO)
+            self._log(line, level_of(line))
         process.wait()
         if not self._stop.is_set():
             self._log(f"mixtral-tui: llama-server exited with status {process.returncode}", LOG_WARN)
