@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -48,6 +48,9 @@ class ServerSettings:
     read_timeout: float = 120.0
     allow_insecure: bool = False  # a key may go over plain http to a host that is not this machine
     kind: str = ""  # "mistral" / "openai" for the built-ins: what their API accepts is known
+    # A key the app made itself (its own llama-server's): held here, never in the environment (child
+    # processes would inherit it), the config, or a repr that a log line might print.
+    own_key: str = field(default="", repr=False, compare=False)
 
     @property
     def label(self) -> str:

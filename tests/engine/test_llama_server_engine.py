@@ -90,6 +90,10 @@ def test_the_key_is_required_and_never_on_its_command_line(engine):
     key_file = Path(command[command.index("--api-key-file") + 1])
     assert not key_file.exists()  # read at start, then removed: no copy of the key stays on disk
     assert slots(url, server.key)  # with the key it answers
+    # nor in any environment: the app's own (its children inherit it) or the server's
+    assert server.key not in "".join(os.environ.values())
+    assert server.key.encode() not in Path(f"/proc/{server.pid}/environ").read_bytes()
+    assert server.key not in repr(engine._remote._server)
 
 
 def test_esc_frees_the_slot(engine):

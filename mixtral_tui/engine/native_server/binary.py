@@ -36,9 +36,8 @@ class ServerBinary:
         return re.search(rf"(^|[\s,]){re.escape(flag)}([\s,=]|$)", self.help_text, re.M) is not None
 
     def run_env(self) -> dict[str, str]:
-        """The environment it runs with: the app's (less the key it is given by file), its own
-        directory first on the library path."""
-        env = {k: v for k, v in os.environ.items() if not k.startswith("MIXTRAL_TUI_LLAMA_SERVER")}
+        """The environment it runs with: the app's, its own directory first on the library path."""
+        env = dict(os.environ)
         here = str(Path(self.path).parent)
         env["LD_LIBRARY_PATH"] = here + (os.pathsep + env["LD_LIBRARY_PATH"] if env.get("LD_LIBRARY_PATH") else "")
         return env

@@ -22,8 +22,6 @@ from mixtral_tui.errors import NO_MODEL, ModelLoadError, ServerError
 from mixtral_tui.models.gguf_info import GgufInfo, explain_load_failure, read_info
 from mixtral_tui.server_config import ServerSettings
 
-KEY_ENV = "MIXTRAL_TUI_LLAMA_SERVER_KEY"
-"""Where the remote engine finds the server's key (this process only: the server gets it by file)."""
 ALL_LAYERS = 999
 
 
@@ -95,9 +93,8 @@ class LlamaServerEngine:
         self._server = server
         try:
             server.wait_ready(self._progress)
-            os.environ[KEY_ENV] = server.key
             remote = self._remote.load(LoadSpec("", server=ServerSettings(server.url + "/v1", "llama-server",
-                                                                           api_key_env=KEY_ENV, read_timeout=600.0)))
+                                                                           read_timeout=600.0, own_key=server.key)))
         except (ModelLoadError, ServerError) as exc:
             self.unload()
             raise ModelLoadError(f"llama-server could not serve {os.path.basename(path)}: {exc}") from None
@@ -136,7 +133,6 @@ class LlamaServerEngine:
         if self._server is not None:
             self._server.stop()
             self._server = None
-        os.environ.pop(KEY_ENV, None)
         self.info = None
 
     def close(self) -> None:

@@ -65,6 +65,8 @@ class RemoteEngine:
             self._log_sink(f"mixtral-tui: {text}\n", level)
 
     def _key(self, server: ServerSettings) -> str:
+        if server.own_key:
+            return server.own_key
         return os.environ.get(server.api_key_env, "").strip() if server.api_key_env else ""
 
     def _open(self, server: ServerSettings) -> httpx.Client:
