@@ -266,3 +266,22 @@ def explain_load_failure(path: Path | str, native_log: str = "") -> str:
     errors = [line.strip() for line in native_log.splitlines() if "error" in line.lower() or "failed" in line.lower()]
     detail = f" llama.cpp said: {errors[-1]}" if errors else ""
     return f"llama.cpp could not load {path.name}.{detail} llama.cpp's log has the details."
+
+
+def loadable_header(path: str) -> GgufInfo:
+    """The header of a GGUF an engine is about to load, or ModelLoadError saying why it cannot be
+    (missing, not GGUF, truncated, the old one-tensor-per-expert Mixtral layout): every local
+    engine checks this before handing the file to llama.cpp."""
+    import os
+
+    from mixtral_tui.errors import ModelLoadError
+
+    if not path or not os.path.isfile(path):
+        raise ModelLoadError(explain_load_failure(path or "(none)"))
+    try:
+        header = read_info(path)
+    except (ValueError, OSError):
+        raise ModelLoadError(explain_load_failure(path)) from None
+    if header.old_expert_layout or header.truncated:
+        raise ModelLoadError(explain_load_failure(path))
+    return header

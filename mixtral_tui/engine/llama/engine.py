@@ -38,7 +38,7 @@ from mixtral_tui.engine.template_tools import CallFormat, CallReader, why_no_too
 from mixtral_tui.engine.templates import ChatTemplate, StopScanner, choose_template
 from mixtral_tui.engine.thinking import OPEN, ThinkingSplitter
 from mixtral_tui.errors import NO_MODEL, ModelLoadError, PromptTooLongError
-from mixtral_tui.models.gguf_info import explain_load_failure, read_info
+from mixtral_tui.models.gguf_info import explain_load_failure, loadable_header
 from mixtral_tui.vocabulary import FinishReason
 
 
@@ -63,14 +63,7 @@ class LlamaEngine:
     def load(self, spec: LoadSpec) -> ModelInfo:
         self.unload()
         path = spec.model_path
-        if not path or not os.path.isfile(path):
-            raise ModelLoadError(explain_load_failure(path or "(none)"))
-        try:
-            header = read_info(path)
-        except (ValueError, OSError):
-            raise ModelLoadError(explain_load_failure(path)) from None
-        if header.old_expert_layout or header.truncated:
-            raise ModelLoadError(explain_load_failure(path))
+        header = loadable_header(path)
 
         summary = ""
         if spec.offload == "auto":

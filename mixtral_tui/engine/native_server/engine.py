@@ -19,7 +19,7 @@ from mixtral_tui.engine.native_server.binary import ServerBinary, find_binary
 from mixtral_tui.engine.native_server.server_process import ServerProcess
 from mixtral_tui.engine.remote import RemoteEngine
 from mixtral_tui.errors import NO_MODEL, ModelLoadError, ServerError
-from mixtral_tui.models.gguf_info import GgufInfo, explain_load_failure, read_info
+from mixtral_tui.models.gguf_info import GgufInfo, loadable_header
 from mixtral_tui.server_config import ServerSettings
 
 ALL_LAYERS = 999
@@ -66,14 +66,7 @@ class LlamaServerEngine:
     def load(self, spec: LoadSpec) -> ModelInfo:
         self.unload()
         path = spec.model_path
-        if not path or not os.path.isfile(path):
-            raise ModelLoadError(explain_load_failure(path or "(none)"))
-        try:
-            header = read_info(path)
-        except (ValueError, OSError):
-            raise ModelLoadError(explain_load_failure(path)) from None
-        if header.old_expert_layout or header.truncated:
-            raise ModelLoadError(explain_load_failure(path))
+        header = loadable_header(path)
         binary = find_binary(spec.llama_server.path)
         has_gpu, devices = binary.devices()
         gpu_layers, cpu_moe, summary = spec.gpu_layers, spec.cpu_moe_layers, ""
