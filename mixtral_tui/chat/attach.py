@@ -25,14 +25,17 @@ def read_named(named: Sequence[tuple[str, Path]], context_size: int,
     found: list[Attachment] = []
     for shown, path in named:
         found += read_path(path, shown, max(context_size, 1) * BYTES_A_TOKEN_AT_MOST, limits)
-    seen: set[tuple[str, str]] = set()
-    unique = []
-    for a in found:
-        key = (a.kind, a.source or a.name)
-        if a.kind == AttachmentKind.FOLDER or key not in seen:
-            seen.add(key)
-            unique.append(a)
-    return unique
+    return unique(found)
+
+
+def unique(attachments: Sequence[Attachment]) -> list[Attachment]:
+    """Each file once (named twice, or by itself and in its directory): the one read last stays,
+    in the place it came, so a file named again is sent as it is now."""
+    kept: dict[tuple[str, str], Attachment] = {}
+    for a in attachments:
+        kept.pop((a.kind, a.source or a.name), None)
+        kept[(a.kind, a.source or a.name)] = a
+    return list(kept.values())
 
 
 def from_stdin(data: bytes) -> Attachment:

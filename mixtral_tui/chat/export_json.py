@@ -14,7 +14,7 @@ from dataclasses import asdict, fields
 from typing import Any
 
 from mixtral_tui.errors import UserError
-from mixtral_tui.store.attachments import Attachment
+from mixtral_tui.store.attachments import from_dict
 from mixtral_tui.store.history import Conversation, History, Message
 
 FORMAT = "mixtral-tui conversation"
@@ -55,18 +55,12 @@ def _parsed(text: str, where: str) -> tuple[Conversation, list[Message]]:
                             **{name: m[name] for name in _MESSAGE_FIELDS if name in m or name not in _LATER_FIELDS})
                     for m in data["messages"]]
         for message in messages:  # read back as they were sent: the texts, and a directory's note
-            message.attachments = [_attachment(a) for a in message.attachments]
+            message.attachments = [from_dict(a) for a in message.attachments]  # type: ignore[arg-type]
     except (KeyError, TypeError) as exc:
         raise UserError(f"{where}: a field is missing or of the wrong kind ({exc}).") from None
     if not all(isinstance(m.content, str) and isinstance(m.role, str) for m in messages):
         raise UserError(f"{where}: a message's role or text is not text.")
     return conversation, messages
-
-
-def _attachment(data: Any) -> Attachment:
-    """An attachment of the file (a dict) as the history keeps it."""
-    skipped = tuple((str(path), str(why)) for path, why in data.get("skipped", ()))
-    return Attachment(**{**data, "skipped": skipped})
 
 
 def import_conversation(history: History, text: str, where: str) -> Conversation:

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from enum import StrEnum
 from typing import Any
 
-from mixtral_tui.engine.base import ToolCall, ToolSpec, Turn
+from mixtral_tui.engine.base import ToolCall, Turn
 from mixtral_tui.engine.tool_ids import new_call_id
 
 
@@ -51,12 +51,6 @@ def why_no_tools(source: str, name: str) -> str:
                 f"can: {MODELS_THAT_CAN}")
     return (f"the chat template of {name} takes no tools (Mixtral 8x7B Instruct and Gemma 3 were not trained "
             f"to call them); models that can: {MODELS_THAT_CAN}")
-
-
-def tools_for_template(tools: Sequence[ToolSpec]) -> list[dict[str, Any]]:
-    return [{"type": "function", "function": {"name": t.name, "description": t.description,
-                                              "parameters": t.parameters or {"type": "object", "properties": {}}}}
-            for t in tools]
 
 
 def _arguments(text: str) -> Any:

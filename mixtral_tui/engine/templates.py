@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from mixtral_tui.engine.base import ToolSpec, Turn
-from mixtral_tui.engine.template_tools import CallFormat, call_format, one_call_a_turn, template_messages, tools_for_template
+from mixtral_tui.engine.openai_tools import tools_field
+from mixtral_tui.engine.template_tools import CallFormat, call_format, one_call_a_turn, template_messages
 from mixtral_tui.vocabulary import Role
 
 BUILTIN = {
@@ -106,7 +107,7 @@ class ChatTemplate:
         self.call_format = call_format(self.source) if self.name == "gguf" else None  # how its model calls tools
 
     def _render(self, turns: list[Turn], tools: Sequence[ToolSpec]) -> str:
-        extra = {"tools": tools_for_template(tools)} if tools else {}
+        extra = {"tools": tools_field(tools)} if tools else {}  # as a server is offered them
         if self.call_format is CallFormat.LLAMA3:
             turns = one_call_a_turn(turns)
         return self._compiled.render(

@@ -84,10 +84,15 @@ def as_json(attachments: list[Attachment]) -> str | None:
     return json.dumps([asdict(a) for a in attachments], ensure_ascii=False) if attachments else None
 
 
+def from_dict(data: dict) -> Attachment:
+    """An attachment as `asdict` wrote it (a draft's files, a JSON export): its skips as tuples again."""
+    skipped = tuple((str(path), str(why)) for path, why in data.get("skipped", ()))
+    return Attachment(**{**data, "skipped": skipped})
+
+
 def from_json(text: str | None) -> list[Attachment]:
     """Attachments written by as_json (a draft's files)."""
-    return [Attachment(**{**a, "skipped": tuple(tuple(s) for s in a.get("skipped", ()))})
-            for a in json.loads(text)] if text else []
+    return [from_dict(a) for a in json.loads(text)] if text else []
 
 
 def forget_unused(db: sqlite3.Connection) -> None:

@@ -10,14 +10,8 @@ from pathlib import Path
 import pytest
 
 from mixtral_tui.engine.base import ToolCall, ToolSpec, Turn
-from mixtral_tui.engine.template_tools import (
-    CallFormat,
-    CallReader,
-    call_format,
-    template_messages,
-    tools_for_template,
-    why_no_tools,
-)
+from mixtral_tui.engine.openai_tools import tools_field
+from mixtral_tui.engine.template_tools import CallFormat, CallReader, call_format, template_messages, why_no_tools
 from mixtral_tui.engine.templates import BUILTIN, ChatTemplate
 from mixtral_tui.engine.thinking import ThinkingSplitter
 from mixtral_tui.engine.tool_ids import is_mistral_id
@@ -56,7 +50,7 @@ def as_the_model_writes_it(name: str) -> str:
     the prompt before it (what the model was trained to write there), up to its end of turn."""
     t = template(name)
     before = t.render(ASKED, [TIME])
-    whole = t._compiled.render(messages=template_messages(ANSWERED[:3]), tools=tools_for_template([TIME]),
+    whole = t._compiled.render(messages=template_messages(ANSWERED[:3]), tools=tools_field([TIME]),
                                bos_token="<s>", eos_token="</s>", add_generation_prompt=False)
     common = 0
     while common < min(len(before), len(whole)) and before[common] == whole[common]:

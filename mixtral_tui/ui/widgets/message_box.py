@@ -24,7 +24,7 @@ from textual.widgets import OptionList, Static, TextArea
 from textual.widgets.option_list import Option
 
 from mixtral_tui.chat import rules
-from mixtral_tui.chat.attach import check_fits, read_named, with_tokens
+from mixtral_tui.chat.attach import check_fits, read_named, unique, with_tokens
 from mixtral_tui.chat.attached_text import summary
 from mixtral_tui.chat.mentions import MENTION, Completion, complete, mentioned
 from mixtral_tui.errors import UserError
@@ -41,15 +41,6 @@ DRAFT_SAVE_SECONDS = 0.5
 ESTIMATE_SECONDS = 0.4
 """How long after the last key the message's files are counted again."""
 MATCHES_SHOWN = 8
-
-
-def unique(attachments: Sequence[Attachment]) -> list[Attachment]:
-    """Each file once (the one read last wins: a file named again is read as it is now)."""
-    kept: dict[tuple[str, str], Attachment] = {}
-    for a in attachments:
-        kept.pop((a.kind, a.source or a.name), None)
-        kept[(a.kind, a.source or a.name)] = a
-    return list(kept.values())
 
 
 class PendingFiles(OptionList):
@@ -134,13 +125,12 @@ class MessageBox(Vertical):
     def _show_pending(self) -> None:
         listing = self.query_one(PendingFiles)
         listing.clear_options()
-        shown = [a for a in self.pending if not a.folder]  # a directory: one line, its note
         for index, a in enumerate(self.pending):
-            if a in shown:
+            if not a.folder:  # a directory's files: one line, its note
                 keys = "Enter edits · Delete drops" if a.kind == AttachmentKind.PASTE else "Delete drops"
                 listing.add_option(Option(Content(f"+ {displayable_line(summary(a))}  ({keys})"), id=str(index)))
-        listing.set_class(bool(shown), "-shown")
-        if shown:
+        listing.set_class(bool(listing.option_count), "-shown")
+        if listing.option_count:
             listing.highlighted = 0
 
     def on_composer_long_paste(self, event: Composer.LongPaste) -> None:
