@@ -55,10 +55,10 @@ async def run(tokens: int = 10_000) -> dict:
         """Each screen update of the reply controller, timed."""
         drain = app.replies.drain
 
-        async def timed_drain() -> None:
-            generation = app.replies.generation
+        async def timed_drain(conversation_id: int) -> None:
+            generation = app.replies.generations.get(conversation_id)
             began = time.perf_counter()
-            await drain()
+            await drain(conversation_id)
             latest = generation.mailbox._latest if generation is not None else None
             if latest is not None:
                 drained.append((time.perf_counter(), latest.completion_tokens))

@@ -98,6 +98,7 @@ class ModelInfo:
     threads: int = 0  # llama.cpp's CPU threads (0: not known); the UI paints less when they take every core
     server: str = ""  # the server's name or host, for a model on a server
     no_tools: str = ""  # why this model is offered no tools ("": it may call them)
+    slots: int = 1  # replies the engine writes at once (llama-server's slots; each has context_size)
 
 
 @dataclass

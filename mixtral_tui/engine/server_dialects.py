@@ -158,6 +158,13 @@ def context_size_from(models: Any, props: Any, model: str) -> int:
     return 0
 
 
+def slots_from(props: Any) -> int:
+    """How many replies the server writes at once where it says (llama.cpp's /props `total_slots`),
+    else 1: a server that does not say may queue a second request behind the first."""
+    slots = props.get("total_slots") if isinstance(props, dict) else None
+    return slots if isinstance(slots, int) and slots > 0 else 1
+
+
 def guess_dialect(kind: str, models: Any, props: Any, ollama: bool) -> Dialect:
     """Which server this is, from what it answered: the built-ins' kind, llama.cpp's /props,
     vLLM's `owned_by`, llama-cpp-python's `owned_by: me`, Ollama's /api/version."""

@@ -32,7 +32,7 @@ from mixtral_tui.store.history import History
 from mixtral_tui.ui.app_tools import AppTools, ToolEvent
 from mixtral_tui.ui.commands import AppCommands
 from mixtral_tui.ui.conversations import ConversationTabs
-from mixtral_tui.ui.keys import APP_KEYS, key_for, model_advice, pick_model_hint
+from mixtral_tui.ui.keys import APP_KEYS, key_for, pick_model_hint
 from mixtral_tui.ui.messages import ModelLoaded, ModelLoadFailed, ReplyChunk, ReplyFinished, ReplyStarted
 from mixtral_tui.ui.model_switch import ModelSwitch
 from mixtral_tui.ui.reply_controller import Generation, ReplyController
@@ -44,7 +44,6 @@ from mixtral_tui.ui.widgets.chat_view import ChatView
 from mixtral_tui.ui.widgets.key_footer import KeyFooter
 from mixtral_tui.ui.widgets.sidebar import ConversationList, Sidebar
 from mixtral_tui.ui.widgets.status_bar import StatusBar
-from mixtral_tui.web import WEB_SERVER_NAME
 
 Result = TypeVar("Result")
 
@@ -119,7 +118,7 @@ class MixtralApp(App):
 
     @property
     def generation(self) -> Generation | None:
-        """The reply being written, if any (the reply controller's)."""
+        """The reply being written in the conversation shown, else any other (the reply controller's)."""
         return self.replies.generation
 
     def chat_view(self, conversation_id: int) -> ChatView | None:
@@ -177,7 +176,7 @@ class MixtralApp(App):
         """Free the model and stop taking native log lines once the app is gone."""
         self.replies.holds.app_ended()
         self.tools.close()
-        if self._engine is not None and self.generation is None:
+        if self._engine is not None and not self.replies.generations:
             self._engine.close()
 
     # -- the model ---------------------------------------------------------
@@ -218,47 +217,17 @@ class MixtralApp(App):
             self.post_message(ModelLoaded(info))
 
     def on_model_loaded(self, event: ModelLoaded) -> None:
-        self.loading = False
-        self.model_info = info = event.info
-        if self.load_spec.server is None:
-            self.recent_models.remember(self.load_spec.model_path)
-        self.replies.model_loaded(info)
-        quant = f" {info.quant}" if info.quant else ""
-        template = info.template if info.template.startswith("the server's") else f"template {info.template}"
-        where = f" on {info.server}" if info.server else ""
-        self.status.model_text = f"{info.name}{quant}{where} · ctx {info.context_size:,} · {template}"
-        self.status.state_text = "Ready"
-        self.replies.show_figures()
-        if info.server:
-            self.notify(f"Connected: {info.name}{quant} {info.plan_summary}.", timeout=8)
-        elif info.plan_summary:
-            self.notify(f"Loaded with this plan: {info.plan_summary}.", timeout=8)
+        self.model_switch.loaded(event.info)
 
     def on_model_load_failed(self, event: ModelLoadFailed) -> None:
-        server = self.load_spec.server
-        if event.insecure_key and server is not None:
-            self.model_switch.ask_to_send_the_key_in_the_clear(server)
-            return
-        self.loading = False
-        self.model_info = None
-        self.status.model_text = "No model"
-        self.status.figures_text = ""
-        if event.no_model and server is not None and server.name == WEB_SERVER_NAME:
-            # a page of `mixtral-tui web` started with no model: the picker, as in a terminal
-            self.status.state_text = "No model yet: the one picked here loads for every page"
-            self.action_pick_model()
-            return
-        self.status.state_text = f"load failed: see the message; {pick_model_hint()}"
-        self.notify(f"{event.reason} {model_advice()}", title="Model not loaded", severity="error", timeout=30)
+        self.model_switch.load_failed(event)
 
     def model_gone(self) -> None:
         """The model's process ended under a reply: nothing is loaded any more."""
-        self.model_info = None
-        self.status.model_text = "No model"
-        self.status.figures_text = ""
+        self.model_switch.gone()
 
     def model_changed(self) -> None:
-        if self.generation is None:
+        if not self.replies.generations:
             self.start_model_load()
         else:
             self.notify(f"The model loads after the current reply; {key_for('stop')} stops it sooner.")
@@ -271,7 +240,7 @@ class MixtralApp(App):
         await self.replies.started(event)
 
     async def on_reply_chunk(self, event: ReplyChunk) -> None:
-        await self.replies.drain()
+        await self.replies.drain(event.conversation_id)
 
     async def on_reply_finished(self, event: ReplyFinished) -> None:
         await self.replies.finished(event)
@@ -301,7 +270,7 @@ class MixtralApp(App):
         """However the app is told to go: a page of `mixtral-tui web` closed (textual-serve sends
         "quit", and Textual's web driver posts ExitApp, past action_quit), the reply stops and is
         saved first. textual-serve's app kept writing after its page closed, on the one engine."""
-        if self.replies.generation is not None:
+        if self.replies.generations:
             self.conversations.save_drafts()
             await self.replies.stop_and_wait()
         await super()._on_exit_app()

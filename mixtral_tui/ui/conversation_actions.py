@@ -48,7 +48,7 @@ class ConversationActions:
         for an edit). With an `@path` or files waiting, they are read first (in a worker) and the
         message comes back here with them. Refused, the text stays in the box."""
         app, view = self.app, self.view
-        if not app.replies.can_start("Not sent", "send again", "Your text is kept."):
+        if not app.replies.can_start(self.conversation_id, "Not sent", "send again", "Your text is kept."):
             return
         if attached is None and view.message_box.wants_files(text):
             view.message_box.gather(text, replacing)
@@ -64,15 +64,15 @@ class ConversationActions:
         if user_message is None:
             return
         view.message_box.sent()
-        app.replies.start(conversation, showing=True)  # asked for first: the server reads while the screen updates
+        generation = app.replies.start(conversation, showing=True)  # asked first: the server reads while the screen updates
         try:
-            await app.replies.asked()
+            await app.replies.asked(generation)
             view.composer.clear()
             view.composer.stop_editing()
             view.save_draft()  # sent: no draft any more, before the list is drawn again below
             await view.add_message(user_message)
         finally:
-            await app.replies.shown()
+            await app.replies.shown(generation)
         if not conversation.title_given:  # the placeholder: the first message names it
             await app.conversations.rename(conversation.id, rules.title_from(text))  # refreshes the list too
         else:
@@ -129,7 +129,7 @@ class ConversationActions:
         reply to it is written again; a message left without a reply gets one."""
         app = self.app
         again = f"press {key_for('regenerate')} again" if from_id is None else "press r again"
-        if not app.replies.can_start("Not written again", again, ""):
+        if not app.replies.can_start(self.conversation_id, "Not written again", again, ""):
             return
         conversation = app.guard(app.history.conversation, self.conversation_id)
         messages = self._messages()

@@ -75,15 +75,15 @@ class ConversationTabs:
                 return
             view = ChatView(conversation_id)
             await self.tabs.add_pane(TabPane(tab_label(conversation), view, id=pane_id(conversation_id)))
-            live = self.app.replies.generation
-            reply = live.message if live and live.conversation_id == conversation_id else None
+            live = self.app.replies.generations.get(conversation_id)
+            reply = live.message if live is not None else None
             shown = [m for m in messages if reply is None or m.id != reply.id]
             index = next((i for i, m in enumerate(shown) if m.id == around), None) if reply is None else None
             await view.show_messages(shown, around=index)
             view.restore_draft(conversation.draft)
             if live is not None and reply is not None:
                 await view.begin_reply(reply)
-                if self.app.replies.generation is live:
+                if self.app.replies.generations.get(conversation_id) is live:
                     # Text drained while the view was built went nowhere: show it all now.
                     view.append(live.text)
                 else:  # the reply ended meanwhile: show it as stored
@@ -119,7 +119,7 @@ class ConversationTabs:
             return
         for view in event.pane.query(ChatView):  # none while the pane is being removed
             self.app.set_focus(view.composer)
-        self.app.replies.show_figures()
+        self.app.replies.show_status()
 
     async def new(self) -> None:
         conversation = self.app.guard(self.app.history.create_conversation)
@@ -199,7 +199,7 @@ class ConversationTabs:
         target = conversation_id if conversation_id is not None else self.target()
         if target is None:
             return
-        if self.app.replies.generation is not None and self.app.replies.generation.conversation_id == target:
+        if self.app.replies.writing_in(target):
             self.app.notify(f"A reply is being written in this conversation: press {key_for('stop')} to stop it first.",
                             severity="warning")
             return

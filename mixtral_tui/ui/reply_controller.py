@@ -1,11 +1,13 @@
-"""The one reply being written: started in a thread worker, its text moved to the screen as it
-streams, stopped with Esc, ended into history and the status line.
+"""The replies being written: each started in a thread worker (ui/reply_worker.py), its text moved
+to the screen as it streams, stopped with Esc, ended into history and the status line.
 
+One reply per conversation, and as many at once as the engine has slots (llama-server's
+`--parallel`; one for llama-cpp-python): a reply in one tab no longer waits for another's end.
 The worker never touches widgets: it drops tokens in a `ChunkMailbox` and posts a `ReplyChunk`
 only when none is pending and the pacer says the screen may update (Textual's `can_replace`
 would drop a pending message, but the text must add up and the posting must wait for the pacer,
-so the mailbox does both). The controller also owns the process-wide holds of a reply (no full
-garbage collections, no animation frames) so that each is taken and given back in one place.
+so the mailbox does both). The controller also owns the process-wide holds of replies (no full
+garbage collections, no animation frames), taken at the first and given back after the last.
 """
 
 from __future__ import annotations
@@ -13,21 +15,21 @@ from __future__ import annotations
 import asyncio
 import os
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from mixtral_tui.cancel import CancelToken
 from mixtral_tui.chat.figures import status_figures
 from mixtral_tui.chat.rules import sampling_for, system_prompt_for
-from mixtral_tui.chat.tool_rounds import Decision, ToolReply
+from mixtral_tui.chat.tool_rounds import Decision
 from mixtral_tui.config import Sampling
-from mixtral_tui.engine.base import Chunk, Engine, ModelInfo, ReplyStats
-from mixtral_tui.errors import PromptTooLongError, UserError
+from mixtral_tui.engine.base import ModelInfo, ReplyStats
 from mixtral_tui.store.history import Conversation, Message
 from mixtral_tui.ui.app_tools import ToolEvent
 from mixtral_tui.ui.keys import key_for, model_advice, pick_model_hint
-from mixtral_tui.ui.messages import ChunkMailbox, ReplyChunk, ReplyFinished, ReplyStarted, UpdatePacer
+from mixtral_tui.ui.messages import ChunkMailbox, ReplyFinished, ReplyStarted, UpdatePacer
 from mixtral_tui.ui.process_holds import ProcessHolds
+from mixtral_tui.ui.reply_worker import write_reply
 from mixtral_tui.ui.widgets.tool_request import ToolRequest, show_request
 from mixtral_tui.vocabulary import Role
 from mixtral_tui.web import WEB_SERVER_NAME
@@ -44,7 +46,7 @@ STATUS_INTERVAL = 1.0
 
 @dataclass
 class Generation:
-    """The one reply being written right now."""
+    """One reply being written right now."""
 
     conversation_id: int
     cancel: CancelToken
@@ -55,26 +57,77 @@ class Generation:
     thinking_tokens: int = 0  # of the reply's tokens so far, the thinking's
     held: list[ReplyStarted | ReplyFinished | ToolEvent] | None = None  # news kept until the user's message is on screen
     asked: asyncio.Event = field(default_factory=asyncio.Event)  # the engine has the request
+    state: str = "Reading the prompt…"  # what the status line says of it while its conversation is shown
 
 
 class ReplyController:
-    """Starts, shows and ends replies for the app; one at a time."""
+    """Starts, shows and ends replies for the app; one per conversation, as many as the engine's slots."""
 
     def __init__(self, app: MixtralApp) -> None:
         self.app = app
         self.pacer = UpdatePacer()  # one for the app: each reply starts at the pace the last one found
         self.holds = ProcessHolds(app)
-        self.generation: Generation | None = None
+        self.generations: dict[int, Generation] = {}  # by conversation
+        self._state_is_ours = False  # the status line's state was written here (a reply's, or "Ready" after one)
 
     def model_loaded(self, info: ModelInfo) -> None:
         self.pacer.share_cores_with(info.threads, os.cpu_count() or 1)
+
+    @property
+    def generation(self) -> Generation | None:
+        """The reply being written in the conversation shown, else any other (None: none is)."""
+        return self.shown_generation() or next(iter(self.generations.values()), None)
+
+    def shown_generation(self) -> Generation | None:
+        view = self.app.active_view()
+        return self.generations.get(view.conversation_id) if view is not None else None
+
+    def writing_in(self, conversation_id: int) -> bool:
+        return conversation_id in self.generations
+
+    def slots(self) -> int:
+        info = self.app.model_info
+        return max(info.slots, 1) if info is not None else 1
+
+    # -- the status line ---------------------------------------------------
+    def on_line(self) -> Generation | None:
+        """The reply whose state the status line shows: the one in the conversation shown; with every
+        slot taken, one written elsewhere (nothing can be sent until one ends, and Esc stops it)."""
+        shown = self.shown_generation()
+        if shown is None and self.generations and len(self.generations) >= self.slots():
+            shown = next(iter(self.generations.values()))
+        return shown
+
+    def say(self, generation: Generation, state: str) -> None:
+        generation.state = state
+        if self.on_line() is generation:
+            self.show_status()
+
+    def show_status(self) -> None:
+        """The state and figures for the conversation shown (after a tab switch, a reply's news)."""
+        app, live = self.app, self.on_line()
+        others = len(self.generations) - (1 if live is not None else 0)
+        if live is not None:
+            elsewhere = f" · {others} more in other tabs" if others > 1 else " · 1 more in another tab" if others else ""
+            app.status.state_text = live.state + elsewhere
+            app.status.figures_text = ""  # the live figures take the room while writing
+            self._state_is_ours = True
+            return
+        if others:
+            app.status.state_text = ("Ready · a reply is being written in another tab" if others == 1
+                                     else f"Ready · {others} replies are being written in other tabs")
+            self._state_is_ours = True
+        elif self._state_is_ours:
+            app.status.state_text = "Ready" if app.model_info else f"No model: {pick_model_hint()}"
+            self._state_is_ours = False
+        self.show_figures()
 
     def show_figures(self) -> None:
         """The status line's figures are those of the last reply in the conversation shown, and only
         when the loaded model wrote it: after a model switch, a tab switch or a delete, figures of
         another model or conversation stayed there (the live ones take the room while writing)."""
         app = self.app
-        if self.generation is not None:
+        if self.on_line() is not None:
             return
         view, info = app.active_view(), app.model_info
         text = ""
@@ -87,19 +140,23 @@ class ReplyController:
                 text = status_figures(ReplyStats.from_dict(last.stats))
         app.status.figures_text = text
 
-    def writing_in(self, conversation_id: int) -> bool:
-        return self.generation is not None and self.generation.conversation_id == conversation_id
-
     # -- starting ----------------------------------------------------------
-    def can_start(self, refused: str, again: str, kept: str) -> bool:
-        """Whether a reply can start now; if not, a note that says why and what to do."""
-        app = self.app
-        if self.generation is not None:
-            title = app.title_of(self.generation.conversation_id)
-            app.notify(
-                f"A reply is being written in “{title}”. Wait for it, or press {key_for('stop')} to stop it, then {again}.",
-                severity="warning",
-            )
+    def can_start(self, conversation_id: int, refused: str, again: str, kept: str) -> bool:
+        """Whether a reply can start in this conversation now; if not, a note that says why and what to do."""
+        app, stop = self.app, key_for("stop")
+        if conversation_id in self.generations:
+            app.notify(f"A reply is being written here. Wait for it, or press {stop} to stop it, then {again}. {kept}"
+                       .strip(), severity="warning")
+            return False
+        slots = self.slots()
+        if len(self.generations) >= slots:
+            titles = ", ".join(f"“{app.title_of(g.conversation_id)}”" for g in self.generations.values())
+            if slots == 1:
+                note = f"A reply is being written in {titles}. Wait for it, or press {stop} to stop it, then {again}."
+            else:
+                note = (f"All {slots} of the model's slots are writing (in {titles}). Wait for one to end, or stop "
+                        f"one with {stop} in its tab, then {again}. {kept}")
+            app.notify(note.strip(), severity="warning")
             return False
         if app.model_info is None:
             why = f"the model is still loading; {again} in a moment" if app.loading else (
@@ -109,7 +166,7 @@ class ReplyController:
             return False
         return True
 
-    def start(self, conversation: Conversation, sampling: Sampling | None = None, showing: bool = False) -> None:
+    def start(self, conversation: Conversation, sampling: Sampling | None = None, showing: bool = False) -> Generation:
         """Write a reply to the conversation as stored, in a thread worker (with its own sampling
         settings unless given). `showing`: the caller is still putting the user's message on
         screen, and calls `shown()` when it is there; the reply is asked for first (benchmark 8:
@@ -122,78 +179,31 @@ class ReplyController:
         # status_shown = now: figures in the status line from 1 s on, not "1 tok · 0.0 tok/s"
         generation = Generation(conversation.id, CancelToken(), ChunkMailbox(self.pacer), status_shown=time.monotonic(),
                                 held=[] if showing else None)
-        self.generation = generation
+        self.generations[conversation.id] = generation
         # No animation frames while the model writes: each is a screen update taken from it (a new
         # chat's tab, renamed now, slid its underline for 0.3 s: 15 updates, 10-30 % of the UI's CPU
         # in a short reply on 2 cores). Scrolling moves at once meanwhile; smoothly again after.
         self.holds.reply_started()
-        app.status.state_text = "Reading the prompt…"
-        app.status.figures_text = ""  # the live figures take the room while writing
+        self.show_status()
         loop = asyncio.get_running_loop()
         app.run_worker(
-            lambda: self._generate(engine, sampling, system_prompt, generation, loop),
+            lambda: write_reply(app, engine, sampling, system_prompt, generation, loop),
             thread=True, group="generate", exit_on_error=False,
         )
+        return generation
 
-    def _generate(self, engine: Engine, sampling: Sampling, system_prompt: str, generation: Generation,
-                  loop: asyncio.AbstractEventLoop) -> None:
-        """The worker: one reply from history to history; its news goes to the UI as messages."""
-        app, conversation_id = self.app, generation.conversation_id
-        tools = app.tools.use(conversation_id, generation.cancel)
-        run = ToolReply(engine, app.history, conversation_id, sampling, system_prompt, tools, generation.cancel)
-
-        def current() -> Message | None:
-            return run.rounds[-1].message if run.rounds else None
-
-        def deliver(chunk: Chunk) -> None:
-            if generation.mailbox.put(chunk):
-                app.post_message(ReplyChunk(conversation_id))
-
-        def asked() -> None:
-            loop.call_soon_threadsafe(generation.asked.set)
-
-        def notice() -> Message | None:
-            last = run.rounds[-1].notice if run.rounds else None
-            return replace(last) if last is not None else None
-
-        def round_ended(message: Message) -> None:  # it ends in calls: their results, then the next round
-            app.post_message(ToolEvent("round", conversation_id, message=replace(message)))
-
-        def started(message: Message) -> None:
-            # A copy: the worker keeps filling in its own object while the UI builds the view.
-            app.post_message(ReplyStarted(conversation_id, replace(message), notice()))
-
-        try:
-            message = run.run(on_chunk=deliver, on_start=started, on_asked=asked, on_calls=round_ended)
-        except PromptTooLongError as exc:  # in the app: the message comes back with ↑, the context is in F3
-            advice = (f"↑ in the empty message box brings it back to shorten; {key_for('settings')} sets the "
-                      "context size (model.context_size)")
-            app.post_message(ReplyFinished(conversation_id, current(), f"{exc} {advice}.", notice()))
-        except UserError as exc:
-            app.post_message(ReplyFinished(conversation_id, current(), str(exc), notice()))
-        except Exception as exc:
-            app.post_message(ReplyFinished(conversation_id, current(), f"the reply failed: {exc}", notice()))
-        else:
-            app.post_message(ReplyFinished(conversation_id, message, notice=notice()))
-        finally:
-            asked()  # failed before asking: nobody waits for it
-            app.history.close()  # this thread's connection
-
-    async def asked(self) -> None:
+    async def asked(self, generation: Generation) -> None:
         """Until the reply's request is out (at most ASKED_WAIT): the worker runs alone meanwhile,
         not against the user's message being mounted and drawn (benchmark 8: Enter to request)."""
-        generation = self.generation
-        if generation is not None:
-            try:
-                await asyncio.wait_for(generation.asked.wait(), ASKED_WAIT)
-            except TimeoutError:
-                pass
+        try:
+            await asyncio.wait_for(generation.asked.wait(), ASKED_WAIT)
+        except TimeoutError:
+            pass
 
     # -- showing -----------------------------------------------------------
-    async def shown(self) -> None:
+    async def shown(self, generation: Generation) -> None:
         """The user's message is on screen: the reply's news kept meanwhile is shown now, in order."""
-        generation = self.generation
-        if generation is None or generation.held is None:
+        if generation.held is None:
             return
         # Still held while these are shown: news that comes meanwhile waits its turn (an end shown
         # beside a start still mounting drew the reply twice).
@@ -201,7 +211,7 @@ class ReplyController:
             event = generation.held.pop(0)
             if isinstance(event, ReplyStarted):
                 await self._show_start(event)
-                await self.drain()  # the text that came meanwhile
+                await self.drain(event.conversation_id)  # the text that came meanwhile
             elif isinstance(event, ToolEvent):
                 await self._show_tools(event)
             else:
@@ -210,8 +220,9 @@ class ReplyController:
 
     def _held(self, event: ReplyStarted | ReplyFinished | ToolEvent) -> bool:
         """Kept for `shown` while the user's message is still going on screen (True), else shown now."""
-        if self.generation is not None and self.generation.held is not None:
-            self.generation.held.append(event)
+        generation = self.generations.get(event.conversation_id)
+        if generation is not None and generation.held is not None:
+            generation.held.append(event)
             return True
         return False
 
@@ -220,9 +231,9 @@ class ReplyController:
             await self._show_start(event)
 
     async def _show_start(self, event: ReplyStarted) -> None:
-        if self.generation is None:
+        app, generation = self.app, self.generations.get(event.conversation_id)
+        if generation is None:
             return
-        app, generation = self.app, self.generation
         view = app.chat_view(event.conversation_id)
         if view is not None:
             if event.notice is not None:
@@ -231,14 +242,14 @@ class ReplyController:
         # Only now: a drain meanwhile (from `shown`, this runs beside the app's queue) finds no
         # message and leaves the text for the drain after this.
         generation.message = event.message
-        app.status.state_text = f"Writing… ({key_for('stop')} stops)"
+        self.say(generation, f"Writing… ({key_for('stop')} stops)")
         # The list, refreshed at the send, now counts the reply being written too: one entry redrawn.
         app.conversation_changed(event.conversation_id)
         paint_now(app)  # while the server reads the prompt: the first words then update only their lines
 
-    async def drain(self) -> None:
-        """Show whatever text the worker has produced since the last look."""
-        generation = self.generation
+    async def drain(self, conversation_id: int) -> None:
+        """Show whatever text the conversation's worker has produced since the last look."""
+        generation = self.generations.get(conversation_id)
         if generation is None or generation.message is None:  # not on screen yet: `started` drains
             return
         text, thinking, latest = generation.mailbox.take_all()
@@ -247,7 +258,7 @@ class ReplyController:
         first = not generation.text and not generation.thinking_tokens and bool(text or thinking)
         generation.text += text
         generation.thinking_tokens = latest.completion_tokens if thinking and latest else generation.thinking_tokens
-        view = self.app.chat_view(generation.conversation_id)
+        view = self.app.chat_view(conversation_id)
         if view is not None:
             if thinking:
                 view.think(thinking, generation.thinking_tokens)
@@ -257,7 +268,7 @@ class ReplyController:
         if first:
             paint_now(self.app)
         if latest is not None and latest.waiting and not generation.text:
-            self.app.status.state_text = f"Waiting: {latest.waiting} ({key_for('stop')} stops)"
+            self.say(generation, f"Waiting: {latest.waiting} ({key_for('stop')} stops)")
         now = time.monotonic()
         if latest is not None and now - generation.status_shown >= STATUS_INTERVAL:
             # Not at every update: the screen repaints the box around all the changes of an
@@ -266,9 +277,8 @@ class ReplyController:
             info = self.app.model_info
             # the network is in it (not in `mixtral-tui web`'s, on this machine: its own speed, as in a terminal)
             here = " measured here" if info is not None and info.server and info.server != WEB_SERVER_NAME else ""
-            self.app.status.state_text = (
-                f"Writing: {latest.completion_tokens:,} tok · {latest.decode_tps:,.1f} tok/s{here} ({key_for('stop')} stops)"
-            )
+            self.say(generation, f"Writing: {latest.completion_tokens:,} tok · {latest.decode_tps:,.1f} tok/s{here} "
+                                 f"({key_for('stop')} stops)")
 
     async def tool_event(self, event: ToolEvent) -> None:
         if not self._held(event):
@@ -276,14 +286,18 @@ class ReplyController:
 
     async def _show_tools(self, event: ToolEvent) -> None:
         """A round that ended in calls, a call asked for, a result: shown in the conversation."""
-        app, generation = self.app, self.generation
+        app, generation, stop = self.app, self.generations.get(event.conversation_id), key_for("stop")
+        if generation is None:
+            if event.box is not None:
+                event.box.answer(Decision.REFUSE)  # the reply is over: nothing waits for this call
+            return
         view = app.chat_view(event.conversation_id)
-        if event.kind == "round" and generation is not None and event.message is not None:
-            await self.drain()
+        if event.kind == "round" and event.message is not None:
+            await self.drain(event.conversation_id)
             if view is not None:
                 view.end_reply(event.message)
             generation.message, generation.text, generation.thinking_tokens = None, "", 0
-            app.status.state_text = f"Tools: {len(event.message.tool_calls)} call(s) ({key_for('stop')} stops)"
+            self.say(generation, f"Tools: {len(event.message.tool_calls)} call(s) ({stop} stops)")
         elif event.kind == "ask" and event.asked is not None and event.box is not None:
             if view is None:
                 event.box.answer(Decision.REFUSE)  # its conversation is closed: no one to ask there
@@ -292,67 +306,82 @@ class ReplyController:
 
             def answered(decision: Decision) -> None:
                 running = decision != Decision.REFUSE
-                app.status.state_text = (f"Running {name}… ({key_for('stop')} stops)" if running
-                                         else f"Refused {name}: the model is told")
+                self.say(generation, f"Running {name}… ({stop} stops)" if running
+                         else f"Refused {name}: the model is told")
 
             await show_request(view, event.asked, event.box, answered)
-            app.status.state_text = f"Allow {name}? y once · a always · A all · n refuses"
+            self.say(generation, f"Allow {name}? y once · a always · A all · n refuses")
         elif event.kind == "result" and event.message is not None:
             if view is not None:
                 await view.add_message(event.message)
-            app.status.state_text = f"Tools: {event.message.stats.get('tool', '')} answered ({key_for('stop')} stops)"
+            self.say(generation, f"Tools: {event.message.stats.get('tool', '')} answered ({stop} stops)")
 
     async def finished(self, event: ReplyFinished) -> None:
         if not self._held(event):
             await self._show_end(event)
 
     async def _show_end(self, event: ReplyFinished) -> None:
-        app = self.app
-        if self.generation is not None:
-            await self.drain()  # text that arrived after the last ReplyChunk
-        self.generation = None
-        self.holds.reply_finished()
-        app.call_after_refresh(self.holds.reply_drawn)  # once the end of the reply is on screen
-        view = app.chat_view(event.conversation_id)
+        app, conversation_id = self.app, event.conversation_id
+        await self.drain(conversation_id)  # text that arrived after the last ReplyChunk
+        self.generations.pop(conversation_id, None)
+        if not self.generations:
+            self.holds.reply_finished()
+            app.call_after_refresh(self._all_drawn)  # once the end of the reply is on screen
+        view = app.chat_view(conversation_id)
         if view is not None and event.notice is not None:
             await view.show_notice(event.notice)
         if view is not None:
             for request in view.query(ToolRequest):  # stopped while a call was asked for
                 await request.remove()
-        if event.message is not None:
-            if view is not None:
-                if view.live is not None:
-                    view.end_reply(event.message)
-                elif any(v.message.id == event.message.id for v in view.transcript.messages()):
-                    view.update_message(event.message)  # a round that ended in calls, then a stop
-                else:  # the reply failed before it started
-                    await view.add_message(event.message)
+        if event.message is not None and view is not None:
+            if view.live is not None:
+                view.end_reply(event.message)
+            elif any(v.message.id == event.message.id for v in view.transcript.messages()):
+                view.update_message(event.message)  # a round that ended in calls, then a stop
+            else:  # the reply failed before it started
+                await view.add_message(event.message)
+        self._state_is_ours = True  # its "Writing…" gives way to "Ready" (or to a reply still written)
+        self.show_status()
+        shown = app.active_view()
+        if event.message is not None and shown is not None and shown.conversation_id == conversation_id \
+                and self.on_line() is None:
             stats = ReplyStats.from_dict(event.message.stats) if event.message.stats else None
             app.status.figures_text = status_figures(stats) if stats else ""
         error = event.error
         if error and app.engine is not None and app.engine.info is None:
             app.model_gone()  # the model's process ended: nothing is loaded any more
             error = f"{error} {model_advice()}"
+            self.show_status()
         elif error:
             error = f"{error} {key_for('regenerate')} writes the reply again."
-        app.status.state_text = "Ready" if app.model_info else f"No model: {pick_model_hint()}"
         if error:
-            app.notify(error, title="Reply not finished", severity="error", timeout=15)
+            where = "" if shown is not None and shown.conversation_id == conversation_id else (
+                f" in “{app.title_of(conversation_id)}”")
+            app.notify(error, title=f"Reply not finished{where}", severity="error", timeout=15)
         await app.refresh_sidebar()
+
+    def _all_drawn(self) -> None:
+        if not self.generations:  # none began meanwhile: the collection held back is made now
+            self.holds.reply_drawn()
 
     # -- stopping ----------------------------------------------------------
     def stop(self) -> bool:
-        """Esc: the reply stops at its next token, and keeps what was written."""
-        if self.generation is None:
+        """Esc: the reply in the conversation shown (or the only one written) stops at its next
+        token, and keeps what was written. Replies in other tabs go on."""
+        generation = self.shown_generation()
+        if generation is None and len(self.generations) == 1:
+            generation = next(iter(self.generations.values()))
+        if generation is None:
             return False
-        self.generation.cancel.cancel()
-        self.app.status.state_text = "Stopping…"
+        generation.cancel.cancel()
+        self.say(generation, "Stopping…")
         return True
 
     async def stop_and_wait(self) -> None:
-        """Before the app quits: the reply ends as stopped, saved."""
-        if self.generation is not None:
-            self.generation.cancel.cancel()
+        """Before the app quits: every reply ends as stopped, saved."""
+        if self.generations:
+            for generation in self.generations.values():
+                generation.cancel.cancel()
             for worker in self.app.workers:
                 if worker.group == "generate":
                     await worker.wait()

@@ -77,3 +77,37 @@ async def test_the_tui_chats_on_it_and_quitting_stops_it(home, tiny_model, binar
         await wait_for(pilot, lambda: app.generation is None and app.status.figures_text, what="the reply")
         assert "tok/s" in app.status.figures_text
     assert gone(server), "llama-server outlived the app"
+
+
+async def test_two_tabs_reply_at_once_in_its_two_slots(home, gemma_model, binary):
+    """With `parallel = 2` a reply in a second tab starts and streams while the first is still being
+    written (on one slot it would wait for the first's end, in the server's queue)."""
+    from mixtral_tui.config import Config, LlamaServerSettings, ModelSettings, Sampling
+    from mixtral_tui.engine.base import LoadSpec
+    from mixtral_tui.ui.app import MixtralApp
+    from mixtral_tui.vocabulary import Status
+    from tests.fixtures.pilot import send, wait_for
+
+    config = Config(model=ModelSettings(engine="llama-server"), sampling=Sampling(max_tokens=150, temperature=0.0),
+                    llama_server=LlamaServerSettings(path=binary, parallel=2))
+    app = MixtralApp(config, LoadSpec.from_config(config, str(gemma_model), ctx=2048))
+    generations = app.replies.generations
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_for(pilot, lambda: app.model_info is not None, timeout=60, what="llama-server loaded")
+        assert app.model_info.slots == 2 and app.model_info.context_size == 1024  # -c is shared by the slots
+        assert "2 slots × ctx 1,024" in app.status.model_text
+        await send(pilot, "Count from 1 to 100, one number per line.", type_it=False)
+        first = app.active_view().conversation_id
+        await wait_for(pilot, lambda: first in generations and generations[first].text, what="the first reply")
+        await app.run_action("new_conversation")
+        second = app.active_view().conversation_id
+        await send(pilot, "Name all the countries of Europe, one per line.", type_it=False)
+        await wait_for(pilot, lambda: second in generations and generations[second].text, what="the second reply")
+        assert first in generations, "the first reply ended before the second began: no overlap to see"
+        shown = len(generations[first].text)
+        await wait_for(pilot, lambda: first not in generations or len(generations[first].text) > shown,
+                       what="the first going on beside the second")
+        await wait_for(pilot, lambda: not generations, timeout=60, what="both replies")
+        for conversation in (first, second):
+            reply = app.history.messages(conversation)[-1]
+            assert reply.role == "assistant" and reply.status == Status.DONE and reply.content

@@ -110,6 +110,22 @@ def test_esc_frees_the_slot(engine):
         time.sleep(0.05)
 
 
+def test_the_request_is_out_at_the_call_and_close_frees_its_slot(engine):
+    """The caller records and shows the reply while the server reads the prompt: the request must
+    be sent before anything is read from the reply (a lazy generator sent it at the first `next`)."""
+    server = engine._server
+    reply = engine.stream_reply([Turn("user", "write at length")], Sampling(max_tokens=100_000), CancelToken(),
+                                ReplyStats())
+    end = time.monotonic() + 10
+    while not any(slot.get("is_processing") for slot in slots(server.url, server.key)):
+        assert time.monotonic() < end, "nothing was asked of the server before the reply was read"
+        time.sleep(0.02)
+    reply.close()  # never read: its stream still ends, and the server stops writing
+    while any(slot.get("is_processing") for slot in slots(server.url, server.key)):
+        assert time.monotonic() < end, "the slot is still writing the closed reply"
+        time.sleep(0.05)
+
+
 def test_unload_and_a_crash_mid_reply(tiny_model, llama_server_binary):
     engine = LlamaServerEngine()
     engine.load(spec_for(tiny_model, llama_server_binary))

@@ -77,6 +77,7 @@ class ServerProcess:
         self.last_lines: deque[str] = deque(maxlen=40)
         self._process: subprocess.Popen[bytes] | None = None
         self._stop = threading.Event()
+        self._exited = threading.Event()  # set by the owner once the server is reaped
         self._owner: threading.Thread | None = None
 
     @property
@@ -88,7 +89,12 @@ class ServerProcess:
         return self._process.pid if self._process is not None else None
 
     def running(self) -> bool:
-        return self._process is not None and self._process.poll() is None
+        return self._process is not None and not self._exited.is_set() and self._process.poll() is None
+
+    def ended_within(self, seconds: float) -> bool:
+        """Whether the server has exited, or does within `seconds`: a connection it dropped is
+        seen here before its owner has reaped it (and `poll()` says nothing while the owner waits)."""
+        return self._process is not None and self._exited.wait(seconds)
 
     def _log(self, text: str, level: int = LOG_INFO) -> None:
         if self._log_sink is not None:
@@ -115,6 +121,7 @@ class ServerProcess:
                                        preexec_fn=_die_with_parent)  # one prctl call: safe beside threads
         except OSError as exc:
             started.put(exc)
+            self._exited.set()
             return
         started.put(process)
         assert process.stdout is not None
@@ -123,6 +130,7 @@ class ServerProcess:
             self.last_lines.append(line)
             self._log(line, level_of(line))
         process.wait()
+        self._exited.set()
         if not self._stop.is_set():
             self._log(f"mixtral-tui: llama-server exited with status {process.returncode}", LOG_WARN)
 

@@ -39,6 +39,7 @@ from mixtral_tui.engine.server_dialects import (
     model_ids,
     parse_chunk,
     request_body,
+    slots_from,
     sure_to_fit,
 )
 from mixtral_tui.engine.templates import fold_system
@@ -151,7 +152,7 @@ class RemoteEngine:
         shown = self._model.rsplit("/", 1)[-1] if self._model.startswith("/") else self._model
         self.info = ModelInfo(
             path=self._model, name=shown, architecture="remote", context_size=context, train_context=context,
-            template=f"the server's ({self._dialect.name})", server=server.label,
+            template=f"the server's ({self._dialect.name})", server=server.label, slots=slots_from(props),
             plan_summary=f"on {server.label} ({self._dialect.name}), context {context:,} {told}",
         )
         ours = own_model_info(models_json, self._model) if self._dialect.name == "mixtral-tui" else {}

@@ -261,7 +261,7 @@ class MessageBox(Vertical):
             self.hint(f"with {counted(len(files), 'file')} ({', '.join(displayable_line(a.name) for a in files[:3])}"
                       f"{', …' if len(files) > 3 else ''}) this message takes {needed:,} of the {context:,}-token "
                       "context")
-            if app.replies.generation is None:
+            if app.replies.on_line() is None:
                 app.status.figures_text = f"this message: {needed:,} tok with {counted(len(files), 'file')}"
         else:
             self._clear_estimate()
