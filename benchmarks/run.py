@@ -57,8 +57,6 @@ def main() -> int:
             result = app_overhead.measure(path, 2048, tokens, rounds)
             rows.append((f"1. app / raw decode tok/s, {name}{label}", f"{result['ratio']:.3f}",
                          f"app {result['app']:.1f} vs raw {result['raw']:.1f} tok/s, {tokens} tokens (goal >= 0.98)"))
-            rows.append(("   the same, model in the app's process (engine = in-app)", f"{result['in_app_ratio']:.3f}",
-                         f"app {result['in_app']:.1f} tok/s"))
     os.environ.pop("MIXTRAL_TUI_THREADS")
     long = asyncio.run(long_reply.run(long_tokens))
     rows.append((f"2. last / first 1,000 tokens of a {long_tokens:,}-token reply", f"{long['ratio']:.2f}",

@@ -17,7 +17,9 @@ from mixtral_tui.errors import ConfigError
 from mixtral_tui.server_config import ServerSettings, parse_servers
 
 OFFLOAD_MODES = ("auto", "manual")
-ENGINE_MODES = ("separate", "in-app", "llama-server")
+ENGINE_MODES = ("separate", "llama-server")
+RETIRED_ENGINES = {"in-app": "separate"}
+"""Engines a config or --engine may still name, and the one each now means (`retired_engine_note` says why)."""
 KV_CACHE_TYPES = ("f16", "q8_0", "q4_0")
 CHAT_TEMPLATES = ("auto", "gguf", "chatml", "mistral", "gemma", "llama3", "llama2", "zephyr")
 CHOICES = {
@@ -58,7 +60,7 @@ class ModelSettings:
     cpu_moe_layers: int = 0
     kv_cache_type: str = "f16"
     state_cache_mb: int = 1024  # RAM for the KV states of conversations switched away from (0 = off)
-    engine: str = "separate"  # separate: the model runs in a process of its own; in-app: in the app's
+    engine: str = "separate"  # separate: llama-cpp-python in a process of its own; llama-server: llama.cpp's own
     chat_template: str = "auto"
     models_dir: str = ""  # downloads go here (Hub layout) instead of the Hugging Face cache; listed too
 
@@ -100,6 +102,7 @@ class Config:
     tools: ToolSettings = field(default_factory=ToolSettings)
     llama_server: LlamaServerSettings = field(default_factory=LlamaServerSettings)
     servers: dict[str, ServerSettings] = field(default_factory=dict)  # [servers.NAME] (server_config.py)
+    notes: tuple[str, ...] = field(default=(), compare=False)  # said at start: a retired setting, what it now means
 
 
 _SECTIONS: dict[str, type] = {"model": ModelSettings, "chat": ChatSettings, "sampling": Sampling,
@@ -159,6 +162,8 @@ def validate_value(section: str, key: str, value: Any, where: str) -> Any:
         raise ConfigError(
             f"{where}: '{name}' must be a multiple of 256 (llama.cpp needs it); try {nearest}."
         )
+    if name == "model.engine" and value in RETIRED_ENGINES:
+        return RETIRED_ENGINES[value]
     choices = CHOICES.get(name)
     if choices and value not in choices:
         raise ConfigError(
@@ -201,7 +206,18 @@ def parse_config(data: dict[str, Any], where: str) -> Config:
                 raise ConfigError(f"{where}: unknown key '{section}.{key}'.{hint}")
             values[key] = validate_value(section, key, value, where)
         sections[section] = cls(**values)
-    return Config(**sections)
+    retired = data.get("model", {}).get("engine")
+    notes = (retired_engine_note(retired, f"[model] engine = \"{retired}\" in {where}"),) \
+        if isinstance(retired, str) and retired in RETIRED_ENGINES else ()
+    return Config(**sections, notes=notes)
+
+
+def retired_engine_note(engine: str, named: str) -> str:
+    """What a retired engine now means, why it went, and how to silence the note."""
+    return (f"{named}: the \"{engine}\" engine is retired, and \"{RETIRED_ENGINES[engine]}\" is used. It ran the model "
+            "in the app's own process at 0.55× the speed of llama-cpp-python on its own (0.06× on a Mixtral-shaped "
+            "MoE): the decode loop and the screen shared one Python. The default, \"separate\", keeps 0.96×; for "
+            "llama.cpp's native speed set engine = \"llama-server\". Remove or change the line to silence this note.")
 
 
 def load_config(path: Path) -> Config:
@@ -223,7 +239,8 @@ def save_config(config: Config, path: Path) -> None:
     and blank line stays as the user wrote it. A key the file does not have means its default, so
     a default is never written out (a later release's default still reaches the user; the first
     save wrote every key, `path = ""` among them). A file that is not TOML (or not there) is written
-    fresh, with what differs from the defaults. Atomic: written to a temporary file and moved into place."""
+    fresh, with what differs from the defaults. A retired engine is written as the one it now
+    means (its note then stops). Atomic: written to a temporary file and moved into place."""
     import tomlkit  # only when saving: it is not needed to start the app
     import tomlkit.exceptions
 
@@ -237,7 +254,9 @@ def save_config(config: Config, path: Path) -> None:
     for section in _SECTIONS:  # [servers.*] are the user's to write: the app never rewrites them
         values = asdict(getattr(config, section))
         for key, value in values.items():
-            if section in meant and meant[section].get(key) == value:
+            retired = section == "model" and key == "engine" and \
+                document.get("model", {}).get("engine") in RETIRED_ENGINES
+            if section in meant and meant[section].get(key) == value and not retired:
                 continue
             if section not in document:
                 document.add(section, tomlkit.table())

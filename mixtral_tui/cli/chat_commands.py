@@ -10,7 +10,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from mixtral_tui.config import Config, load_config
+from mixtral_tui.config import RETIRED_ENGINES, Config, load_config, retired_engine_note
 from mixtral_tui.engine.base import LoadSpec
 from mixtral_tui.errors import UserError
 from mixtral_tui.paths import app_paths
@@ -43,13 +43,22 @@ def open_history_or_memory() -> tuple[History, str | None]:
 def load_settings(
     model: str | None, ctx: int | None, gpu_layers: int | None, resolve: bool = True, download: bool = False,
     last_loaded: bool = False, server: tuple[str, str, bool] | None = None, engine: str | None = None,
+    notes_to_stderr: bool = True,
 ) -> tuple[Config, LoadSpec]:
     """The config file with command-line overrides on top; `owner/repo:QUANT` becomes a local path.
     With `last_loaded` (the TUI), no model named anywhere means the one the app loaded last. With
-    `server` (--server, --api-key-env, --allow-insecure), `model` is the server's model id."""
+    `server` (--server, --api-key-env, --allow-insecure), `model` is the server's model id. The
+    config's notes (a retired setting) go to stderr, or stay in the config for the TUI to show."""
     config = load_config(app_paths().config_file)
     if engine:  # --engine over [model] engine
-        config = replace(config, model=replace(config.model, engine=engine))
+        notes = config.notes
+        if engine in RETIRED_ENGINES:
+            notes = (retired_engine_note(engine, f"--engine {engine}"),)
+            engine = RETIRED_ENGINES[engine]
+        config = replace(config, model=replace(config.model, engine=engine), notes=notes)
+    if notes_to_stderr:
+        for note in config.notes:
+            print(f"note: {note}", file=sys.stderr)
     if server is not None:
         from mixtral_tui.server_config import server_for
 
@@ -292,8 +301,8 @@ def run_tui(args: argparse.Namespace) -> int:
     from mixtral_tui.models.resolve import REPO_SPEC, resolve_model
 
     config, spec = load_settings(args.model, args.ctx, args.gpu_layers, resolve=False, last_loaded=True,
-                                 engine=getattr(args, "engine", None),
-                                 server=server_choice(args))
+                                 engine=getattr(args, "engine", None), server=server_choice(args),
+                                 notes_to_stderr=False)  # shown in the app, where they are seen
     offer = None
     if spec.model_path and spec.server is None:
         try:
@@ -308,6 +317,7 @@ def run_tui(args: argparse.Namespace) -> int:
     if spec.server is not None and spec.server.url == os.environ.get(WEB_ENGINE_ENV):  # a page of `web`
         spec = replace(spec, server=replace(spec.server, name=WEB_SERVER_NAME))
     history, warning = open_history_or_memory()
+    warning = " ".join(part for part in (*config.notes, warning) if part) or None
     app = MixtralApp(config=config, load_spec=spec, history=history, startup_warning=warning, offer_repo=offer)
     app.run()
     return app.return_code or 0

@@ -14,10 +14,11 @@ from pathlib import Path
 from typing import Any
 
 from mixtral_tui import __version__
-from mixtral_tui.config import ENGINE_MODES
+from mixtral_tui.config import ENGINE_MODES, RETIRED_ENGINES
 
-ENGINE_HELP = ("the local engine: separate (llama-cpp-python in a process of its own, the default), in-app, "
-               "or llama-server (llama.cpp's own server, which the app starts)")
+ENGINE_HELP = ("the local engine: separate (llama-cpp-python in a process of its own, the default) or llama-server "
+               "(llama.cpp's own server, which the app starts); in-app is retired and means separate")
+ENGINE_CHOICES = (*ENGINE_MODES, *RETIRED_ENGINES)
 
 
 def _positive_ctx(text: str) -> int:
@@ -33,7 +34,7 @@ def _model_options(command: argparse.ArgumentParser) -> None:
     command.add_argument("--model", dest="sub_model", metavar="PATH", help="GGUF file or owner/repo[:QUANT]")
     command.add_argument("--ctx", dest="sub_ctx", type=_positive_ctx, metavar="N", help="context size (multiple of 256)")
     command.add_argument("--gpu-layers", dest="sub_gpu_layers", type=int, metavar="N", help="GPU layers (-1 = all)")
-    command.add_argument("--engine", dest="sub_engine", choices=ENGINE_MODES, help=ENGINE_HELP)
+    command.add_argument("--engine", dest="sub_engine", choices=ENGINE_CHOICES, help=ENGINE_HELP)
     _server_options(command, "sub_")
 
 
@@ -81,7 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--model", metavar="PATH", help="GGUF file or owner/repo[:QUANT] (default: model.path in the config)")
     parser.add_argument("--ctx", type=_positive_ctx, metavar="N", help="context size in tokens (multiple of 256)")
     parser.add_argument("--gpu-layers", type=int, metavar="N", help="layers to offload to the GPU (-1 = all)")
-    parser.add_argument("--engine", choices=ENGINE_MODES, help=ENGINE_HELP)
+    parser.add_argument("--engine", choices=ENGINE_CHOICES, help=ENGINE_HELP)
     _server_options(parser)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 

@@ -20,9 +20,10 @@ __all__ = ["Engine", "LoadSpec", "ReplyStats", "Turn", "create_engine"]
 
 def create_engine(log_sink: LogSink | None = None, kind: str = "separate", remote: bool = False) -> Engine:
     """The real engine: a server's (engine/remote.py), or a local model (`kind`, the config's
-    `model.engine`): by default in a process of its own (engine/process.py says why), in the app's
-    ("in-app"), or llama.cpp's own server the app starts (engine/native_server). Imported lazily:
-    llama_cpp takes a while to import."""
+    `model.engine`): by default in a process of its own (engine/process.py says why), or llama.cpp's
+    own server the app starts (engine/native_server). Any other kind, and "separate" where there
+    is no POSIX to pass the child its socket, is llama-cpp-python in this process ("in-process":
+    what `bench` and the tests measure raw; the TUI's "in-app" engine is retired, config.py)."""
     import os
 
     if remote:

@@ -57,7 +57,8 @@ class LoadSpec:
     kv_cache_type: str = "f16"  # q8_0 / q4_0 halve / quarter the KV cache (needs flash attention)
     offload: str = "manual"  # auto: plan gpu_layers and cpu_moe_layers for this machine at load time
     state_cache_mb: int = 1024  # RAM for saved KV states of other conversations (engine/kv_states.py)
-    engine: str = "separate"  # separate: the model in a process of its own (engine/process.py); in-app
+    engine: str = "separate"  # separate: the model in a process of its own (engine/process.py); llama-server;
+    # in-process: llama-cpp-python in this process (create_engine)
     server: ServerSettings | None = None  # a model on a server (engine/remote.py); model_path is then its id
     llama_server: LlamaServerSettings = field(default_factory=LlamaServerSettings)  # engine = "llama-server"
 

@@ -80,7 +80,7 @@ class MixtralApp(App):
         self.log_router = LogRouter(self.paths.llama_log)
         self.history = history or History(self.paths.database)
         self._engine = engine
-        self._engine_kind: str | None = None  # what create_engine made ("separate" / "in-app"); None: given
+        self._engine_kind: str | None = None  # what create_engine made ("separate" / "llama-server" / "remote"); None: given
         self.model_info: ModelInfo | None = None
         self.loading = False
         self.startup_warning = startup_warning

