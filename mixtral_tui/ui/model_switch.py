@@ -60,7 +60,9 @@ class ModelSwitch:
             loaded = app.load_spec.model_path if app.model_info else ""
             picker = ModelPicker(app.load_spec.context_size, app.config.model.models_dir, start=app.offer_repo,
                                  loaded=loaded if app.load_spec.server is None else "", configured=app.config.model.path,
-                                 recent=app.recent_models.paths(), servers=servers)
+                                 recent=app.recent_models.paths(), servers=servers,
+                                 native=None if app.config.model.engine == "llama-server" or shared is not None
+                                 else app.config.llama_server.path)
             app.offer_repo = None
             app.push_screen(picker, chosen)
 

