@@ -18,6 +18,8 @@ MIN_TOKENS_FOR_SPEED = 16
 def reply_figures(stats: ReplyStats) -> str:
     """One line, e.g. `prompt 120 tok (112 new, 8 reused) 850 tok/s · reply 64 tok 31.2 tok/s · …`."""
     parts = [_prompt(stats), _reply(stats)]
+    if stats.draft_tokens > 0:  # speculation: how much of what was drafted the model kept
+        parts.append(f"drafts {stats.draft_accepted:,}/{stats.draft_tokens:,} kept")
     if stats.ttft_seconds > 0:
         parts.append(f"first token {stats.ttft_seconds:.2f} s")
     parts.append(_context(stats, " / "))

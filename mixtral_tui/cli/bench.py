@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import resource
 import sys
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from mixtral_tui.cancel import CancelToken
@@ -71,14 +72,21 @@ def bench_command(spec: LoadSpec) -> int:
         raise no_model_error()
     paths = app_paths()
     paths.ensure()
-    result = run_bench(spec, log_sink=LogRouter(paths.llama_log).write)
+    log = LogRouter(paths.llama_log).write
+    result = run_bench(spec, log_sink=log)
     s = result["stats"]
     print(f"model            {result['model']} {result['quant'] or ''} (context {result['context']:,})")
     if result["plan"]:
         print(f"offload plan     {result['plan']}")
     print(f"prompt           {prompt_line(s)}")
     speed = f", {s.decode_tps:,.1f} tok/s" if s.decode_tps > 0 else ""
-    print(f"decode           {s.completion_tokens:,} tokens{speed}")
+    drafts = f" (speculative: drafts {s.draft_accepted:,}/{s.draft_tokens:,} kept)" if s.draft_tokens else ""
+    print(f"decode           {s.completion_tokens:,} tokens{speed}{drafts}")
+    if spec.engine == "llama-server" and spec.llama_server.speculative and spec.server is None:
+        # with and without, the same prompt and sampler: whether speculation pays on this machine
+        plain = run_bench(replace(spec, llama_server=replace(spec.llama_server, speculative="")), log_sink=log)["stats"]
+        ratio = f" (with / without: {s.decode_tps / plain.decode_tps:.2f}×)" if plain.decode_tps > 0 else ""
+        print(f"  without it     {plain.completion_tokens:,} tokens, {plain.decode_tps:,.1f} tok/s{ratio}")
     print(f"first token      {s.ttft_seconds:.3f} s")
     print(f"peak memory      {gib(result['peak_rss'], 2)} (resident, the larger of the app and the model's process)")
     return 0

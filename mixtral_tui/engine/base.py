@@ -121,6 +121,8 @@ class ReplyStats:
     over_network: bool = False  # written on a server: the speeds measured here include the network
     thinking_tokens: int = 0  # of completion_tokens, those that were thinking
     thinking_seconds: float = 0.0  # from the first thinking to the first word of the answer
+    draft_tokens: int = 0  # llama-server's speculation: tokens drafted for this reply,
+    draft_accepted: int = 0  # and of them, those the model kept
     prompt_counted: str = ""
     """Where prompt_tokens came from: "" the engine's own count, with new and reused known (llama.cpp,
     in-process or its server's timings); "server" the server's total alone (usage); "tokenizer" the

@@ -41,6 +41,16 @@ def test_ask_on_the_llama_server_engine_replies_and_keeps_it_as_a_local_model(ho
     assert reply.stats["completion_tokens"] == 12
 
 
+def test_bench_with_speculation_measures_with_and_without(home, tiny_model, binary):
+    configure(home, binary)
+    with (home / "config" / "config.toml").open("a") as config:
+        config.write(f'speculative = "{tiny_model}"\n')
+    done = run("bench", "--model", str(tiny_model), "--ctx", "1024", "--engine", "llama-server")
+    assert done.returncode == 0, done.stderr
+    assert "(speculative: drafts " in done.stdout and "kept)" in done.stdout
+    assert "  without it     128 tokens, " in done.stdout and "(with / without: " in done.stdout
+
+
 def test_doctor_names_the_binary_and_whether_it_is_the_engine(home, binary):
     configure(home, binary, engine="llama-server")
     done = run("doctor")

@@ -126,6 +126,23 @@ def test_the_request_is_out_at_the_call_and_close_frees_its_slot(engine):
         time.sleep(0.05)
 
 
+def test_a_draft_model_drafts_and_the_reply_says_how_much_was_kept(tiny_model, llama_server_binary):
+    """The tiny model as its own draft: llama-server drafts, and its timings' counts reach the figures."""
+    from mixtral_tui.chat.figures import reply_figures
+
+    engine = LlamaServerEngine()
+    engine.load(spec_for(tiny_model, llama_server_binary, speculative=str(tiny_model)))
+    try:
+        stats = ReplyStats()
+        text = "".join(c.text for c in engine.stream_reply([Turn("user", "hello")], Sampling(max_tokens=40, temperature=0.0),
+                                                           CancelToken(), stats))
+        assert text and stats.completion_tokens == 40
+        assert 0 < stats.draft_accepted <= stats.draft_tokens
+        assert f"drafts {stats.draft_accepted}/{stats.draft_tokens} kept" in reply_figures(stats)
+    finally:
+        engine.close()
+
+
 def test_unload_and_a_crash_mid_reply(tiny_model, llama_server_binary):
     engine = LlamaServerEngine()
     engine.load(spec_for(tiny_model, llama_server_binary))

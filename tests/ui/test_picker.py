@@ -297,7 +297,7 @@ async def test_the_picker_suggests_llama_server_when_one_is_found_and_not_the_en
         native = app.screen.query_one("#native")
         await wait_for(pilot, lambda: native.has_class("-found"), what="the suggestion")
         line = str(native.render())
-        assert line.startswith(f"Found llama-server (version: ") and binary in line and "F3" in line
+        assert line.startswith("Found llama-server (version: ") and binary in line and "F3" in line
         for path in (str(tmp_path / "none"), None):  # not there; or it is the engine already
             picker = ModelPicker(4096, hardware=MACHINE, native=path)
             await app.push_screen(picker)

@@ -83,3 +83,17 @@ def test_the_command_line_carries_the_plan_and_the_settings(tmp_path):
     assert "--spec-type ngram-cache" in joined and args[-1] == "--mlock"
     assert "--api-key" not in joined  # the key goes by file, added by the process (never in `ps`)
     assert binary.run_env()["LD_LIBRARY_PATH"].split(os.pathsep)[0] == "/opt/llama"
+
+
+def test_a_draft_model_is_passed_with_the_spec_type_newer_builds_need_and_a_missing_one_is_refused(tmp_path):
+    header = GgufInfo(Path("m.gguf"), 1, "llama")
+    draft = tmp_path / "draft.gguf"
+    draft.write_bytes(b"GGUF")
+    spec = LoadSpec("m.gguf", llama_server=LlamaServerSettings(speculative=str(draft)))
+    newer = ServerBinary("llama-server", "version: 2", "--spec-type none,draft-simple,ngram-cache\n--model-draft F\n")
+    older = ServerBinary("llama-server", "version: 1", "--model-draft F\n")
+    assert " ".join(server_args(spec, header, newer, -1, 0, 1)).endswith(f"--model-draft {draft} --spec-type draft-simple")
+    assert " ".join(server_args(spec, header, older, -1, 0, 1)).endswith(f"--model-draft {draft}")  # drafts by itself
+    gone = LoadSpec("m.gguf", llama_server=LlamaServerSettings(speculative=str(tmp_path / "none.gguf")))
+    with pytest.raises(ModelLoadError, match=r"speculative is .*none\.gguf, and there is no file there.*\"ngram\""):
+        server_args(gone, header, newer, -1, 0, 1)

@@ -48,7 +48,14 @@ def server_args(spec: LoadSpec, header: GgufInfo, binary: ServerBinary, gpu_laye
     if speculative == "ngram":
         args += ["--spec-type", "ngram-cache"] if binary.takes("--spec-type") else []
     elif speculative:
-        args += ["--model-draft", os.path.expanduser(speculative)]
+        draft = os.path.expanduser(speculative)
+        if not os.path.isfile(draft):
+            raise ModelLoadError(f"[llama_server] speculative is {draft}, and there is no file there: name a small GGUF "
+                                 "of the same family (its vocabulary), \"ngram\" for drafts without a model, or \"\" "
+                                 "for none")
+        args += ["--model-draft", draft]
+        if binary.takes("draft-simple"):  # newer builds draft only with a --spec-type (none by default)
+            args += ["--spec-type", "draft-simple"]
     return args + list(spec.llama_server.args)
 
 

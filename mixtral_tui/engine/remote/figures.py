@@ -32,5 +32,7 @@ def take_figures(stats: ReplyStats, usage: dict[str, Any], timings: dict[str, An
         stats.prompt_seconds = float(timings["prompt_ms"]) / 1000
     if isinstance(timings.get("predicted_per_second"), int | float):
         stats.server_decode_tps = float(timings["predicted_per_second"])
+    if isinstance(timings.get("draft_n"), int) and isinstance(timings.get("draft_n_accepted"), int):
+        stats.draft_tokens, stats.draft_accepted = timings["draft_n"], timings["draft_n_accepted"]
 
 
