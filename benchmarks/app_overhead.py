@@ -46,15 +46,20 @@ def raw_decode_tps(model: Path, context: int, max_tokens: int, prompt_text: str)
 
 
 async def app_decode_tps(
-    model: Path, context: int, max_tokens: int, engine: str = "separate", cpu_moe_layers: int = 0
+    model: Path, context: int, max_tokens: int, engine: str = "separate", cpu_moe_layers: int = 0,
+    llama_server: str = "",
 ) -> tuple[float, int]:
+    """(decode tok/s, tokens) of one reply through the whole app; `llama_server`: the binary for
+    engine = "llama-server" ("" = PATH)."""
+    from mixtral_tui.config import LlamaServerSettings
     from mixtral_tui.store.history import History
     from mixtral_tui.ui.app import MixtralApp
 
     config = Config(sampling=Sampling(temperature=0.0, max_tokens=max_tokens, repeat_penalty=1.0, seed=1))
     with tempfile.TemporaryDirectory() as home:
         os.environ["MIXTRAL_TUI_HOME"] = home
-        spec = LoadSpec(str(model), context_size=context, engine=engine, cpu_moe_layers=cpu_moe_layers)
+        spec = LoadSpec(str(model), context_size=context, engine=engine, cpu_moe_layers=cpu_moe_layers,
+                        llama_server=LlamaServerSettings(path=llama_server))
         app = MixtralApp(config, spec, history=History(Path(home) / "h.sqlite3"))
         async with app.run_test(size=(120, 40)) as pilot:
             while app.model_info is None:

