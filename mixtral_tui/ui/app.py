@@ -14,7 +14,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
-from textual import work
+from textual import events, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
@@ -44,6 +44,7 @@ from mixtral_tui.ui.widgets.chat_view import ChatView
 from mixtral_tui.ui.widgets.key_footer import KeyFooter
 from mixtral_tui.ui.widgets.sidebar import ConversationList, Sidebar
 from mixtral_tui.ui.widgets.status_bar import StatusBar
+from mixtral_tui.ui.widgets.transcript import Transcript
 
 Result = TypeVar("Result")
 
@@ -90,6 +91,17 @@ class MixtralApp(App):
         self.tools = AppTools(self)
         self.conversations = ConversationTabs(self)
         self.model_switch = ModelSwitch(self)
+
+    async def on_event(self, event: events.Event) -> None:
+        """Typed after a click in the conversation: the message box takes the focus before the key
+        is handed on, so this key and every later one reach it in the order typed."""
+        focused = self.focused if isinstance(event, events.Key) and not event.is_forwarded and self.screen_stack else None
+        if isinstance(event, events.Key) and isinstance(focused, Transcript) and focused.types_away(event):
+            view = next((a for a in focused.ancestors if isinstance(a, ChatView)), None)
+            if view is not None:
+                focused.forget_pick()
+                self.set_focus(view.composer)
+        await super().on_event(event)
 
     def get_driver_class(self) -> type[Driver]:
         """In a terminal and in a browser, Textual's Linux and web drivers with a parser that keeps

@@ -2,6 +2,8 @@
 it: copy it or its code blocks, edit a message sent long ago, write the conversation again from
 any reply. What is replaced stays, marked, out of the model's sight."""
 
+import asyncio
+
 from mixtral_tui.config import Sampling
 from mixtral_tui.paths import app_paths
 from mixtral_tui.store.history import History
@@ -305,6 +307,29 @@ async def test_typed_after_a_click_is_text_for_the_message_box_never_an_action()
         await pilot.press("c")
         await wait_for(pilot, lambda: any("copied" in n for n in notifications(app)), what="the copy")
         assert view.composer.text == "Hello from the browser, tell me a joke"
+
+
+async def test_keys_typed_fast_after_a_click_reach_the_message_box_in_order():
+    """As a browser sends them: all at once. Redirected one by one from the transcript, those still
+    queued there reached the box after later ones sent to it directly ("Hello the browser,from ")."""
+    from textual import events
+
+    app = make_app(ScriptedEngine(), history=conversation_of("first question", "first answer"))
+    async with app.run_test(size=(100, 40)) as pilot:
+        await opened(pilot, 2)
+        await pilot.click(app.active_view().query(MessageView)[1])
+        text = "Hello from the browser, tell me a joke, and then another one about terminals"
+        view = app.active_view()
+        # The app hands the first key on: the box must have the focus by then, so that the keys the
+        # app hands on next go there behind it, not to the transcript's queue to be redirected later.
+        await app.on_event(events.Key(text[0], text[0]))
+        assert app.focused is view.composer
+        for index, character in enumerate(text[1:]):  # posted as the driver posts keys, as they come over a network
+            app.post_message(events.Key(character, character))
+            if index % 3 == 2:
+                await asyncio.sleep(0.001)
+        await wait_for(pilot, lambda: len(view.composer.text) == len(text), what="every key")
+        assert view.composer.text == text and app.focused is view.composer
 
 
 async def test_a_replaced_reply_offers_no_fork_and_says_why_when_f_is_pressed():

@@ -271,12 +271,6 @@ class ChatView(Vertical):
         else:
             self.composer.focus()
 
-    def on_transcript_typed_away(self, event: Transcript.TypedAway) -> None:
-        """Typed after a click in the conversation: into the message box, where the cursor is."""
-        event.stop()
-        self.composer.focus()
-        self.composer.insert(event.character)
-
     async def on_transcript_reached_top(self, event: Transcript.ReachedTop) -> None:
         event.stop()
         if not self._rebuilding and self.transcript.scroll_y <= 0:  # still there: not a stale event

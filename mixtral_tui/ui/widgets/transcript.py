@@ -65,13 +65,6 @@ class Transcript(VerticalScroll):
     class Leave(TextualMessage):
         """Esc: back to the message box (or stop the reply being written here)."""
 
-    class TypedAway(TextualMessage):
-        """A printable key after a click: the pick ends, and the key is text for the message box."""
-
-        def __init__(self, character: str) -> None:
-            super().__init__()
-            self.character = character
-
     class MessageChosen(TextualMessage):
         """The user asked to `edit` the picked message, to have the conversation written again
         from it (`write_again`), or to `fork` a new conversation that ends with it."""
@@ -156,15 +149,16 @@ class Transcript(VerticalScroll):
             self.letters_act = False
             self.refresh_bindings()
 
+    def types_away(self, event: events.Key) -> bool:
+        """After a click, a printable key is text for the message box, not a key of the transcript.
+        The app moves the focus before it hands the key on (MixtralApp.on_event): redirected from
+        here, keys typed fast reached the box out of order, those already queued for the transcript
+        after those sent to the box once it had the focus."""
+        return not self.letters_act and event.is_printable and bool(event.character)
+
     def on_key(self, event: events.Key) -> None:
-        """After a click, a printable key goes to the message box (before any binding sees it).
-        On a replaced message, `e` `r` `f` are not offered; pressed, they say why."""
-        if not self.letters_act and event.is_printable and event.character:
-            event.stop()
-            event.prevent_default()
-            self.forget_pick()
-            self.post_message(self.TypedAway(event.character))
-        elif event.key in ("e", "r", "f") and self.picked is not None and self.picked.message.status == Status.REPLACED:
+        """On a replaced message, `e` `r` `f` are not offered; pressed, they say why."""
+        if event.key in ("e", "r", "f") and self.picked is not None and self.picked.message.status == Status.REPLACED:
             event.stop()
             event.prevent_default()
             self.notify("This message was replaced (written again, or edited): the model no longer sees it, so "
