@@ -86,7 +86,7 @@ def test_the_command_line_carries_the_plan_and_the_settings(tmp_path):
 
 
 def test_a_draft_model_is_passed_with_the_spec_type_newer_builds_need_and_a_missing_one_is_refused(tmp_path):
-    header = GgufInfo(Path("m.gguf"), 1, "llama")
+    header = GgufInfo(Path("m.gguf"), 1, "llama", chat_template="{{ messages }}")
     draft = tmp_path / "draft.gguf"
     draft.write_bytes(b"GGUF")
     spec = LoadSpec("m.gguf", llama_server=LlamaServerSettings(speculative=str(draft)))
@@ -97,3 +97,16 @@ def test_a_draft_model_is_passed_with_the_spec_type_newer_builds_need_and_a_miss
     gone = LoadSpec("m.gguf", llama_server=LlamaServerSettings(speculative=str(tmp_path / "none.gguf")))
     with pytest.raises(ModelLoadError, match=r"speculative is .*none\.gguf, and there is no file there.*\"ngram\""):
         server_args(gone, header, newer, -1, 0, 1)
+
+
+def test_a_gguf_without_a_template_gets_the_apps_fallback_and_a_chosen_one_is_passed():
+    from mixtral_tui.engine.templates import BUILTIN
+
+    binary = ServerBinary("llama-server", "version: 2", "")
+    gemma = GgufInfo(Path("gemma-3-270m.gguf"), 1, "gemma3", name="Gemma 3 270m")
+    args = server_args(LoadSpec("gemma-3-270m.gguf"), gemma, binary, -1, 0, 1)
+    assert args[args.index("--chat-template") + 1] == BUILTIN["gemma"][0]  # not llama-server's ChatML
+    own = GgufInfo(Path("m.gguf"), 1, "llama", chat_template="{{ messages }}")
+    assert "--chat-template" not in server_args(LoadSpec("m.gguf"), own, binary, -1, 0, 1)
+    chosen = server_args(LoadSpec("m.gguf", chat_template="chatml"), own, binary, -1, 0, 1)
+    assert chosen[chosen.index("--chat-template") + 1] == BUILTIN["chatml"][0]

@@ -18,6 +18,7 @@ from mixtral_tui.engine.base import Cancellation, Chunk, LoadSpec, LogSink, Mode
 from mixtral_tui.engine.native_server.binary import ServerBinary, find_binary
 from mixtral_tui.engine.native_server.server_process import ServerProcess
 from mixtral_tui.engine.remote import RemoteEngine
+from mixtral_tui.engine.templates import BUILTIN, fallback_for
 from mixtral_tui.errors import NO_MODEL, ModelLoadError, ServerError
 from mixtral_tui.models.gguf_info import GgufInfo, loadable_header
 from mixtral_tui.server_config import ServerSettings
@@ -56,7 +57,21 @@ def server_args(spec: LoadSpec, header: GgufInfo, binary: ServerBinary, gpu_laye
         args += ["--model-draft", draft]
         if binary.takes("draft-simple"):  # newer builds draft only with a --spec-type (none by default)
             args += ["--spec-type", "draft-simple"]
+    template = template_for(spec, header)
+    if template != "gguf":  # none in the GGUF (llama-server would fall back to ChatML), or one chosen
+        args += ["--chat-template", BUILTIN[template][0]]
     return args + list(spec.llama_server.args)
+
+
+def template_for(spec: LoadSpec, header: GgufInfo) -> str:
+    """"gguf" for the GGUF's own template, else the app's built-in one to pass: the one configured,
+    or for a GGUF without a template the one its name and architecture call for (as the other
+    engines choose; llama-server alone gave Gemma ChatML, and it wrote `<|im_start|>user` on)."""
+    if spec.chat_template in BUILTIN:
+        return spec.chat_template
+    if header.chat_template:
+        return "gguf"
+    return fallback_for(header.name or os.path.basename(spec.model_path), header.architecture)
 
 
 class LlamaServerEngine:
@@ -107,7 +122,8 @@ class LlamaServerEngine:
         self.info = replace(
             remote, path=path, name=header.name or os.path.basename(path), architecture=header.architecture,
             quant=header.quant, train_context=header.train_context, server="", no_tools="",
-            template="the GGUF's own (llama-server --jinja)",
+            template=("the GGUF's own (llama-server --jinja)" if template_for(spec, header) == "gguf"
+                      else template_for(spec, header)),
             gpu_layers=gpu_layers, cpu_moe_layers=cpu_moe if header.is_moe else 0, threads=default_threads(),
             plan_summary=f"llama-server {binary.version.removeprefix('version: ')}{': ' + summary if summary else ''}{slots}",
         )
