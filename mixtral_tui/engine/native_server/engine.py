@@ -117,13 +117,13 @@ class LlamaServerEngine:
             self.unload()
             raise ModelLoadError(f"llama-server could not serve {os.path.basename(path)}: {exc}") from None
         # llama-server splits -c between its slots: each reply has its share (the info's context_size)
+        template = template_for(spec, header)
         slots = (f"; {remote.slots} slots of {remote.context_size:,} tokens each share the {spec.context_size:,}-token "
                  "context" if remote.slots > 1 else "")
         self.info = replace(
             remote, path=path, name=header.name or os.path.basename(path), architecture=header.architecture,
             quant=header.quant, train_context=header.train_context, server="", no_tools="",
-            template=("the GGUF's own (llama-server --jinja)" if template_for(spec, header) == "gguf"
-                      else template_for(spec, header)),
+            template="the GGUF's own (llama-server --jinja)" if template == "gguf" else template,
             gpu_layers=gpu_layers, cpu_moe_layers=cpu_moe if header.is_moe else 0, threads=default_threads(),
             plan_summary=f"llama-server {binary.version.removeprefix('version: ')}{': ' + summary if summary else ''}{slots}",
         )
